@@ -1,0 +1,77 @@
+# minivmm build.  Sources are found by folder, so a new file needs no edit
+# here: src/**/*.c make the program, tests/unit/test_*.c are one test
+# program each, tests/fuzz/fuzz_*.c are libFuzzer targets, guests/ holds
+# the test guests.
+#
+#   make                 build/minivmm
+#   make test            every test (unit, device, loader, guest)
+#   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
+#   make fuzz            run each fuzzer for FUZZ_SECONDS
+#   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
+
+CC ?= gcc
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT ?= -O1
+else
+BUILD ?= build
+SAN_FLAGS :=
+OPT ?= -O2
+endif
+
+CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(SAN_FLAGS)
+LDLIBS := -lm
+
+SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libminivmm.a
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test unit guests fuzz bench difftest clean
+all: $(BUILD)/minivmm
+
+$(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+guests:
+	$(MAKE) -C guests
+
+unit: $(UNIT_BINS)
+
+test: all unit guests
+	BUILD=$(BUILD) tests/run.sh
+
+fuzz:
+	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRCS)
+
+bench: all guests
+	BUILD=$(BUILD) scripts/bench.sh
+
+difftest: unit
+	$(BUILD)/tests/test_difftest $(N)
+
+clean:
+	rm -rf build
+	$(MAKE) -C guests clean
+
+-include $(OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

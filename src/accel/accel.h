@@ -1,0 +1,60 @@
+/* The engine interface: what the monitor asks of KVM and of the software CPU
+ * alike.  Every function returns 0 or a negative errno unless it says
+ * otherwise.  Register state crosses this interface explicitly: the monitor
+ * reads or writes it only while the vCPU is not running. */
+#ifndef MINIVMM_ACCEL_H
+#define MINIVMM_ACCEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/x86_state.h"
+
+struct vm;
+struct vcpu;
+struct mem_region;
+
+/* Why vcpu_run returned */
+enum vcpu_event {
+	VCPU_EVENT_YIELD,	/* nothing to do; call again (time slice ended, kicked) */
+	VCPU_EVENT_HALT,	/* HLT that only the monitor can end (no in-engine wake-up) */
+	VCPU_EVENT_RESET,	/* triple fault or a reset request from the guest */
+	VCPU_EVENT_POWEROFF,	/* the guest asked to power off */
+	VCPU_EVENT_ERROR,	/* the engine failed; it printed why */
+};
+
+struct accel_ops {
+	const char *name;
+	/* Can this engine run on this host? Must not print anything. */
+	bool (*available)(void);
+	/* Create the VM side of the engine; vm->mem is set up already. */
+	int (*vm_create)(struct vm *vm);
+	int (*map_ram)(struct vm *vm, const struct mem_region *region);
+	/* vcpu->id and vcpu->vm are set; the engine fills vcpu->engine. */
+	int (*vcpu_create)(struct vcpu *vcpu);
+	/* Power-on state: the BSP in real mode at F000:FFF0, an AP waiting
+	 * for INIT/SIPI. Used at start and on machine reset. */
+	int (*vcpu_reset)(struct vcpu *vcpu);
+	/* Run until an event the monitor must see, or until vcpu_kick. */
+	enum vcpu_event (*vcpu_run)(struct vcpu *vcpu);
+	/* Make vcpu_run return soon; safe from any thread and from a signal handler. */
+	void (*vcpu_kick)(struct vcpu *vcpu);
+	int (*get_regs)(struct vcpu *vcpu, struct x86_regs *regs);
+	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *regs);
+	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *sregs);
+	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *sregs);
+	int (*get_msr)(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+	int (*set_msr)(struct vcpu *vcpu, uint32_t index, uint64_t value);
+	/* Drive interrupt line gsi (ISA IRQ n is gsi n) to level (0 or 1). */
+	int (*set_irq)(struct vm *vm, unsigned gsi, int level);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	void (*vm_destroy)(struct vm *vm);
+	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
+	 * often); false: the monitor starts one thread per vCPU. */
+	bool single_threaded;
+};
+
+extern const struct accel_ops kvm_accel_ops;
+extern const struct accel_ops tcg_accel_ops;
+
+#endif

@@ -1,0 +1,101 @@
+/* struct vm: everything one virtual machine owns.  There is no mutable state
+ * outside it. */
+#ifndef MINIVMM_VM_H
+#define MINIVMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/accel.h"
+#include "core/config.h"
+#include "mem/guest_mem.h"
+#include "mem/io_bus.h"
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	pthread_t thread;
+	bool thread_started;
+	void *engine;		/* the engine's per-vCPU state */
+};
+
+/* A device or subsystem with a life cycle: reset on machine reset,
+ * destroyed in reverse order of registration. */
+struct vm_device {
+	const char *name;
+	void *opaque;
+	void (*reset)(void *opaque);
+	void (*destroy)(void *opaque);
+};
+
+#define VM_MAX_DEVICES 64
+
+enum vm_run_state {
+	VM_RUNNING,
+	VM_STOP_EXIT,		/* leave minivmm with exit_status */
+	VM_STOP_RESET,		/* reset the machine and go on */
+};
+
+struct uart16550;
+struct console;
+
+struct vm {
+	struct vm_config cfg;
+	struct guest_mem mem;
+	struct io_bus pio;	/* 65536 ports */
+	struct io_bus mmio;	/* physical addresses that are not RAM */
+	pthread_mutex_t dev_lock;	/* held around device handlers */
+
+	const struct accel_ops *accel;
+	void *engine;		/* the engine's per-VM state */
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	unsigned nr_vcpus;
+
+	struct vm_device devices[VM_MAX_DEVICES];
+	int nr_devices;
+
+	/* run state: written by any thread through vm_request_* */
+	pthread_mutex_t state_lock;
+	pthread_cond_t state_cond;
+	_Atomic int run_state;	/* enum vm_run_state */
+	int exit_status;
+	int wake_fd[2];		/* pipe that wakes the main loop */
+
+	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
+	struct uart16550 *com1;
+};
+
+/* Set up memory, buses and the engine; no vCPU runs yet. */
+int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel);
+void vm_destroy(struct vm *vm);
+
+/* Keep a device's life cycle; returns 0 or -ENOSPC */
+__attribute__((warn_unused_result)) int vm_add_device(struct vm *vm, const char *name,
+						       void *opaque, void (*reset)(void *),
+						       void (*destroy)(void *));
+
+/* Called from any thread: the guest (or the user) wants out, or a reset. */
+void vm_request_exit(struct vm *vm, int status);
+void vm_request_reset(struct vm *vm);
+bool vm_running(const struct vm *vm);
+
+/* Drive an interrupt line through the engine */
+int vm_set_irq(struct vm *vm, unsigned gsi, int level);
+
+/* Port I/O and MMIO as the engines dispatch them */
+static inline bool vm_pio_read(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
+{
+	uint64_t v;
+	bool hit = io_bus_read(&vm->pio, port, size, &v);
+	*value = (uint32_t)v;
+	return hit;
+}
+
+static inline bool vm_pio_write(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
+{
+	return io_bus_write(&vm->pio, port, size, value);
+}
+
+#endif

@@ -1,0 +1,103 @@
+#include "mem/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
+{
+	memset(gm, 0, sizeof(*gm));
+	if (ram_size == 0 || ram_size > (1ull << 46))
+		return -EINVAL;
+	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, ram_size, MADV_MERGEABLE);
+	gm->base = p;
+	gm->ram_size = ram_size;
+	uint64_t low = ram_size < PC_LOWMEM_LIMIT ? ram_size : PC_LOWMEM_LIMIT;
+	gm->regions[0] = (struct mem_region){ .gpa = 0, .size = low, .hva = gm->base, .slot = 0 };
+	gm->nr_regions = 1;
+	if (ram_size > low) {
+		gm->regions[1] = (struct mem_region){ .gpa = PC_HIGHMEM_BASE,
+						      .size = ram_size - low,
+						      .hva = gm->base + low,
+						      .slot = 1 };
+		gm->nr_regions = 2;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *gm)
+{
+	if (gm->base)
+		munmap(gm->base, gm->ram_size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+static const struct mem_region *guest_mem_region(const struct guest_mem *gm, uint64_t gpa)
+{
+	for (int i = 0; i < gm->nr_regions; i++) {
+		const struct mem_region *r = &gm->regions[i];
+		if (gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = guest_mem_region(gm, gpa);
+	if (!r)
+		return NULL;
+	uint64_t off = gpa - r->gpa;
+	if (len == 0)
+		len = 1;
+	if (len > r->size - off)
+		return NULL;
+	return r->hva + off;
+}
+
+bool guest_mem_is_ram(const struct guest_mem *gm, uint64_t gpa)
+{
+	return guest_mem_region(gm, gpa) != NULL;
+}
+
+static int guest_mem_copy(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t len,
+			  bool to_guest)
+{
+	uint8_t *b = buf;
+	while (len) {
+		const struct mem_region *r = guest_mem_region(gm, gpa);
+		if (!r)
+			return -EFAULT;
+		uint64_t off = gpa - r->gpa;
+		uint64_t n = r->size - off;
+		if (n > len)
+			n = len;
+		if (to_guest)
+			memcpy(r->hva + off, b, n);
+		else
+			memcpy(b, r->hva + off, n);
+		b += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t len)
+{
+	return guest_mem_copy(gm, gpa, buf, len, false);
+}
+
+int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t len)
+{
+	return guest_mem_copy(gm, gpa, (void *)buf, len, true);
+}
+
+uint64_t guest_mem_lowmem_end(const struct guest_mem *gm)
+{
+	return gm->nr_regions ? gm->regions[0].gpa + gm->regions[0].size : 0;
+}
