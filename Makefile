@@ -21,7 +21,7 @@ SAN_FLAGS :=
 OPT ?= -O2
 endif
 
-CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
+CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN_FLAGS)
 LDLIBS := -lm
 
