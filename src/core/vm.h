@@ -41,6 +41,18 @@ enum vm_run_state {
 struct uart16550;
 struct console;
 
+/* The userspace interrupt controllers (PIC, I/O APIC, local APICs) as the
+ * software CPU sees them; KVM keeps its own in the kernel and never uses
+ * this.  Set up by the board; all NULL until then. */
+struct irqchip_ops {
+	/* a device drives interrupt line gsi */
+	void (*set_irq)(void *opaque, unsigned gsi, int level);
+	/* is an external interrupt waiting for vCPU cpu (checked when IF=1)? */
+	bool (*has_interrupt)(void *opaque, unsigned cpu);
+	/* the CPU takes it: returns the vector, or -1 if it went away */
+	int (*ack_interrupt)(void *opaque, unsigned cpu);
+};
+
 struct vm {
 	struct vm_config cfg;
 	struct guest_mem mem;
@@ -62,6 +74,9 @@ struct vm {
 	_Atomic int run_state;	/* enum vm_run_state */
 	int exit_status;
 	int wake_fd[2];		/* pipe that wakes the main loop */
+
+	const struct irqchip_ops *irqchip;
+	void *irqchip_opaque;
 
 	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
 	struct uart16550 *com1;
