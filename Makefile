@@ -6,6 +6,7 @@
 #   make                 build/minivmm
 #   make test            every test (unit, device, loader, guest)
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
+#   make check           both of the above (what CI runs)
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
 
@@ -35,7 +36,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit guests fuzz bench difftest clean
+.PHONY: all test check unit guests fuzz bench difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -60,6 +61,11 @@ unit: $(UNIT_BINS)
 
 test: all unit guests
 	BUILD=$(BUILD) tests/run.sh
+
+# what CI runs: the tests, then the tests again under ASan and UBSan
+check:
+	$(MAKE) test
+	$(MAKE) test SANITIZE=1
 
 fuzz:
 	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRCS)

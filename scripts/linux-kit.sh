@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Build the Linux test kit from Debian's own packages: the cloud kernel
+# (bzImage) and an initramfs around busybox-static whose /init mounts proc,
+# sys and devtmpfs, prints a marker line, and then either powers off
+# (minivmm.poweroff on the command line) or starts a shell on the console.
+# The result is cached outside the tree; the script prints the kit folder.
+#
+#   scripts/linux-kit.sh            build once, print the folder
+#   MINIVMM_KIT_DIR=DIR scripts/linux-kit.sh
+set -euo pipefail
+
+kit=${MINIVMM_KIT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm/linux-kit}
+if [ -f "$kit/ready" ]; then
+	echo "$kit"
+	exit 0
+fi
+
+for tool in apt-get dpkg cpio gzip; do
+	command -v "$tool" >/dev/null || { echo "linux-kit: $tool is needed" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# the metapackage names the versioned image package it depends on
+image_pkg() {
+	apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+pkg=$(image_pkg)
+if [ -z "$pkg" ]; then
+	apt-get update >&2
+	pkg=$(image_pkg)
+fi
+[ -n "$pkg" ] || { echo "linux-kit: cannot resolve linux-image-cloud-amd64" >&2; exit 1; }
+apt-get download "$pkg" busybox-static >&2
+
+dpkg -x linux-image-*.deb kernel
+dpkg -x busybox-static_*.deb busybox
+
+root=$work/root
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,root,usr/bin,usr/sbin}
+cp busybox/bin/busybox "$root/bin/busybox"
+# busybox is static x86-64, so the host can ask it for its applet list
+for applet in $("$root/bin/busybox" --list-full); do
+	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+printf 'minivmm test file\n' >"$root/etc/testfile"
+cat >"$root/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "MINIVMM-LINUX-UP cpus=$(grep -c ^processor /proc/cpuinfo)"
+case " $(cat /proc/cmdline) " in
+*" minivmm.poweroff "*) poweroff -f ;;
+esac
+exec setsid cttyhack /bin/sh
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >initramfs.cpio.gz
+
+mkdir -p "$kit.tmp"
+cp kernel/boot/vmlinuz-* "$kit.tmp/bzImage"
+cp initramfs.cpio.gz "$kit.tmp/initramfs.cpio.gz"
+echo "$pkg" >"$kit.tmp/kernel-package"
+touch "$kit.tmp/ready"
+rm -rf "$kit"
+mv "$kit.tmp" "$kit"
+echo "$kit"
