@@ -11,6 +11,7 @@
 struct chardev {
 	int fd;			/* -1 for CHARDEV_NONE */
 	int owned;		/* we opened it and close it */
+	int broken;		/* a write failed: output is dropped from now on */
 };
 
 /* Open the sink; prints one error line naming the file and returns -errno. */
