@@ -29,7 +29,8 @@ LDLIBS := -lm
 SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libminivmm.a
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# test_harness.c is the harness linked into every test, not a test program
+UNIT_SRCS := $(filter-out tests/unit/test_harness.c,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)

@@ -7,7 +7,7 @@
 int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
 {
 	memset(gm, 0, sizeof(*gm));
-	if (ram_size == 0 || ram_size > (1ull << 46))
+	if (ram_size == 0 || ram_size > GUEST_MEM_MAX_SIZE)
 		return -EINVAL;
 	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -64,14 +64,31 @@ bool guest_mem_is_ram(const struct guest_mem *gm, uint64_t gpa)
 	return guest_mem_region(gm, gpa) != NULL;
 }
 
+/* Is every byte of [gpa, gpa + len) RAM? Checked before a copy starts, so
+ * that a failed write leaves the guest untouched. */
+static bool guest_mem_range_is_ram(const struct guest_mem *gm, uint64_t gpa, size_t len)
+{
+	while (len) {
+		const struct mem_region *r = guest_mem_region(gm, gpa);
+		if (!r)
+			return false;
+		uint64_t n = r->size - (gpa - r->gpa);
+		if (n >= len)
+			return true;
+		gpa += n;
+		len -= n;
+	}
+	return true;
+}
+
 static int guest_mem_copy(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t len,
 			  bool to_guest)
 {
 	uint8_t *b = buf;
+	if (!guest_mem_range_is_ram(gm, gpa, len))
+		return -EFAULT;
 	while (len) {
 		const struct mem_region *r = guest_mem_region(gm, gpa);
-		if (!r)
-			return -EFAULT;
 		uint64_t off = gpa - r->gpa;
 		uint64_t n = r->size - off;
 		if (n > len)

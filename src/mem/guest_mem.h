@@ -14,6 +14,9 @@
 #define PC_LOWMEM_LIMIT 0xC0000000ull
 #define PC_HIGHMEM_BASE 0x100000000ull
 
+/* The most RAM guest_mem_init_pc accepts (64 TiB) */
+#define GUEST_MEM_MAX_SIZE (1ull << 46)
+
 struct mem_region {
 	uint64_t gpa;
 	uint64_t size;

@@ -39,11 +39,21 @@ static int io_bus_lower_bound(const struct io_bus *bus, uint64_t addr)
 	return lo;
 }
 
-int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
-		    void *opaque, const char *name)
+static void io_bus_lock(struct io_bus *bus)
 {
-	if (len == 0 || base + (len - 1) < base || !ops)
-		return -EINVAL;
+	if (bus->lock)
+		pthread_mutex_lock(bus->lock);
+}
+
+static void io_bus_unlock(struct io_bus *bus)
+{
+	if (bus->lock)
+		pthread_mutex_unlock(bus->lock);
+}
+
+static int io_bus_insert(struct io_bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
+			 void *opaque, const char *name)
+{
 	int i = io_bus_lower_bound(bus, base);
 	if (i < bus->nr_ranges && bus->ranges[i].base <= base + (len - 1))
 		return -EEXIST;
@@ -62,15 +72,31 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, const struc
 	return 0;
 }
 
+/* Changes take the lock: a device may be moved while other vCPUs run */
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
+		    void *opaque, const char *name)
+{
+	if (len == 0 || base + (len - 1) < base || !ops)
+		return -EINVAL;
+	io_bus_lock(bus);
+	int ret = io_bus_insert(bus, base, len, ops, opaque, name);
+	io_bus_unlock(bus);
+	return ret;
+}
+
 int io_bus_unregister(struct io_bus *bus, uint64_t base)
 {
+	int ret = -ENOENT;
+	io_bus_lock(bus);
 	int i = io_bus_lower_bound(bus, base);
-	if (i >= bus->nr_ranges || bus->ranges[i].base != base)
-		return -ENOENT;
-	memmove(&bus->ranges[i], &bus->ranges[i + 1],
-		(size_t)(bus->nr_ranges - i - 1) * sizeof(bus->ranges[0]));
-	bus->nr_ranges--;
-	return 0;
+	if (i < bus->nr_ranges && bus->ranges[i].base == base) {
+		memmove(&bus->ranges[i], &bus->ranges[i + 1],
+			(size_t)(bus->nr_ranges - i - 1) * sizeof(bus->ranges[0]));
+		bus->nr_ranges--;
+		ret = 0;
+	}
+	io_bus_unlock(bus);
+	return ret;
 }
 
 const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t addr)
@@ -86,6 +112,7 @@ static uint64_t size_mask(unsigned size)
 	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
+/* Called with the lock held: vCPU threads share the counters */
 static void io_bus_note_unassigned(struct io_bus *bus, uint64_t addr, unsigned size,
 				   bool is_write, uint64_t value)
 {
@@ -103,18 +130,6 @@ static void io_bus_note_unassigned(struct io_bus *bus, uint64_t addr, unsigned s
 		log_debug("%s: unassigned read (size %u) at 0x%" PRIx64, bus->name, size, addr);
 }
 
-static void io_bus_lock(struct io_bus *bus)
-{
-	if (bus->lock)
-		pthread_mutex_lock(bus->lock);
-}
-
-static void io_bus_unlock(struct io_bus *bus)
-{
-	if (bus->lock)
-		pthread_mutex_unlock(bus->lock);
-}
-
 /* Does any device start within [addr, addr + size)? */
 static bool io_bus_touches(const struct io_bus *bus, uint64_t addr, unsigned size)
 {
@@ -127,14 +142,15 @@ static bool fits(const struct io_range *r, uint64_t addr, unsigned size)
 	return addr - r->base <= r->len - size && size <= r->len;
 }
 
-bool io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t *value)
+/* The lookup happens under the lock too: a handler may move a device
+ * (io_bus_register from inside a handler), which reallocates the ranges
+ * another vCPU thread would otherwise be searching. */
+static bool io_bus_read_locked(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t *value)
 {
 	const struct io_range *r = io_bus_find(bus, addr);
 	if (r && fits(r, addr, size)) {
-		io_bus_lock(bus);
 		*value = r->ops->read ? r->ops->read(r->opaque, addr - r->base, size) & size_mask(size)
 				      : size_mask(size);
-		io_bus_unlock(bus);
 		return true;
 	}
 	if (r || io_bus_touches(bus, addr, size)) {
@@ -142,7 +158,7 @@ bool io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t *val
 		uint64_t v = 0;
 		for (unsigned i = 0; i < size; i++) {
 			uint64_t b;
-			io_bus_read(bus, addr + i, 1, &b);
+			io_bus_read_locked(bus, addr + i, 1, &b);
 			v |= (b & 0xff) << (8 * i);
 		}
 		*value = v;
@@ -153,22 +169,35 @@ bool io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t *val
 	return false;
 }
 
-bool io_bus_write(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t value)
+static bool io_bus_write_locked(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t value)
 {
-	value &= size_mask(size);
 	const struct io_range *r = io_bus_find(bus, addr);
 	if (r && fits(r, addr, size)) {
-		io_bus_lock(bus);
 		if (r->ops->write)
 			r->ops->write(r->opaque, addr - r->base, size, value);
-		io_bus_unlock(bus);
 		return true;
 	}
 	if (r || io_bus_touches(bus, addr, size)) {
 		for (unsigned i = 0; i < size; i++)
-			io_bus_write(bus, addr + i, 1, (value >> (8 * i)) & 0xff);
+			io_bus_write_locked(bus, addr + i, 1, (value >> (8 * i)) & 0xff);
 		return true;
 	}
 	io_bus_note_unassigned(bus, addr, size, true, value);
 	return false;
+}
+
+bool io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t *value)
+{
+	io_bus_lock(bus);
+	bool hit = io_bus_read_locked(bus, addr, size, value);
+	io_bus_unlock(bus);
+	return hit;
+}
+
+bool io_bus_write(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t value)
+{
+	io_bus_lock(bus);
+	bool hit = io_bus_write_locked(bus, addr, size, value & size_mask(size));
+	io_bus_unlock(bus);
+	return hit;
 }

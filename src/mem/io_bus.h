@@ -29,8 +29,10 @@ struct io_bus {
 	struct io_range *ranges;	/* sorted by base, never overlapping */
 	int nr_ranges;
 	int cap_ranges;
-	/* Taken around every handler call: devices are not reentrant and the
-	 * KVM engine calls in from one thread per vCPU. Shared by both buses. */
+	/* Taken around every lookup, handler call and change: devices are not
+	 * reentrant and the KVM engine calls in from one thread per vCPU. A
+	 * handler that registers or unregisters ranges needs it recursive.
+	 * Shared by both buses. */
 	pthread_mutex_t *lock;
 	bool log_unassigned;
 	unsigned unassigned_logged;	/* for rate limiting */

@@ -1,0 +1,815 @@
+/* The command line: the part of qemu-system-x86_64's options that makes
+ * sense for a PC booted straight into a kernel.  Options take one dash or
+ * two; option values that QEMU writes as "a,key=value" lists are parsed the
+ * same way here.  Every problem is one line on err that names the option as
+ * the user spelled it, so a script that worked with QEMU fails loudly here
+ * rather than running a different machine. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "mem/guest_mem.h"
+
+#ifndef MINIVMM_VERSION
+#define MINIVMM_VERSION "0.1.0"
+#endif
+
+/* QEMU rounds -m up to 8 KiB; a whole number of host pages either way */
+#define RAM_SIZE_ALIGN 8192ull
+
+struct cli {
+	struct vm_config *cfg;
+	FILE *out, *err;
+	const char *opt;	/* the option as typed, for messages */
+	bool accel_given;
+	bool serial_given;
+	bool debugcon_given;
+	bool cpu_host;		/* -cpu host: needs KVM */
+};
+
+struct cli_option {
+	const char *name;	/* without the dash */
+	const char *alias;
+	const char *arg;	/* argument name in --help; NULL: takes none */
+	const char *help;
+	enum cli_result (*parse)(struct cli *c, const char *arg);
+};
+
+__attribute__((format(printf, 2, 3))) static enum cli_result cli_fail(struct cli *c,
+								       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(c->err, "minivmm: %s: %s\n", c->opt, msg);
+	return CLI_ERROR;
+}
+
+/* ---- numbers ---- */
+
+static int digit_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static bool is_hex_prefix(const char *s, size_t len)
+{
+	return len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+}
+
+/* Leading digits of s in base; false on overflow */
+static bool scan_digits(const char *s, size_t len, unsigned base, uint64_t *value, size_t *used)
+{
+	uint64_t v = 0;
+	size_t i;
+	for (i = 0; i < len; i++) {
+		int d = digit_value(s[i]);
+		if (d < 0 || (unsigned)d >= base)
+			break;
+		if (v > (UINT64_MAX - (unsigned)d) / base)
+			return false;
+		v = v * base + (unsigned)d;
+	}
+	*value = v;
+	*used = i;
+	return true;
+}
+
+/* All of [s, s + len) as a decimal or 0x-hex number */
+static bool parse_u64(const char *s, size_t len, uint64_t *value)
+{
+	unsigned base = 10;
+	size_t used;
+	if (is_hex_prefix(s, len)) {
+		base = 16;
+		s += 2;
+		len -= 2;
+	}
+	return len > 0 && scan_digits(s, len, base, value, &used) && used == len;
+}
+
+/* A size as QEMU writes it: a number (0x hex, or decimal with an optional
+ * fraction), then an optional suffix B, K, M, G, T, P or E; no suffix means
+ * MiB.  Returns 0, -EINVAL or -ERANGE. */
+static int parse_size(const char *s, size_t len, uint64_t *size)
+{
+	uint64_t whole, frac = 0, frac_div = 1;
+	size_t used;
+	bool hex = is_hex_prefix(s, len);
+
+	if (hex) {
+		s += 2;
+		len -= 2;
+	}
+	if (!scan_digits(s, len, hex ? 16 : 10, &whole, &used))
+		return -ERANGE;
+	if (used == 0)
+		return -EINVAL;
+	s += used;
+	len -= used;
+	if (!hex && len && *s == '.') {
+		s++;
+		len--;
+		/* up to 18 fraction digits keep frac_div within 64 bits */
+		if (!scan_digits(s, len, 10, &frac, &used) || used == 0 || used > 18)
+			return -EINVAL;
+		for (size_t i = 0; i < used; i++)
+			frac_div *= 10;
+		s += used;
+		len -= used;
+	}
+
+	unsigned shift = 20;
+	if (len == 1) {
+		static const char suffixes[] = "bkmgtpe";
+		const char *p = strchr(suffixes, *s | 0x20);
+		if (!p || !*s)
+			return -EINVAL;
+		shift = 10 * (unsigned)(p - suffixes);
+	} else if (len > 1) {
+		return -EINVAL;
+	}
+
+	unsigned __int128 bytes = (unsigned __int128)whole << shift;
+	bytes += ((unsigned __int128)frac << shift) / frac_div;
+	if (bytes > UINT64_MAX)
+		return -ERANGE;
+	*size = (uint64_t)bytes;
+	return 0;
+}
+
+/* ---- "a,key=value" lists ---- */
+
+struct kv {
+	const char *key;	/* NULL: a bare item after the first */
+	size_t key_len;
+	const char *val;
+	size_t val_len;
+};
+
+struct kv_iter {
+	const char *p;
+	const char *implied;	/* the key of a bare first item ("cpus" in "-smp 4") */
+	bool started;
+};
+
+static bool kv_next(struct kv_iter *it, struct kv *kv)
+{
+	const char *s = it->p;
+	if (!*s)
+		return false;
+	size_t n = strcspn(s, ",");
+	const char *eq = memchr(s, '=', n);
+	if (eq) {
+		kv->key = s;
+		kv->key_len = (size_t)(eq - s);
+		kv->val = eq + 1;
+		kv->val_len = n - kv->key_len - 1;
+	} else {
+		kv->key = it->started ? NULL : it->implied;
+		kv->key_len = kv->key ? strlen(kv->key) : 0;
+		kv->val = s;
+		kv->val_len = n;
+	}
+	it->started = true;
+	it->p = s[n] ? s + n + 1 : s + n;
+	return true;
+}
+
+static bool kv_key_is(const struct kv *kv, const char *key)
+{
+	return kv->key && kv->key_len == strlen(key) && !memcmp(kv->key, key, kv->key_len);
+}
+
+static bool kv_val_is(const struct kv *kv, const char *val)
+{
+	return kv->val_len == strlen(val) && !memcmp(kv->val, val, kv->val_len);
+}
+
+static enum cli_result kv_unknown(struct cli *c, const struct kv *kv)
+{
+	if (!kv->key)
+		return cli_fail(c, "unexpected '%.*s'", (int)kv->val_len, kv->val);
+	return cli_fail(c, "unknown parameter '%.*s'", (int)kv->key_len, kv->key);
+}
+
+static enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value)
+{
+	if (!parse_u64(kv->val, kv->val_len, value))
+		return cli_fail(c, "invalid number '%.*s' for %.*s", (int)kv->val_len, kv->val,
+				(int)kv->key_len, kv->key);
+	return CLI_RUN;
+}
+
+/* ---- options ---- */
+
+static enum cli_result opt_memory(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "size" };
+	struct kv kv;
+	bool have_size = false;
+	uint64_t size = 0;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "size")) {
+			int ret = parse_size(kv.val, kv.val_len, &size);
+			if (ret == -ERANGE)
+				return cli_fail(c, "size '%.*s' is too large", (int)kv.val_len,
+						kv.val);
+			if (ret < 0)
+				return cli_fail(c, "invalid size '%.*s'", (int)kv.val_len, kv.val);
+			have_size = true;
+		} else if (kv_key_is(&kv, "slots") || kv_key_is(&kv, "maxmem")) {
+			return cli_fail(c, "memory hotplug (%.*s=) is not supported",
+					(int)kv.key_len, kv.key);
+		} else {
+			return kv_unknown(c, &kv);
+		}
+	}
+	if (!have_size)
+		return cli_fail(c, "missing size");
+	if (size == 0)
+		return cli_fail(c, "RAM size must not be zero");
+	if (size > GUEST_MEM_MAX_SIZE)
+		return cli_fail(c, "RAM size %llu MiB is above the limit of %llu MiB",
+				(unsigned long long)(size >> 20),
+				(unsigned long long)(GUEST_MEM_MAX_SIZE >> 20));
+	c->cfg->ram_size = (size + RAM_SIZE_ALIGN - 1) & ~(RAM_SIZE_ALIGN - 1);
+	return CLI_RUN;
+}
+
+enum smp_key { SMP_CPUS, SMP_MAXCPUS, SMP_SOCKETS, SMP_DIES, SMP_CLUSTERS, SMP_CORES,
+	       SMP_THREADS, SMP_NR_KEYS };
+
+static const char *const smp_keys[SMP_NR_KEYS] = {
+	"cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
+};
+
+/* "-smp 4", "-smp cpus=4", "-smp 4,sockets=2,cores=2": the topology is
+ * checked as QEMU does, but only the CPU count reaches the machine. */
+static enum cli_result opt_smp(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "cpus" };
+	struct kv kv;
+	uint64_t v[SMP_NR_KEYS] = { 0 };
+	bool any = false;
+
+	while (kv_next(&it, &kv)) {
+		any = true;
+		int k;
+		for (k = 0; k < SMP_NR_KEYS; k++)
+			if (kv_key_is(&kv, smp_keys[k]))
+				break;
+		if (k == SMP_NR_KEYS)
+			return kv_unknown(c, &kv);
+		if (kv_number(c, &kv, &v[k]) != CLI_RUN)
+			return CLI_ERROR;
+		if (v[k] < 1 || v[k] > VM_MAX_VCPUS)
+			return cli_fail(c, "%s=%.*s is outside 1..%d", smp_keys[k],
+					(int)kv.val_len, kv.val, VM_MAX_VCPUS);
+	}
+
+	if (!any)
+		return cli_fail(c, "missing CPU count");
+
+	uint64_t dies = v[SMP_DIES] ? v[SMP_DIES] : 1;
+	uint64_t clusters = v[SMP_CLUSTERS] ? v[SMP_CLUSTERS] : 1;
+	uint64_t threads = v[SMP_THREADS] ? v[SMP_THREADS] : 1;
+	uint64_t sockets = v[SMP_SOCKETS], cores = v[SMP_CORES];
+	uint64_t cpus = v[SMP_CPUS], maxcpus = v[SMP_MAXCPUS];
+
+	if (!cpus && !maxcpus) {
+		sockets = sockets ? sockets : 1;
+		cores = cores ? cores : 1;
+		cpus = maxcpus = sockets * dies * clusters * cores * threads;
+	} else {
+		maxcpus = maxcpus ? maxcpus : cpus;
+		cpus = cpus ? cpus : maxcpus;
+		/* fill in what is missing; with neither given, one socket of
+		 * many cores (QEMU's choice for new machine types) */
+		if (!sockets && !cores) {
+			sockets = 1;
+			cores = maxcpus / (dies * clusters * threads);
+		} else if (!cores) {
+			cores = maxcpus / (sockets * dies * clusters * threads);
+		} else if (!sockets) {
+			sockets = maxcpus / (dies * clusters * cores * threads);
+		}
+	}
+	uint64_t product = sockets * dies * clusters * cores * threads;
+	if (product != maxcpus)
+		return cli_fail(c,
+				"sockets (%llu) * dies (%llu) * clusters (%llu) * cores (%llu) * "
+				"threads (%llu) is not maxcpus (%llu)",
+				(unsigned long long)sockets, (unsigned long long)dies,
+				(unsigned long long)clusters, (unsigned long long)cores,
+				(unsigned long long)threads, (unsigned long long)maxcpus);
+	if (cpus > maxcpus)
+		return cli_fail(c, "cpus (%llu) is above maxcpus (%llu)", (unsigned long long)cpus,
+				(unsigned long long)maxcpus);
+	if (cpus > VM_MAX_VCPUS)
+		return cli_fail(c, "%llu CPUs is above the limit of %d", (unsigned long long)cpus,
+				VM_MAX_VCPUS);
+	c->cfg->smp = (unsigned)cpus;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_path(struct cli *c, const char *arg, const char **field)
+{
+	if (!*arg)
+		return cli_fail(c, "empty file name");
+	*field = arg;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_kernel(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->kernel);
+}
+
+static enum cli_result opt_initrd(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->initrd);
+}
+
+static enum cli_result opt_append(struct cli *c, const char *arg)
+{
+	c->cfg->append = arg;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_logfile(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->debug_logfile);
+}
+
+/* Repeated accelerators are tried in order, as in QEMU: "kvm, then tcg"
+ * is exactly ACCEL_AUTO; tcg always starts, so nothing after it counts. */
+static void cli_add_accel(struct cli *c, enum accel_choice choice)
+{
+	if (!c->accel_given)
+		c->cfg->accel = choice;
+	else if (c->cfg->accel == ACCEL_KVM && choice == ACCEL_TCG)
+		c->cfg->accel = ACCEL_AUTO;
+	c->accel_given = true;
+}
+
+static enum cli_result parse_accel_name(struct cli *c, const char *name, size_t len,
+					enum accel_choice *choice)
+{
+	if (len == 3 && !memcmp(name, "kvm", 3))
+		*choice = ACCEL_KVM;
+	else if (len == 3 && !memcmp(name, "tcg", 3))
+		*choice = ACCEL_TCG;
+	else
+		return cli_fail(c, "unsupported accelerator '%.*s' (kvm or tcg)", (int)len, name);
+	return CLI_RUN;
+}
+
+static enum cli_result opt_accel(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "accel" };
+	struct kv kv;
+	enum accel_choice choice = ACCEL_AUTO;
+	bool have_name = false;
+	const char *tcg_only = NULL, *kvm_only = NULL;
+
+	while (kv_next(&it, &kv)) {
+		uint64_t n;
+		if (kv_key_is(&kv, "accel")) {
+			if (kv_val_is(&kv, "help")) {
+				fprintf(c->out, "Accelerators supported: kvm tcg\n");
+				return CLI_DONE;
+			}
+			if (parse_accel_name(c, kv.val, kv.val_len, &choice) != CLI_RUN)
+				return CLI_ERROR;
+			have_name = true;
+		} else if (kv_key_is(&kv, "thread")) {
+			/* one thread or several, the guest sees the same machine */
+			if (!kv_val_is(&kv, "single") && !kv_val_is(&kv, "multi"))
+				return cli_fail(c, "thread=%.*s: expected single or multi",
+						(int)kv.val_len, kv.val);
+			tcg_only = "thread";
+		} else if (kv_key_is(&kv, "tb-size")) {
+			if (kv_number(c, &kv, &n) != CLI_RUN)
+				return CLI_ERROR;
+			tcg_only = "tb-size";
+		} else if (kv_key_is(&kv, "kernel-irqchip")) {
+			/* the KVM engine always keeps the interrupt controllers in the kernel */
+			if (!kv_val_is(&kv, "on"))
+				return cli_fail(c, "kernel-irqchip=%.*s is not supported (only on)",
+						(int)kv.val_len, kv.val);
+			kvm_only = "kernel-irqchip";
+		} else {
+			return kv_unknown(c, &kv);
+		}
+	}
+	if (!have_name)
+		return cli_fail(c, "missing accelerator name (kvm or tcg)");
+	if (tcg_only && choice != ACCEL_TCG)
+		return cli_fail(c, "%s= applies to tcg only", tcg_only);
+	if (kvm_only && choice != ACCEL_KVM)
+		return cli_fail(c, "%s= applies to kvm only", kvm_only);
+	cli_add_accel(c, choice);
+	return CLI_RUN;
+}
+
+static enum cli_result opt_enable_kvm(struct cli *c, const char *arg)
+{
+	(void)arg;
+	cli_add_accel(c, ACCEL_KVM);
+	return CLI_RUN;
+}
+
+static enum cli_result opt_machine(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "type" };
+	struct kv kv;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "type")) {
+			if (kv_val_is(&kv, "help")) {
+				fprintf(c->out, "Supported machines are:\n"
+						"pc    Standard PC, booting a kernel directly "
+						"(default)\n");
+				return CLI_DONE;
+			}
+			if (!kv_val_is(&kv, "pc"))
+				return cli_fail(c, "machine type '%.*s' is not supported (only pc)",
+						(int)kv.val_len, kv.val);
+		} else if (kv_key_is(&kv, "accel")) {
+			/* "kvm:tcg": try each in turn */
+			const char *p = kv.val, *end = kv.val + kv.val_len;
+			while (p <= end) {
+				const char *colon = memchr(p, ':', (size_t)(end - p));
+				size_t len = (size_t)((colon ? colon : end) - p);
+				enum accel_choice choice;
+				if (parse_accel_name(c, p, len, &choice) != CLI_RUN)
+					return CLI_ERROR;
+				cli_add_accel(c, choice);
+				p += len + 1;
+			}
+		} else {
+			return kv_unknown(c, &kv);
+		}
+	}
+	return CLI_RUN;
+}
+
+static enum cli_result opt_cpu(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "model" };
+	struct kv kv;
+
+	bool have_model = false;
+
+	while (kv_next(&it, &kv)) {
+		if (!kv_key_is(&kv, "model")) {
+			const char *item = kv.key ? kv.key : kv.val;
+			return cli_fail(c, "CPU features ('%.*s') are not supported: the engine "
+					   "decides what CPUID shows",
+					(int)(kv.val + kv.val_len - item), item);
+		}
+		if (kv_val_is(&kv, "help")) {
+			fprintf(c->out, "Available CPU models:\n"
+					"  host     the host CPU (KVM only)\n"
+					"  max      everything the engine supports\n"
+					"  qemu64   accepted; same as max\n");
+			return CLI_DONE;
+		}
+		if (kv_val_is(&kv, "host"))
+			c->cpu_host = true;
+		else if (kv_val_is(&kv, "max") || kv_val_is(&kv, "qemu64"))
+			c->cpu_host = false;
+		else
+			return cli_fail(c, "unsupported CPU model '%.*s' (host, max or qemu64)",
+					(int)kv.val_len, kv.val);
+		have_model = true;
+	}
+	if (!have_model)
+		return cli_fail(c, "missing CPU model");
+	return CLI_RUN;
+}
+
+static enum cli_result parse_chardev(struct cli *c, const char *arg, struct chardev_config *cd)
+{
+	if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
+		/* there is no monitor: the Ctrl-A escapes are always on */
+		*cd = (struct chardev_config){ CHARDEV_STDIO, NULL };
+	} else if (!strcmp(arg, "none")) {
+		*cd = (struct chardev_config){ CHARDEV_NONE, NULL };
+	} else if (!strcmp(arg, "null")) {
+		*cd = (struct chardev_config){ CHARDEV_FILE, "/dev/null" };
+	} else if (!strncmp(arg, "file:", 5)) {
+		if (!arg[5])
+			return cli_fail(c, "file: needs a path");
+		*cd = (struct chardev_config){ CHARDEV_FILE, arg + 5 };
+	} else {
+		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, null "
+				   "or none)",
+				arg);
+	}
+	return CLI_RUN;
+}
+
+static enum cli_result opt_serial(struct cli *c, const char *arg)
+{
+	/* QEMU gives a second -serial to COM2, which this PC does not have */
+	if (c->serial_given)
+		return cli_fail(c, "only one serial port (COM1) is supported");
+	c->serial_given = true;
+	return parse_chardev(c, arg, &c->cfg->serial);
+}
+
+static enum cli_result opt_debugcon(struct cli *c, const char *arg)
+{
+	if (c->debugcon_given)
+		return cli_fail(c, "only one debug console (port 0xe9) is supported");
+	c->debugcon_given = true;
+	return parse_chardev(c, arg, &c->cfg->debugcon);
+}
+
+static enum cli_result opt_nographic(struct cli *c, const char *arg)
+{
+	(void)arg;
+	/* COM1 on stdio is already the default; there is no window to drop */
+	c->cfg->nographic = true;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_no_reboot(struct cli *c, const char *arg)
+{
+	(void)arg;
+	c->cfg->no_reboot = true;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_no_shutdown(struct cli *c, const char *arg)
+{
+	(void)arg;
+	c->cfg->no_shutdown = true;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_nodefaults(struct cli *c, const char *arg)
+{
+	(void)arg;
+	c->cfg->nodefaults = true;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_display(struct cli *c, const char *arg)
+{
+	if (strcmp(arg, "none"))
+		return cli_fail(c, "display '%s' is not supported (there is no display: use none)",
+				arg);
+	c->cfg->display_none = true;
+	return CLI_RUN;
+}
+
+/* -vga, -vnc, -monitor, -parallel, -net: devices this PC never has, so
+ * "none" is what the user gets anyway */
+static enum cli_result opt_none_only(struct cli *c, const char *arg)
+{
+	if (strcmp(arg, "none"))
+		return cli_fail(c, "'%s' is not supported (only none)", arg);
+	return CLI_RUN;
+}
+
+static enum cli_result opt_device(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "driver" };
+	struct kv kv;
+	struct vm_config *cfg = c->cfg;
+	enum { DEV_NONE, DEV_DEBUG_EXIT, DEV_TESTDEV } dev = DEV_NONE;
+	uint64_t iobase = 0x501, iosize = 2;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "driver")) {
+			if (kv_val_is(&kv, "help")) {
+				fprintf(c->out,
+					"Supported devices:\n"
+					"  isa-debug-exit[,iobase=N][,iosize=N]\n"
+					"      a guest write of V ends minivmm with status "
+					"(V << 1) | 1\n"
+					"  pc-testdev\n"
+					"      QEMU's test device for kvm-unit-tests\n");
+				return CLI_DONE;
+			}
+			if (kv_val_is(&kv, "isa-debug-exit"))
+				dev = DEV_DEBUG_EXIT;
+			else if (kv_val_is(&kv, "pc-testdev"))
+				dev = DEV_TESTDEV;
+			else
+				return cli_fail(c, "unsupported device '%.*s' (-device help lists "
+						   "the supported ones)",
+						(int)kv.val_len, kv.val);
+		} else if (kv_key_is(&kv, "id")) {
+			/* names a device for the monitor, which minivmm does not have */
+		} else if (dev == DEV_DEBUG_EXIT && kv_key_is(&kv, "iobase")) {
+			if (kv_number(c, &kv, &iobase) != CLI_RUN)
+				return CLI_ERROR;
+			if (iobase > 0xffff)
+				return cli_fail(c, "iobase=%.*s is above port 0xffff",
+						(int)kv.val_len, kv.val);
+		} else if (dev == DEV_DEBUG_EXIT && kv_key_is(&kv, "iosize")) {
+			if (kv_number(c, &kv, &iosize) != CLI_RUN)
+				return CLI_ERROR;
+			if (iosize == 0 || iosize > 0xffff)
+				return cli_fail(c, "iosize=%.*s is outside 1..0xffff",
+						(int)kv.val_len, kv.val);
+		} else if (dev == DEV_NONE) {
+			return cli_fail(c, "missing device name");
+		} else if (!kv.key) {
+			return kv_unknown(c, &kv);
+		} else {
+			return cli_fail(c, "%s has no parameter '%.*s'",
+					dev == DEV_DEBUG_EXIT ? "isa-debug-exit" : "pc-testdev",
+					(int)kv.key_len, kv.key);
+		}
+	}
+	switch (dev) {
+	case DEV_NONE:
+		return cli_fail(c, "missing device name");
+	case DEV_DEBUG_EXIT:
+		if (cfg->debug_exit)
+			return cli_fail(c, "only one isa-debug-exit is supported");
+		if (iobase + iosize > 0x10000)
+			return cli_fail(c, "ports 0x%llx..0x%llx run past 0xffff",
+					(unsigned long long)iobase,
+					(unsigned long long)(iobase + iosize - 1));
+		cfg->debug_exit = true;
+		cfg->debug_exit_iobase = (uint16_t)iobase;
+		cfg->debug_exit_iosize = (uint16_t)iosize;
+		break;
+	case DEV_TESTDEV:
+		if (cfg->pc_testdev)
+			return cli_fail(c, "only one pc-testdev is supported");
+		cfg->pc_testdev = true;
+		break;
+	}
+	return CLI_RUN;
+}
+
+static enum cli_result opt_debug(struct cli *c, const char *arg)
+{
+	const char *bad = NULL;
+	int bad_len = 0;
+	unsigned mask;
+
+	if (debug_mask_parse(arg, &mask, &bad, &bad_len) < 0) {
+		if (bad_len == 4 && !strncmp(bad, "help", 4)) {
+			fflush(c->out);
+			debug_mask_print_help();
+			fflush(stdout);
+			return CLI_DONE;
+		}
+		return cli_fail(c, "unknown log item '%.*s' (-d help lists them)", bad_len, bad);
+	}
+	/* as in QEMU, the last -d replaces the others */
+	c->cfg->debug_mask = mask;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_help(struct cli *c, const char *arg);
+
+static enum cli_result opt_version(struct cli *c, const char *arg)
+{
+	(void)arg;
+	fprintf(c->out, "minivmm version %s (qemu-compatible command line)\n", MINIVMM_VERSION);
+	return CLI_DONE;
+}
+
+static const struct cli_option cli_options[] = {
+	{ "kernel", NULL, "FILE",
+	  "the kernel to boot (Linux bzImage, Multiboot, ELF, boot sector or raw binary); "
+	  "required",
+	  opt_kernel },
+	{ "initrd", NULL, "FILE", "initial ramdisk", opt_initrd },
+	{ "append", NULL, "CMDLINE", "kernel command line", opt_append },
+	{ "m", NULL, "[size=]SIZE", "RAM size; suffix B, K, M, G, T (default M), e.g. 512M, 2G",
+	  opt_memory },
+	{ "smp", NULL, "[cpus=]N[,sockets=,dies=,clusters=,cores=,threads=,maxcpus=]",
+	  "number of vCPUs (1-64)", opt_smp },
+	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=N][,kernel-irqchip=on]",
+	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
+	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
+	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg]", "machine type: only pc", opt_machine },
+	{ "cpu", NULL, "host|max|qemu64", "CPU model (host needs KVM)", opt_cpu },
+	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
+	  opt_nographic },
+	{ "display", NULL, "none", "no display (the only kind)", opt_display },
+	{ "serial", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	  "where COM1 goes (default stdio); none removes COM1", opt_serial },
+	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	  "debug console on port 0xe9 (default none)", opt_debugcon },
+	{ "device", NULL, "isa-debug-exit[,iobase=N][,iosize=N]|pc-testdev|help",
+	  "add a device (isa-debug-exit defaults: iobase=0x501, iosize=2)", opt_device },
+	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
+	  opt_nodefaults },
+	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
+	{ "no-shutdown", NULL, NULL, "accepted for compatibility", opt_no_shutdown },
+	{ "vga", NULL, "none", "accepted: there is no VGA", opt_none_only },
+	{ "vnc", NULL, "none", "accepted: there is no VNC server", opt_none_only },
+	{ "monitor", NULL, "none", "accepted: there is no monitor (Ctrl-A h for keys)",
+	  opt_none_only },
+	{ "parallel", NULL, "none", "accepted: there is no parallel port", opt_none_only },
+	{ "net", NULL, "none", "accepted: there is no network", opt_none_only },
+	{ "d", NULL, "ITEM[,...]", "debug output (-d help lists the items)", opt_debug },
+	{ "D", NULL, "FILE", "write debug output to FILE", opt_logfile },
+	{ "help", "h", NULL, "print this help and exit", opt_help },
+	{ "version", NULL, NULL, "print the version and exit", opt_version },
+};
+
+#define CLI_NR_OPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
+
+static enum cli_result opt_help(struct cli *c, const char *arg)
+{
+	(void)arg;
+	fprintf(c->out, "usage: minivmm [options] -kernel FILE\n"
+			"Runs a virtual x86-64 PC on KVM or on a software CPU; the options are "
+			"a subset of qemu-system-x86_64's.\n"
+			"Options take one dash or two (-m or --m).\n\n");
+	for (size_t i = 0; i < CLI_NR_OPTIONS; i++) {
+		const struct cli_option *o = &cli_options[i];
+		char head[128];
+		snprintf(head, sizeof(head), "-%s%s%s%s%s", o->name, o->alias ? ", -" : "",
+			 o->alias ? o->alias : "", o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(c->out, "  %s\n        %s\n", head, o->help);
+	}
+	fprintf(c->out, "\nDuring emulation: Ctrl-A x quits, Ctrl-A h lists the keys.\n");
+	return CLI_DONE;
+}
+
+static const struct cli_option *cli_find_option(const char *name)
+{
+	for (size_t i = 0; i < CLI_NR_OPTIONS; i++) {
+		const struct cli_option *o = &cli_options[i];
+		if (!strcmp(name, o->name) || (o->alias && !strcmp(name, o->alias)))
+			return o;
+	}
+	return NULL;
+}
+
+/* What only the whole command line can tell */
+static enum cli_result cli_finish(struct cli *c)
+{
+	struct vm_config *cfg = c->cfg;
+
+	if (c->cpu_host && cfg->accel == ACCEL_TCG) {
+		c->opt = "-cpu";
+		return cli_fail(c, "CPU model 'host' needs KVM, not -accel tcg");
+	}
+	if (!cfg->kernel) {
+		fprintf(c->err, "minivmm: no -kernel given: minivmm boots a kernel directly "
+				"(there is no firmware)\n");
+		return CLI_ERROR;
+	}
+	if (cfg->nodefaults && !c->serial_given)
+		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
+	return CLI_RUN;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+{
+	struct cli c = { .cfg = cfg, .out = out, .err = err };
+
+	vm_config_defaults(cfg);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		c.opt = a;
+		if (a[0] != '-' || a[1] == '\0') {
+			fprintf(err, "minivmm: unexpected argument '%s' (disk images are not "
+				     "supported: boot a kernel with -kernel)\n",
+				a);
+			return CLI_ERROR;
+		}
+		const char *name = a[1] == '-' ? a + 2 : a + 1;
+		const struct cli_option *o = cli_find_option(name);
+		if (!o) {
+			fprintf(err, "minivmm: unknown option '%s' (-help lists them)\n", a);
+			return CLI_ERROR;
+		}
+		const char *arg = NULL;
+		if (o->arg) {
+			if (i + 1 >= argc)
+				return cli_fail(&c, "missing argument (%s)", o->arg);
+			arg = argv[++i];
+		}
+		enum cli_result r = o->parse(&c, arg);
+		if (r != CLI_RUN)
+			return r;
+	}
+	return cli_finish(&c);
+}

@@ -1,0 +1,660 @@
+/* The command line: every option's success path checked through the
+ * resulting vm_config, every error path checked for exactly one line on err
+ * that names the option. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "mem/guest_mem.h"
+#include "test.h"
+
+#define MAX_ARGS 32
+
+struct cli_run {
+	enum cli_result result;
+	struct vm_config cfg;
+	char out[16384];
+	char err[2048];
+};
+
+static struct cli_run run;
+
+/* Parse argv (NULL-terminated, without the program name) and keep what
+ * cli_parse printed. */
+static enum cli_result parse_argv(const char *const *args)
+{
+	char *argv[MAX_ARGS + 2];
+	int argc = 0;
+	char *out_buf = NULL, *err_buf = NULL;
+	size_t out_len = 0, err_len = 0;
+
+	argv[argc++] = (char *)"minivmm";
+	for (int i = 0; args[i] && argc <= MAX_ARGS; i++)
+		argv[argc++] = (char *)args[i];
+	argv[argc] = NULL;
+
+	FILE *out = open_memstream(&out_buf, &out_len);
+	FILE *err = open_memstream(&err_buf, &err_len);
+	memset(&run.cfg, 0x5a, sizeof(run.cfg));	/* cli_parse must set every field */
+	run.result = cli_parse(argc, argv, &run.cfg, out, err);
+	fclose(out);
+	fclose(err);
+	snprintf(run.out, sizeof(run.out), "%s", out_buf ? out_buf : "");
+	snprintf(run.err, sizeof(run.err), "%s", err_buf ? err_buf : "");
+	free(out_buf);
+	free(err_buf);
+	return run.result;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void print_args(const char *const *args)
+{
+	printf("  args:");
+	for (int i = 0; args[i]; i++)
+		printf(" '%s'", args[i]);
+	printf("\n  out: %s  err: %s", run.out, run.err);
+}
+
+/* args plus "-kernel vmlinuz" parse to CLI_RUN with nothing printed */
+static bool parses_ok(const char *const *args)
+{
+	const char *with_kernel[MAX_ARGS + 1];
+	int n = 0;
+	for (; args[n] && n < MAX_ARGS - 2; n++)
+		with_kernel[n] = args[n];
+	with_kernel[n++] = "-kernel";
+	with_kernel[n++] = "vmlinuz";
+	with_kernel[n] = NULL;
+	if (parse_argv(with_kernel) == CLI_RUN && !run.err[0] && !run.out[0])
+		return true;
+	print_args(with_kernel);
+	return false;
+}
+
+/* args (with a kernel) fail with exactly one line on err that names opt and
+ * contains what, and nothing on out */
+static bool fails_with(const char *opt, const char *what, const char *const *args)
+{
+	const char *with_kernel[MAX_ARGS + 1];
+	int n = 0;
+	for (; args[n] && n < MAX_ARGS - 2; n++)
+		with_kernel[n] = args[n];
+	with_kernel[n++] = "-kernel";
+	with_kernel[n++] = "vmlinuz";
+	with_kernel[n] = NULL;
+	parse_argv(with_kernel);
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "minivmm: %s", opt);
+	size_t len = strlen(run.err);
+	if (run.result == CLI_ERROR && count_lines(run.err) == 1 && len &&
+	    run.err[len - 1] == '\n' && (!strncmp(run.err, prefix, strlen(prefix)) || strstr(run.err, opt)) &&
+	    strstr(run.err, what) && !run.out[0])
+		return true;
+	printf("  expected one error line naming '%s' with '%s'\n", opt, what);
+	print_args(with_kernel);
+	return false;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define OK(...) CHECK(parses_ok(ARGS(__VA_ARGS__)))
+#define FAILS(opt, what, ...) CHECK(fails_with(opt, what, ARGS(__VA_ARGS__)))
+
+TEST(defaults)
+{
+	CHECK(parses_ok((const char *const[]){ NULL }));
+	CHECK_EQ(run.cfg.ram_size, 128ull << 20);
+	CHECK_EQ(run.cfg.smp, 1);
+	CHECK_STR(run.cfg.kernel, "vmlinuz");
+	CHECK(run.cfg.initrd == NULL);
+	CHECK(run.cfg.append == NULL);
+	CHECK_EQ(run.cfg.accel, ACCEL_AUTO);
+	CHECK(!run.cfg.nographic && !run.cfg.no_reboot && !run.cfg.no_shutdown);
+	CHECK(!run.cfg.nodefaults && !run.cfg.display_none);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_NONE);
+	CHECK(!run.cfg.debug_exit);
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0x501);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 2);
+	CHECK(!run.cfg.pc_testdev);
+	CHECK_EQ(run.cfg.debug_mask, 0);
+	CHECK(run.cfg.debug_logfile == NULL);
+}
+
+TEST(no_kernel_is_an_error)
+{
+	char *argv[] = { (char *)"minivmm", NULL };
+	CHECK_EQ(parse_argv((const char *const[]){ NULL }), CLI_ERROR);
+	CHECK_EQ(count_lines(run.err), 1);
+	CHECK(strstr(run.err, "no -kernel given") != NULL);
+	CHECK(strstr(run.err, "there is no firmware") != NULL);
+	CHECK_EQ(parse_argv(ARGS("-m", "64", "-smp", "2")), CLI_ERROR);
+	CHECK_EQ(count_lines(run.err), 1);
+	CHECK(strstr(run.err, "no -kernel given") != NULL);
+	/* argc 1: only the program name */
+	FILE *sink = fopen("/dev/null", "w");
+	struct vm_config cfg;
+	CHECK_EQ(cli_parse(1, argv, &cfg, sink, sink), CLI_ERROR);
+	fclose(sink);
+}
+
+TEST(kernel_initrd_append)
+{
+	CHECK_EQ(parse_argv(ARGS("-kernel", "bz", "-initrd", "rd.img", "-append",
+				 "console=ttyS0 quiet")),
+		 CLI_RUN);
+	CHECK_STR(run.cfg.kernel, "bz");
+	CHECK_STR(run.cfg.initrd, "rd.img");
+	CHECK_STR(run.cfg.append, "console=ttyS0 quiet");
+	CHECK_EQ(parse_argv(ARGS("--kernel", "k2", "--initrd", "r2", "--append", "")), CLI_RUN);
+	CHECK_STR(run.cfg.kernel, "k2");
+	CHECK_STR(run.cfg.initrd, "r2");
+	CHECK_STR(run.cfg.append, "");
+	/* the last one wins, as in QEMU */
+	CHECK_EQ(parse_argv(ARGS("-kernel", "a", "-kernel", "b")), CLI_RUN);
+	CHECK_STR(run.cfg.kernel, "b");
+	FAILS("-kernel", "empty file name", "-kernel", "", "-m", "1");
+	CHECK_EQ(parse_argv(ARGS("-kernel", "")), CLI_ERROR);
+	CHECK_EQ(count_lines(run.err), 1);
+	CHECK(strstr(run.err, "-kernel: empty file name") != NULL);
+	FAILS("-initrd", "empty file name", "-initrd", "");
+	/* -initrd without -kernel still needs a kernel */
+	CHECK_EQ(parse_argv(ARGS("-initrd", "rd")), CLI_ERROR);
+	CHECK(strstr(run.err, "no -kernel") != NULL);
+}
+
+TEST(memory_sizes)
+{
+	static const struct {
+		const char *arg;
+		uint64_t bytes;
+	} cases[] = {
+		{ "512", 512ull << 20 },	{ "512M", 512ull << 20 },
+		{ "512m", 512ull << 20 },	{ "2G", 2ull << 30 },
+		{ "2g", 2ull << 30 },		{ "1024k", 1ull << 20 },
+		{ "1024K", 1ull << 20 },	{ "size=512M", 512ull << 20 },
+		{ "size=64", 64ull << 20 },	{ "0x20", 32ull << 20 },
+		{ "0x10M", 16ull << 20 },	{ "0X10m", 16ull << 20 },
+		{ "1.5G", 3ull << 29 },		{ "1T", 1ull << 40 },
+		{ "4096B", 8192 },		{ "8192b", 8192 },
+		{ "1", 1ull << 20 },		{ "1000k", 1024000 },
+		{ "1k", 8192 },			{ "12289b", 16384 },
+		{ "5G", 5ull << 30 },		{ "65536G", GUEST_MEM_MAX_SIZE },
+		{ "0.5k", 8192 },		{ "3072M", PC_LOWMEM_LIMIT },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		OK("-m", cases[i].arg);
+		if (run.cfg.ram_size != cases[i].bytes)
+			printf("  -m %s\n", cases[i].arg);
+		CHECK_EQ(run.cfg.ram_size, cases[i].bytes);
+	}
+	OK("--m", "256M");
+	CHECK_EQ(run.cfg.ram_size, 256ull << 20);
+	/* the last -m wins */
+	OK("-m", "1G", "-m", "64");
+	CHECK_EQ(run.cfg.ram_size, 64ull << 20);
+	/* every size is a whole number of pages */
+	OK("-m", "123457b");
+	CHECK_EQ(run.cfg.ram_size % 4096, 0);
+	CHECK(run.cfg.ram_size >= 123457);
+}
+
+TEST(memory_errors)
+{
+	FAILS("-m", "invalid size 'abc'", "-m", "abc");
+	CHECK(strstr(run.err, "minivmm: -m: invalid size 'abc'\n") == run.err);
+	FAILS("--m", "invalid size 'abc'", "--m", "abc");
+	FAILS("-m", "missing size", "-m", "");
+	FAILS("-m", "must not be zero", "-m", "0");
+	FAILS("-m", "must not be zero", "-m", "0M");
+	FAILS("-m", "must not be zero", "-m", "0x0");
+	FAILS("-m", "invalid size '512MiB'", "-m", "512MiB");
+	FAILS("-m", "invalid size '-1'", "-m", "-1");
+	FAILS("-m", "invalid size ' 512'", "-m", " 512");
+	FAILS("-m", "invalid size '1.G'", "-m", "1.G");
+	FAILS("-m", "invalid size '.5G'", "-m", ".5G");
+	FAILS("-m", "invalid size '0x'", "-m", "0x");
+	FAILS("-m", "invalid size '0xG'", "-m", "0xG");
+	FAILS("-m", "invalid size '1Q'", "-m", "1Q");
+	FAILS("-m", "invalid size '0x1.5G'", "-m", "0x1.5G");
+	FAILS("-m", "above the limit", "-m", "65537G");
+	FAILS("-m", "above the limit", "-m", "1P");
+	FAILS("-m", "too large", "-m", "16E");
+	FAILS("-m", "too large", "-m", "99999999999999999999");
+	FAILS("-m", "too large", "-m", "0x10000000000000000");
+	FAILS("-m", "memory hotplug", "-m", "512M,slots=2,maxmem=1G");
+	FAILS("-m", "memory hotplug", "-m", "512M,maxmem=1G");
+	FAILS("-m", "unknown parameter 'foo'", "-m", "512M,foo=1");
+	FAILS("-m", "unexpected '1024'", "-m", "512,1024");
+	FAILS("-m", "invalid size ''", "-m", "size=");
+}
+
+TEST(smp)
+{
+	static const struct {
+		const char *arg;
+		unsigned cpus;
+	} cases[] = {
+		{ "4", 4 },
+		{ "cpus=4", 4 },
+		{ "1", 1 },
+		{ "64", 64 },
+		{ "0x8", 8 },
+		{ "4,sockets=2", 4 },
+		{ "4,sockets=2,cores=2,threads=1", 4 },
+		{ "8,sockets=2,dies=1,clusters=1,cores=2,threads=2", 8 },
+		{ "sockets=2,cores=2", 4 },
+		{ "sockets=2,cores=4,threads=2", 16 },
+		{ "maxcpus=4", 4 },
+		{ "2,maxcpus=4", 2 },
+		{ "4,cores=2", 4 },
+		{ "cpus=6,threads=2", 6 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		OK("-smp", cases[i].arg);
+		if (run.cfg.smp != cases[i].cpus)
+			printf("  -smp %s\n", cases[i].arg);
+		CHECK_EQ(run.cfg.smp, cases[i].cpus);
+	}
+	OK("--smp", "3");
+	CHECK_EQ(run.cfg.smp, 3);
+}
+
+TEST(smp_errors)
+{
+	FAILS("-smp", "cpus=0 is outside 1..64", "-smp", "0");
+	FAILS("-smp", "cpus=65 is outside 1..64", "-smp", "65");
+	FAILS("-smp", "invalid number 'abc' for cpus", "-smp", "abc");
+	FAILS("-smp", "invalid number '-1' for cpus", "-smp", "-1");
+	FAILS("-smp", "unknown parameter 'foo'", "-smp", "4,foo=1");
+	FAILS("-smp", "unknown parameter 'books'", "-smp", "4,books=1");
+	FAILS("-smp", "unexpected '2'", "-smp", "4,2");
+	FAILS("-smp", "is not maxcpus", "-smp", "4,sockets=3");
+	FAILS("-smp", "is not maxcpus", "-smp", "4,sockets=2,cores=2,threads=2");
+	FAILS("-smp", "cpus (8) is above maxcpus (4)", "-smp", "cpus=8,maxcpus=4");
+	FAILS("-smp", "above the limit of 64", "-smp", "sockets=64,cores=2");
+	FAILS("-smp", "sockets=0 is outside", "-smp", "4,sockets=0");
+	FAILS("-smp", "missing CPU count", "-smp", "");
+	FAILS("--smp", "invalid number", "--smp", "4x");
+}
+
+TEST(accel)
+{
+	static const struct {
+		const char *arg;
+		enum accel_choice accel;
+	} cases[] = {
+		{ "kvm", ACCEL_KVM },
+		{ "tcg", ACCEL_TCG },
+		{ "accel=tcg", ACCEL_TCG },
+		{ "tcg,thread=single", ACCEL_TCG },
+		{ "tcg,thread=multi", ACCEL_TCG },
+		{ "tcg,tb-size=256", ACCEL_TCG },
+		{ "tcg,thread=single,tb-size=0x100", ACCEL_TCG },
+		{ "kvm,kernel-irqchip=on", ACCEL_KVM },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		OK("-accel", cases[i].arg);
+		CHECK_EQ(run.cfg.accel, cases[i].accel);
+	}
+	OK("--accel", "tcg");
+	CHECK_EQ(run.cfg.accel, ACCEL_TCG);
+	OK("-enable-kvm");
+	CHECK_EQ(run.cfg.accel, ACCEL_KVM);
+	OK("--enable-kvm");
+	CHECK_EQ(run.cfg.accel, ACCEL_KVM);
+	/* repeated accelerators are tried in order */
+	OK("-accel", "kvm", "-accel", "tcg");
+	CHECK_EQ(run.cfg.accel, ACCEL_AUTO);
+	OK("-accel", "tcg", "-accel", "kvm");
+	CHECK_EQ(run.cfg.accel, ACCEL_TCG);
+	OK("-enable-kvm", "-accel", "tcg");
+	CHECK_EQ(run.cfg.accel, ACCEL_AUTO);
+	OK("-machine", "accel=kvm:tcg");
+	CHECK_EQ(run.cfg.accel, ACCEL_AUTO);
+	OK("-machine", "pc,accel=tcg");
+	CHECK_EQ(run.cfg.accel, ACCEL_TCG);
+	OK("-M", "accel=kvm");
+	CHECK_EQ(run.cfg.accel, ACCEL_KVM);
+
+	CHECK_EQ(parse_argv(ARGS("-accel", "help")), CLI_DONE);
+	CHECK(strstr(run.out, "kvm") && strstr(run.out, "tcg"));
+	CHECK_STR(run.err, "");
+}
+
+TEST(accel_errors)
+{
+	FAILS("-accel", "unsupported accelerator 'hvf'", "-accel", "hvf");
+	FAILS("-accel", "unsupported accelerator 'xen'", "-accel", "accel=xen");
+	FAILS("-accel", "missing accelerator name", "-accel", "");
+	FAILS("-accel", "missing accelerator name", "-accel", "thread=single");
+	FAILS("-accel", "thread= applies to tcg only", "-accel", "kvm,thread=single");
+	FAILS("-accel", "tb-size= applies to tcg only", "-accel", "kvm,tb-size=1");
+	FAILS("-accel", "kernel-irqchip= applies to kvm only", "-accel", "tcg,kernel-irqchip=on");
+	FAILS("-accel", "thread=many", "-accel", "tcg,thread=many");
+	FAILS("-accel", "kernel-irqchip=split is not supported", "-accel",
+	      "kvm,kernel-irqchip=split");
+	FAILS("-accel", "unknown parameter 'foo'", "-accel", "tcg,foo=bar");
+	FAILS("-accel", "unexpected 'kvm'", "-accel", "tcg,kvm");
+	FAILS("-accel", "invalid number 'x' for tb-size", "-accel", "tcg,tb-size=x");
+	FAILS("-machine", "unsupported accelerator 'xen'", "-machine", "accel=kvm:xen");
+	FAILS("-machine", "unsupported accelerator ''", "-machine", "accel=kvm:");
+}
+
+TEST(machine)
+{
+	OK("-machine", "pc");
+	OK("-M", "pc");
+	OK("--machine", "type=pc");
+	OK("-machine", "");
+	CHECK_EQ(parse_argv(ARGS("-M", "help")), CLI_DONE);
+	CHECK(strstr(run.out, "pc") != NULL);
+	CHECK_STR(run.err, "");
+	FAILS("-machine", "machine type 'q35' is not supported (only pc)", "-machine", "q35");
+	FAILS("-M", "machine type 'microvm' is not supported", "-M", "microvm");
+	FAILS("-M", "machine type 'pc-q35-7.2' is not supported", "-M", "pc-q35-7.2");
+	FAILS("-machine", "unknown parameter 'usb'", "-machine", "pc,usb=off");
+	FAILS("-machine", "unexpected 'q35'", "-machine", "pc,q35");
+}
+
+TEST(cpu)
+{
+	OK("-cpu", "host");
+	OK("-cpu", "max");
+	OK("-cpu", "qemu64");
+	OK("--cpu", "max", "-accel", "tcg");
+	OK("-cpu", "host", "-accel", "kvm");
+	OK("-cpu", "host", "-enable-kvm");
+	/* a later -cpu replaces host */
+	OK("-cpu", "host", "-cpu", "max", "-accel", "tcg");
+	CHECK_EQ(parse_argv(ARGS("-cpu", "help")), CLI_DONE);
+	CHECK(strstr(run.out, "host") && strstr(run.out, "max") && strstr(run.out, "qemu64"));
+	FAILS("-cpu", "unsupported CPU model 'Skylake-Client'", "-cpu", "Skylake-Client");
+	FAILS("-cpu", "CPU features ('+avx') are not supported", "-cpu", "max,+avx,-x2apic");
+	FAILS("-cpu", "CPU features ('pmu=off') are not supported", "-cpu", "host,pmu=off");
+	FAILS("-cpu", "missing CPU model", "-cpu", "");
+	FAILS("-cpu", "CPU model 'host' needs KVM", "-cpu", "host", "-accel", "tcg");
+	FAILS("-cpu", "CPU model 'host' needs KVM", "-accel", "tcg", "-cpu", "host");
+}
+
+TEST(flags)
+{
+	OK("-nographic");
+	CHECK(run.cfg.nographic);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	OK("-no-reboot");
+	CHECK(run.cfg.no_reboot);
+	OK("--no-shutdown");
+	CHECK(run.cfg.no_shutdown);
+	OK("-display", "none");
+	CHECK(run.cfg.display_none);
+	OK("-nographic", "-serial", "none");
+	CHECK(run.cfg.nographic);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_NONE);
+	FAILS("-display", "display 'gtk' is not supported", "-display", "gtk");
+	FAILS("-display", "display 'none,gl=on' is not supported", "-display", "none,gl=on");
+	/* devices this PC never has: "none" is accepted, anything else is not */
+	static const char *const none_only[] = { "-vga", "-vnc", "-monitor", "-parallel", "-net" };
+	for (size_t i = 0; i < sizeof(none_only) / sizeof(none_only[0]); i++) {
+		OK(none_only[i], "none");
+		FAILS(none_only[i], "'stdio' is not supported (only none)", none_only[i], "stdio");
+	}
+}
+
+TEST(serial)
+{
+	OK("-serial", "stdio");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	OK("-serial", "mon:stdio");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	OK("-serial", "none");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_NONE);
+	OK("-serial", "file:/tmp/com1.log");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_FILE);
+	CHECK_STR(run.cfg.serial.path, "/tmp/com1.log");
+	OK("--serial", "null");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_FILE);
+	CHECK_STR(run.cfg.serial.path, "/dev/null");
+	FAILS("-serial", "unsupported backend 'pty'", "-serial", "pty");
+	FAILS("-serial", "unsupported backend 'tcp::4444,server'", "-serial", "tcp::4444,server");
+	FAILS("-serial", "file: needs a path", "-serial", "file:");
+	FAILS("-serial", "unsupported backend ''", "-serial", "");
+	FAILS("-serial", "only one serial port", "-serial", "stdio", "-serial", "file:x");
+}
+
+TEST(debugcon)
+{
+	OK("-debugcon", "stdio");
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_STDIO);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	OK("-debugcon", "file:dbg.txt");
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_FILE);
+	CHECK_STR(run.cfg.debugcon.path, "dbg.txt");
+	OK("--debugcon", "none");
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_NONE);
+	OK("-debugcon", "mon:stdio");
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_STDIO);
+	FAILS("-debugcon", "unsupported backend 'vc'", "-debugcon", "vc");
+	FAILS("-debugcon", "file: needs a path", "-debugcon", "file:");
+	FAILS("-debugcon", "only one debug console", "-debugcon", "stdio", "-debugcon", "none");
+}
+
+TEST(nodefaults)
+{
+	OK("-nodefaults");
+	CHECK(run.cfg.nodefaults);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_NONE);
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_NONE);
+	OK("-nodefaults", "-serial", "stdio");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	OK("-serial", "file:out", "-nodefaults");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_FILE);
+	CHECK_STR(run.cfg.serial.path, "out");
+	OK("-nodefaults", "-debugcon", "stdio");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_NONE);
+	CHECK_EQ(run.cfg.debugcon.kind, CHARDEV_STDIO);
+}
+
+TEST(devices)
+{
+	OK("-device", "isa-debug-exit");
+	CHECK(run.cfg.debug_exit);
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0x501);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 2);
+	CHECK(!run.cfg.pc_testdev);
+	OK("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0xf4);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 4);
+	OK("--device", "isa-debug-exit,iobase=244,iosize=1,id=exit0");
+	CHECK_EQ(run.cfg.debug_exit_iobase, 244);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 1);
+	OK("-device", "driver=isa-debug-exit,iosize=8");
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0x501);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 8);
+	OK("-device", "isa-debug-exit,iobase=0xfffe,iosize=2");
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0xfffe);
+	OK("-device", "pc-testdev");
+	CHECK(run.cfg.pc_testdev);
+	CHECK(!run.cfg.debug_exit);
+	/* kvm-unit-tests' command line */
+	OK("-nodefaults", "-device", "pc-testdev", "-device",
+	   "isa-debug-exit,iobase=0xf4,iosize=0x4", "-vnc", "none", "-serial", "stdio", "-machine", "accel=kvm", "-smp", "2", "-m", "256");
+	CHECK(run.cfg.pc_testdev && run.cfg.debug_exit);
+	CHECK_EQ(run.cfg.debug_exit_iobase, 0xf4);
+	CHECK_EQ(run.cfg.debug_exit_iosize, 4);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_STDIO);
+	CHECK_EQ(run.cfg.accel, ACCEL_KVM);
+	CHECK_EQ(run.cfg.smp, 2);
+	CHECK_EQ(run.cfg.ram_size, 256ull << 20);
+
+	CHECK_EQ(parse_argv(ARGS("-device", "help")), CLI_DONE);
+	CHECK(strstr(run.out, "isa-debug-exit") && strstr(run.out, "pc-testdev"));
+	CHECK_STR(run.err, "");
+}
+
+TEST(device_errors)
+{
+	FAILS("-device", "unsupported device 'virtio-net-pci'", "-device", "virtio-net-pci");
+	FAILS("-device", "unsupported device 'pci-testdev'", "-device", "pci-testdev");
+	FAILS("-device", "iobase=0x10000 is above port 0xffff", "-device",
+	      "isa-debug-exit,iobase=0x10000");
+	FAILS("-device", "iosize=0 is outside", "-device", "isa-debug-exit,iosize=0");
+	FAILS("-device", "iosize=0x10000 is outside", "-device", "isa-debug-exit,iosize=0x10000");
+	FAILS("-device", "run past 0xffff", "-device", "isa-debug-exit,iobase=0xffff,iosize=2");
+	FAILS("-device", "invalid number 'zz' for iobase", "-device", "isa-debug-exit,iobase=zz");
+	FAILS("-device", "invalid number '' for iosize", "-device", "isa-debug-exit,iosize=");
+	FAILS("-device", "isa-debug-exit has no parameter 'foo'", "-device",
+	      "isa-debug-exit,foo=1");
+	FAILS("-device", "pc-testdev has no parameter 'iobase'", "-device", "pc-testdev,iobase=1");
+	FAILS("-device", "unexpected 'x'", "-device", "pc-testdev,x");
+	FAILS("-device", "missing device name", "-device", "");
+	FAILS("-device", "missing device name", "-device", "iobase=1,driver=isa-debug-exit");
+	FAILS("-device", "only one isa-debug-exit", "-device", "isa-debug-exit", "-device",
+	      "isa-debug-exit,iobase=0xf4");
+	FAILS("-device", "only one pc-testdev", "-device", "pc-testdev", "-device", "pc-testdev");
+}
+
+/* -d help prints through log.c to stdout: catch it in a file */
+static char *capture_stdout_of_d_help(enum cli_result *result)
+{
+	static char buf[4096];
+	FILE *tmp = tmpfile();
+	if (!tmp)
+		return NULL;
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	dup2(fileno(tmp), STDOUT_FILENO);
+	*result = parse_argv(ARGS("-d", "help", "-kernel", "k"));
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = 0;
+	fclose(tmp);
+	return buf;
+}
+
+TEST(debug_log)
+{
+	OK("-d", "unimp");
+	CHECK_EQ(run.cfg.debug_mask, DEBUG_UNIMP);
+	OK("-d", "unimp,int,guest_errors");
+	CHECK_EQ(run.cfg.debug_mask, DEBUG_UNIMP | DEBUG_INT | DEBUG_GUEST_ERRORS);
+	OK("-d", "cpu", "-d", "exec");
+	CHECK_EQ(run.cfg.debug_mask, DEBUG_EXEC);
+	OK("--d", "in_asm,exit");
+	CHECK_EQ(run.cfg.debug_mask, DEBUG_IN_ASM | DEBUG_EXIT);
+	OK("-D", "/tmp/minivmm.log");
+	CHECK_STR(run.cfg.debug_logfile, "/tmp/minivmm.log");
+	FAILS("-d", "unknown log item 'bogus'", "-d", "unimp,bogus,int");
+	FAILS("-D", "empty file name", "-D", "");
+
+	enum cli_result result = CLI_ERROR;
+	const char *help = capture_stdout_of_d_help(&result);
+	CHECK(help != NULL);
+	CHECK_EQ(result, CLI_DONE);
+	if (help)
+		CHECK(strstr(help, "unimp") && strstr(help, "guest_errors") &&
+		      strstr(help, "in_asm"));
+	CHECK_STR(run.err, "");
+}
+
+TEST(help)
+{
+	static const char *const spellings[] = { "-h", "-help", "--help" };
+	static const char *const options[] = {
+		"-kernel", "-initrd", "-append", "-m ", "-smp", "-accel", "-enable-kvm",
+		"-machine", "-M", "-cpu", "-nographic", "-display", "-serial", "-debugcon",
+		"-device", "-nodefaults", "-no-reboot", "-no-shutdown", "-vga", "-vnc",
+		"-monitor", "-parallel", "-net", "-d ", "-D ", "-help", "-h", "-version",
+		"isa-debug-exit", "pc-testdev", "iobase", "iosize", "mon:stdio", "file:PATH",
+	};
+	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
+		/* help ends the parse: nothing after it is looked at */
+		CHECK_EQ(parse_argv(ARGS(spellings[s], "-bogus")), CLI_DONE);
+		CHECK_STR(run.err, "");
+		CHECK(!strncmp(run.out, "usage: minivmm", 14));
+		for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+			if (!strstr(run.out, options[i]))
+				printf("  help lacks '%s'\n", options[i]);
+			CHECK(strstr(run.out, options[i]) != NULL);
+		}
+	}
+	/* an error before it still counts */
+	FAILS("-bogus", "unknown option", "-bogus", "-h");
+}
+
+TEST(version)
+{
+	static const char *const spellings[] = { "-version", "--version" };
+	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
+		CHECK_EQ(parse_argv(ARGS(spellings[s])), CLI_DONE);
+		CHECK_STR(run.err, "");
+		CHECK(!strncmp(run.out, "minivmm version ", 16));
+		size_t len = strlen(run.out);
+		const char *tail = " (qemu-compatible command line)\n";
+		CHECK(len > strlen(tail) && !strcmp(run.out + len - strlen(tail), tail));
+		CHECK_EQ(count_lines(run.out), 1);
+	}
+}
+
+TEST(unknown_options_and_arguments)
+{
+	FAILS("-foo", "unknown option '-foo'", "-foo");
+	CHECK(!strncmp(run.err, "minivmm: unknown option '-foo'", 30));
+	FAILS("--foo", "unknown option '--foo'", "--foo");
+	FAILS("---m", "unknown option '---m'", "---m", "1");
+	FAILS("--", "unknown option '--'", "--");
+	FAILS("-hda", "unknown option '-hda'", "-hda", "disk.img");
+	FAILS("disk.img", "unexpected argument 'disk.img'", "disk.img");
+	FAILS("'-'", "unexpected argument '-'", "-");
+	/* options are case sensitive, as in QEMU: -d and -D differ */
+	FAILS("-KERNEL", "unknown option", "-KERNEL", "x");
+	/* flags take no argument: what follows is the next option */
+	FAILS("stdio", "unexpected argument 'stdio'", "-nographic", "stdio");
+}
+
+TEST(missing_arguments)
+{
+	static const char *const with_arg[] = {
+		"-kernel", "-initrd", "-append", "-m", "-smp", "-accel", "-machine", "-M",
+		"-cpu", "-display", "-serial", "-debugcon", "-device", "-d", "-D", "-vga",
+		"-vnc", "-monitor", "-parallel", "-net", "--m", "--serial",
+	};
+	for (size_t i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++) {
+		char *argv[] = { (char *)"minivmm", (char *)"-kernel", (char *)"k",
+				 (char *)with_arg[i], NULL };
+		char *err_buf = NULL;
+		size_t err_len = 0;
+		FILE *err = open_memstream(&err_buf, &err_len);
+		FILE *out = fopen("/dev/null", "w");
+		struct vm_config cfg;
+		enum cli_result r = cli_parse(4, argv, &cfg, out, err);
+		fclose(err);
+		fclose(out);
+		char expect[64];
+		snprintf(expect, sizeof(expect), "minivmm: %s: missing argument", with_arg[i]);
+		CHECK_EQ(r, CLI_ERROR);
+		if (strncmp(err_buf, expect, strlen(expect)))
+			printf("  %s: got '%s'\n", with_arg[i], err_buf);
+		CHECK(!strncmp(err_buf, expect, strlen(expect)));
+		CHECK_EQ(count_lines(err_buf), 1);
+		free(err_buf);
+	}
+}
+
+RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
+	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
+	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
+	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
+	  T(missing_arguments))
