@@ -9,6 +9,7 @@
 #   make check           both of the above (what CI runs)
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
+#   make bench-boot      Linux boot time under minivmm (and QEMU, if installed)
 
 CC ?= gcc
 SANITIZE ?= 0
@@ -37,7 +38,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests fuzz bench difftest clean
+.PHONY: all test check unit guests fuzz bench bench-boot difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -73,6 +74,9 @@ fuzz:
 
 bench: all guests
 	BUILD=$(BUILD) scripts/bench.sh
+
+bench-boot: all
+	BUILD=$(BUILD) scripts/bench-boot.sh
 
 difftest: unit
 	$(BUILD)/tests/test_difftest $(N)

@@ -52,6 +52,9 @@ struct accel_ops {
 	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
 	 * often); false: the monitor starts one thread per vCPU. */
 	bool single_threaded;
+	/* true: the PICs, I/O APIC, local APICs and PIT live in the engine
+	 * (KVM's in-kernel irqchip), so the board does not create them */
+	bool kernel_irqchip;
 };
 
 extern const struct accel_ops kvm_accel_ops;

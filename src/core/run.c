@@ -8,11 +8,14 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "core/clock.h"
 #include "core/console.h"
 #include "core/log.h"
+#include "core/timer.h"
 #include "core/vm.h"
 
 static void vcpu_handle_event(struct vcpu *vcpu, enum vcpu_event ev)
@@ -125,6 +128,24 @@ static void drain_wake_pipe(struct vm *vm)
 		;
 }
 
+/* Run the device timers that are due and tell how long poll may sleep:
+ * the main loop is where timers fire, for both engines, as in QEMU's main
+ * loop; an interrupt they raise wakes a halted vCPU through the engine. */
+static int vm_run_timers(struct vm *vm, struct timespec *ts)
+{
+	pthread_mutex_lock(&vm->dev_lock);
+	timers_run_expired(vm, vm_clock_ns(vm));
+	uint64_t next = timers_next_deadline(vm);
+	pthread_mutex_unlock(&vm->dev_lock);
+	if (next == TIMER_NEVER)
+		return 0;
+	uint64_t now = vm_clock_ns(vm);
+	uint64_t wait = next > now ? next - now : 0;
+	ts->tv_sec = (time_t)(wait / NS_PER_SEC);
+	ts->tv_nsec = (long)(wait % NS_PER_SEC);
+	return 1;
+}
+
 static void vm_serve_io(struct vm *vm, int sig_fd)
 {
 	int con_fd = vm->console ? console_input_fd(vm->console) : -1;
@@ -134,8 +155,14 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = con_fd, .events = POLLIN },
 		};
+		struct timespec ts;
+		bool timed = vm_run_timers(vm, &ts);
 		/* a short timeout lets held-back console input reach a drained FIFO */
-		int n = poll(pfd, 3, con_fd >= 0 ? 10 : -1);
+		if (con_fd >= 0 && (!timed || ts.tv_sec > 0 || ts.tv_nsec > 10000000)) {
+			ts = (struct timespec){ 0, 10000000 };
+			timed = true;
+		}
+		int n = ppoll(pfd, 3, timed ? &ts : NULL, NULL);
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			vm_request_exit(vm, 1);

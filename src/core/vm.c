@@ -18,6 +18,8 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->debug_exit_iosize = 2;
 }
 
+static void vm_wake_main_loop(struct vm *vm);
+
 int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel)
 {
 	int ret;
@@ -43,6 +45,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *
 
 	if (pipe2(vm->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
+	vm->timers.deadline_changed = vm_wake_main_loop;
 
 	ret = guest_mem_init_pc(&vm->mem, cfg->ram_size);
 	if (ret < 0) {
@@ -103,15 +106,21 @@ int vm_add_device(struct vm *vm, const char *name, void *opaque, void (*reset)(v
 	return 0;
 }
 
-static void vm_wake_all(struct vm *vm)
+/* Wake the main loop's poll, e.g. for an earlier timer deadline */
+static void vm_wake_main_loop(struct vm *vm)
 {
 	char c = 0;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vm->accel->vcpu_kick(&vm->vcpus[i]);
-	pthread_cond_broadcast(&vm->state_cond);
 	/* a full pipe already means "wake up" */
 	if (write(vm->wake_fd[1], &c, 1) < 0 && errno != EAGAIN)
 		log_warn("cannot wake main loop: %s", strerror(errno));
+}
+
+static void vm_wake_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->accel->vcpu_kick(&vm->vcpus[i]);
+	pthread_cond_broadcast(&vm->state_cond);
+	vm_wake_main_loop(vm);
 }
 
 static void vm_request_state(struct vm *vm, int state, int status)

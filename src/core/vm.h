@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "accel/accel.h"
+#include "core/clock.h"
 #include "core/config.h"
+#include "core/timer.h"
 #include "mem/guest_mem.h"
 #include "mem/io_bus.h"
 
@@ -40,6 +42,9 @@ enum vm_run_state {
 
 struct uart16550;
 struct console;
+struct fw_cfg;
+struct i8259;
+struct pci_bus;
 
 /* The userspace interrupt controllers (PIC, I/O APIC, local APICs) as the
  * software CPU sees them; KVM keeps its own in the kernel and never uses
@@ -78,8 +83,14 @@ struct vm {
 	const struct irqchip_ops *irqchip;
 	void *irqchip_opaque;
 
+	struct vm_clock clock;	/* what vm_clock_ns reads (core/clock.h) */
+	struct vm_timers timers;	/* device deadlines, under dev_lock (core/timer.h) */
+
 	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
 	struct uart16550 *com1;
+	struct fw_cfg *fw_cfg;	/* for items added after the board is built */
+	struct i8259 *pic;	/* NULL when the engine has its own irqchip */
+	struct pci_bus *pci;
 };
 
 /* Set up memory, buses and the engine; no vCPU runs yet. */

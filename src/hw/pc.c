@@ -1,19 +1,40 @@
 #include "hw/pc.h"
 
-#include <string.h>
-
-#include "core/log.h"
 #include "core/vm.h"
+#include "hw/i8259.h"
+#include "hw/pci.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
 #define DEBUGCON_PORT 0xe9
 
+/* The interrupt controllers and the PIT, unless the engine has them */
+static int pc_irqchip_init(struct vm *vm)
+{
+	int ret;
+
+	if (vm->accel->kernel_irqchip)
+		return 0;
+	/* before any device that raises an interrupt */
+	ret = i8259_create(vm, &vm->pic);
+	if (ret < 0)
+		return ret;
+	return i8254_create(vm, NULL);
+}
+
+/* Each create function prints its own error, naming the device */
 int pc_board_init(struct vm *vm)
 {
 	const struct vm_config *cfg = &vm->cfg;
 	int ret;
 
+	ret = pc_irqchip_init(vm);
+	if (ret < 0)
+		return ret;
+	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
+	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
+	    (ret = pci_host_create(vm, &vm->pci)) < 0)
+		return ret;
 	if (cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);
 		if (ret < 0)
@@ -37,5 +58,9 @@ int pc_board_init(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
+	/* as firmware would: PCI interrupts are level triggered, BARs placed */
+	if (vm->pic)
+		i8259_set_level_triggered(vm->pic, (uint16_t)pci_bus_gsi_mask(vm->pci));
+	pci_bus_assign_bars(vm->pci);
 	return 0;
 }

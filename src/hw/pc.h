@@ -20,4 +20,20 @@ int debugcon_create(struct vm *vm, uint16_t port, const struct chardev_config *o
 int fw_cfg_create(struct vm *vm);
 int pc_testdev_create(struct vm *vm);
 
+/* The legacy PC platform: PIC pair (installs vm->irqchip), PIT with the
+ * port 0x61 speaker/refresh bits, CMOS RTC, i8042 (reset line), port 0x92,
+ * POST port 0x80, PCI host bridge with config mechanism #1 and 0xCF9. */
+struct i8259;
+struct i8254;
+struct mc146818_rtc;
+struct i8042;
+struct pci_bus;
+int i8259_create(struct vm *vm, struct i8259 **out);
+int i8254_create(struct vm *vm, struct i8254 **out);
+int mc146818_rtc_create(struct vm *vm, struct mc146818_rtc **out);
+int i8042_create(struct vm *vm, struct i8042 **out);
+int port92_create(struct vm *vm);
+int port80_create(struct vm *vm);
+int pci_host_create(struct vm *vm, struct pci_bus **out);
+
 #endif

@@ -1,0 +1,265 @@
+/* The KVM engine, VM side: /dev/kvm, the VM with its in-kernel interrupt
+ * controllers and PIT, guest RAM slots and interrupt lines.  Written to
+ * Documentation/virt/kvm/api.rst; each ioctl is used as described there. */
+#include "accel/kvm/kvm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/vm.h"
+
+static bool kvm_available(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+#define CAP(c, why) { c, #c, why }
+static const struct {
+	int cap;
+	const char *name;
+	const char *why;
+} required_caps[] = {
+	CAP(KVM_CAP_USER_MEMORY, "guest RAM in the monitor's memory"),
+	CAP(KVM_CAP_IRQCHIP, "the in-kernel PIC, I/O APIC and local APICs"),
+	CAP(KVM_CAP_IRQ_ROUTING, "GSI routing to the in-kernel interrupt controllers"),
+	CAP(KVM_CAP_HLT, "HLT handled in the kernel"),
+	CAP(KVM_CAP_SET_TSS_ADDR, "the TSS KVM needs for real mode on Intel hosts"),
+	CAP(KVM_CAP_SET_IDENTITY_MAP_ADDR, "the identity map KVM needs on Intel hosts"),
+	CAP(KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID and KVM_SET_CPUID2"),
+	CAP(KVM_CAP_PIT2, "the in-kernel PIT"),
+	CAP(KVM_CAP_MP_STATE, "application processors waiting for INIT/SIPI"),
+	CAP(KVM_CAP_IMMEDIATE_EXIT, "stopping a running vCPU without a race"),
+};
+
+static int check_extension(int fd, int cap)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}
+
+static void kvm_kick_signal(int sig)
+{
+	/* nothing to do: the signal's only purpose is to make KVM_RUN return
+	 * EINTR; immediate_exit covers a kick that comes before KVM_RUN */
+	(void)sig;
+}
+
+/* vcpu_kick's signal must interrupt KVM_RUN, not kill the process nor be
+ * restarted: a handler without SA_RESTART. */
+static int install_kick_handler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kvm_kick_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void kvm_engine_free(struct kvm_engine_vm *kvm)
+{
+	if (!kvm)
+		return;
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	free(kvm->supported_cpuid);
+	free(kvm);
+}
+
+static int kvm_check_host(struct kvm_engine_vm *kvm)
+{
+	int version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		log_error("KVM: /dev/kvm speaks API version %d, minivmm needs %d", version,
+			  KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	int missing = 0;
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (!check_extension(kvm->sys_fd, required_caps[i].cap)) {
+			log_error("KVM: this host's KVM lacks %s (%s)", required_caps[i].name,
+				  required_caps[i].why);
+			missing++;
+		}
+	}
+	if (missing)
+		return -ENOTSUP;
+	kvm->tsc_deadline = check_extension(kvm->sys_fd, KVM_CAP_TSC_DEADLINE_TIMER);
+	kvm->xcrs = check_extension(kvm->sys_fd, KVM_CAP_XCRS);
+	kvm->vcpu_events = check_extension(kvm->sys_fd, KVM_CAP_VCPU_EVENTS);
+	kvm->debugregs = check_extension(kvm->sys_fd, KVM_CAP_DEBUGREGS);
+
+	int run_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		log_error("KVM: KVM_GET_VCPU_MMAP_SIZE: %s",
+			  run_size < 0 ? strerror(errno) : "smaller than struct kvm_run");
+		return run_size < 0 ? -errno : -EINVAL;
+	}
+	kvm->run_size = (size_t)run_size;
+
+	kvm->supported_cpuid = kvm_get_supported_cpuid(kvm->sys_fd);
+	if (!kvm->supported_cpuid) {
+		int err = errno;
+		log_error("KVM: KVM_GET_SUPPORTED_CPUID: %s", strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/* Order as api.rst asks: the identity map and TSS addresses before any
+ * vCPU exists, the PIT only after the irqchip. */
+static int kvm_setup_vm(struct kvm_engine_vm *kvm)
+{
+	uint64_t identity_map = KVM_IDENTITY_MAP_ADDR;
+	if (ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map) < 0) {
+		log_error("KVM: KVM_SET_IDENTITY_MAP_ADDR 0x%lx: %s", KVM_IDENTITY_MAP_ADDR,
+			  strerror(errno));
+		return -errno;
+	}
+	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		log_error("KVM: KVM_SET_TSS_ADDR 0x%lx: %s", KVM_TSS_ADDR, strerror(errno));
+		return -errno;
+	}
+	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		log_error("KVM: KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	/* flags 0: port 0x61 stays in the kernel next to the PIT, so that
+	 * its channel 2 output bit (which Linux's TSC calibration polls)
+	 * reflects the in-kernel PIT */
+	struct kvm_pit_config pit = { .flags = 0 };
+	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		log_error("KVM: KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int kvm_vm_create(struct vm *vm)
+{
+	struct kvm_engine_vm *kvm = calloc(1, sizeof(*kvm));
+	int ret;
+
+	if (!kvm)
+		return -ENOMEM;
+	kvm->vm_fd = -1;
+	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->sys_fd < 0) {
+		ret = -errno;
+		log_error("cannot open /dev/kvm: %s", strerror(errno));
+		goto fail;
+	}
+	ret = kvm_check_host(kvm);
+	if (ret < 0)
+		goto fail;
+	/* api.rst: without KVM_CAP_MAX_VCPUS assume KVM_CAP_NR_VCPUS, and
+	 * without that 4 */
+	int max_vcpus = check_extension(kvm->sys_fd, KVM_CAP_MAX_VCPUS);
+	if (!max_vcpus)
+		max_vcpus = check_extension(kvm->sys_fd, KVM_CAP_NR_VCPUS);
+	if (!max_vcpus)
+		max_vcpus = 4;
+	if (vm->cfg.smp > (unsigned)max_vcpus) {
+		log_error("-smp %u: this host's KVM runs at most %d vCPUs in one VM", vm->cfg.smp,
+			  max_vcpus);
+		ret = -EINVAL;
+		goto fail;
+	}
+	do
+		kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
+	while (kvm->vm_fd < 0 && errno == EINTR);
+	if (kvm->vm_fd < 0) {
+		ret = -errno;
+		log_error("KVM: KVM_CREATE_VM: %s", strerror(errno));
+		goto fail;
+	}
+	if (fcntl(kvm->vm_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = kvm_setup_vm(kvm);
+	if (ret < 0)
+		goto fail;
+	ret = install_kick_handler();
+	if (ret < 0) {
+		log_error("KVM: cannot install the SIGUSR1 handler: %s", strerror(-ret));
+		goto fail;
+	}
+	vm->engine = kvm;
+	return 0;
+fail:
+	kvm_engine_free(kvm);
+	return ret;
+}
+
+static int kvm_map_ram(struct vm *vm, const struct mem_region *region)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	struct kvm_userspace_memory_region mem = {
+		.slot = region->slot,
+		.flags = 0,
+		.guest_phys_addr = region->gpa,
+		.memory_size = region->size,
+		.userspace_addr = (uint64_t)(uintptr_t)region->hva,
+	};
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mem) < 0) {
+		int err = errno;
+		log_error("KVM: KVM_SET_USER_MEMORY_REGION slot %u (guest 0x%llx, %llu MiB): %s",
+			  region->slot, (unsigned long long)region->gpa,
+			  (unsigned long long)(region->size >> 20), strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int kvm_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
+	if (!kvm)
+		return -ENODEV;
+	if (ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+static void kvm_vm_destroy(struct vm *vm)
+{
+	kvm_engine_free(vm->engine);
+	vm->engine = NULL;
+}
+
+const struct accel_ops kvm_accel_ops = {
+	.name = "kvm",
+	.available = kvm_available,
+	.vm_create = kvm_vm_create,
+	.map_ram = kvm_map_ram,
+	.vcpu_create = kvm_vcpu_create,
+	.vcpu_reset = kvm_vcpu_reset,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_kick = kvm_vcpu_kick,
+	.get_regs = kvm_get_regs,
+	.set_regs = kvm_set_regs,
+	.get_sregs = kvm_get_sregs,
+	.set_sregs = kvm_set_sregs,
+	.get_msr = kvm_get_msr,
+	.set_msr = kvm_set_msr,
+	.set_irq = kvm_set_irq,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vm_destroy = kvm_vm_destroy,
+	.single_threaded = false,
+};

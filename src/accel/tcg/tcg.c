@@ -1,0 +1,390 @@
+/* The software CPU engine ("-accel tcg"): runs every vCPU in turn on one
+ * thread with the interpreter in src/cpu/x86, keeps the VM's decoded
+ * block cache, and sleeps in HLT until an interrupt or a kick. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accel/accel.h"
+#include "accel/tcg/tcg.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "cpu/x86/internal.h"
+
+/* instructions per vcpu_run: about a millisecond of guest time */
+#define TCG_SLICE 200000
+/* longest sleep in HLT before looking again (timers come from devices) */
+#define TCG_HALT_POLL_NS 10000000
+
+struct tcg_vm {
+	struct x86_block_cache bc;
+	pthread_mutex_t lock;	/* with wake: HLT sleeps here */
+	pthread_cond_t wake;
+	unsigned wake_seq;	/* bumped by every wake-up */
+};
+
+static struct tcg_vm *tcg_of(struct vm *vm)
+{
+	return vm->engine;
+}
+
+static struct x86_cpu *cpu_of(struct vcpu *vcpu)
+{
+	return vcpu->engine;
+}
+
+static bool tcg_available(void)
+{
+	return true;
+}
+
+static void tcg_wake(struct vm *vm)
+{
+	struct tcg_vm *t = tcg_of(vm);
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->wake_seq++;
+	pthread_cond_broadcast(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static int tcg_vm_create(struct vm *vm)
+{
+	struct tcg_vm *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	/* RAM may sit above 4 GiB: the bitmap covers up to its end */
+	uint64_t limit = 0;
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		uint64_t end = vm->mem.regions[i].gpa + vm->mem.regions[i].size;
+		if (end > limit)
+			limit = end;
+	}
+	int ret = x86_block_cache_init(&t->bc, limit);
+	if (ret < 0) {
+		free(t);
+		log_error("tcg: cannot allocate the code page map");
+		return ret;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	vm->engine = t;
+	return 0;
+}
+
+static int tcg_map_ram(struct vm *vm, const struct mem_region *region)
+{
+	/* RAM is reached through guest_mem_ptr; the bitmap was sized at create */
+	struct tcg_vm *t = tcg_of(vm);
+	if ((region->gpa + region->size + 4095) >> 12 > t->bc.nr_pages)
+		return -EINVAL;
+	return 0;
+}
+
+static int tcg_vcpu_create(struct vcpu *vcpu)
+{
+	struct tcg_vm *t = tcg_of(vcpu->vm);
+	struct x86_cpu *cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	if (!cpu)
+		return -ENOMEM;
+	x86_cpu_init(cpu, vcpu->vm, vcpu->id);
+	cpu->bc = &t->bc;
+	if (t->bc.nr_cpus < VM_MAX_VCPUS)
+		t->bc.cpus[t->bc.nr_cpus++] = cpu;
+	vcpu->engine = cpu;
+	return 0;
+}
+
+static int tcg_vcpu_reset(struct vcpu *vcpu)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	/* RAM is reloaded after a reset: no decoded block may survive */
+	x86_block_cache_flush(cpu->bc);
+	x86_cpu_reset(cpu, vcpu->id == 0);
+	atomic_store(&cpu->kick, false);
+	return 0;
+}
+
+/* Sleep in HLT until the irqchip has something, a kick or a timeout */
+static void halt_wait(struct vm *vm, struct x86_cpu *cpu)
+{
+	struct tcg_vm *t = tcg_of(vm);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += TCG_HALT_POLL_NS;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&t->lock);
+	unsigned seq = t->wake_seq;
+	for (;;) {
+		if (atomic_load(&cpu->kick) || !vm_running(vm) || t->wake_seq != seq)
+			break;
+		bool pending = false;
+		if (vm->irqchip) {
+			pthread_mutex_unlock(&t->lock);
+			pthread_mutex_lock(&vm->dev_lock);
+			pending = vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id);
+			pthread_mutex_unlock(&vm->dev_lock);
+			pthread_mutex_lock(&t->lock);
+		}
+		if (pending || t->wake_seq != seq)
+			break;
+		if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+static bool others_runnable(struct vm *vm, struct x86_cpu *self)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct x86_cpu *c = vm->vcpus[i].engine;
+		if (c && c != self && !c->halted && !c->wait_for_sipi)
+			return true;
+	}
+	return false;
+}
+
+static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct x86_cpu *cpu = cpu_of(vcpu);
+
+	atomic_store(&cpu->kick, false);
+	if (!vm_running(vm))
+		return VCPU_EVENT_YIELD;
+	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
+	switch (why) {
+	case X86_EXIT_BUDGET:
+	case X86_EXIT_KICK:
+	case X86_EXIT_STOP:
+		return VCPU_EVENT_YIELD;
+	case X86_EXIT_RESET:
+		log_info("tcg: triple fault on cpu%u at %04x:%#llx: resetting", cpu->id,
+			 cpu->seg[X86_CS].selector, (unsigned long long)cpu->rip);
+		return VCPU_EVENT_RESET;
+	case X86_EXIT_SHUTDOWN:
+		return VCPU_EVENT_POWEROFF;
+	case X86_EXIT_EXCEPTION:
+		log_error("tcg: unhandled exception %d on cpu%u", cpu->exc_vector, cpu->id);
+		return VCPU_EVENT_ERROR;
+	case X86_EXIT_HLT:
+		break;
+	}
+	/* halted (or an AP waiting for SIPI) */
+	if (cpu->wait_for_sipi) {
+		if (others_runnable(vm, cpu))
+			return VCPU_EVENT_YIELD;
+		halt_wait(vm, cpu);
+		return VCPU_EVENT_YIELD;
+	}
+	bool can_wake = (cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending;
+	if (!can_wake) {
+		/* only another vCPU (INIT, NMI via the APIC) could end this */
+		if (vm->nr_vcpus > 1)
+			return VCPU_EVENT_YIELD;
+		return VCPU_EVENT_HALT;
+	}
+	if (others_runnable(vm, cpu))
+		return VCPU_EVENT_YIELD;
+	halt_wait(vm, cpu);
+	return VCPU_EVENT_YIELD;
+}
+
+static void tcg_vcpu_kick(struct vcpu *vcpu)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	if (!cpu)
+		return;
+	atomic_store(&cpu->kick, true);
+	/* callers are threads (vm_wake_all, devices): a halted vCPU wakes at once */
+	tcg_wake(vcpu->vm);
+}
+
+static int tcg_get_regs(struct vcpu *vcpu, struct x86_regs *regs)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	memcpy(regs->gpr, cpu->gpr, sizeof(regs->gpr));
+	regs->rip = cpu->rip;
+	regs->rflags = x86_cpu_get_rflags(cpu);
+	return 0;
+}
+
+static int tcg_set_regs(struct vcpu *vcpu, const struct x86_regs *regs)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	memcpy(cpu->gpr, regs->gpr, sizeof(cpu->gpr));
+	cpu->rip = regs->rip;
+	x86_cpu_set_rflags(cpu, regs->rflags);
+	x86_update_mode(cpu);
+	return 0;
+}
+
+static int tcg_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	memcpy(s->seg, cpu->seg, sizeof(s->seg));
+	s->gdt = cpu->gdtr;
+	s->idt = cpu->idtr;
+	s->cr0 = cpu->cr0;
+	s->cr2 = cpu->cr2;
+	s->cr3 = cpu->cr3;
+	s->cr4 = cpu->cr4;
+	s->cr8 = cpu->cr8;
+	s->efer = cpu->efer;
+	s->apic_base = cpu->apic_base;
+	return 0;
+}
+
+static int tcg_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
+{
+	struct x86_cpu *cpu = cpu_of(vcpu);
+	memcpy(cpu->seg, s->seg, sizeof(cpu->seg));
+	cpu->gdtr = s->gdt;
+	cpu->idtr = s->idt;
+	cpu->cr0 = s->cr0 | X86_CR0_ET;
+	cpu->cr2 = s->cr2;
+	cpu->cr3 = s->cr3;
+	cpu->cr4 = s->cr4;
+	cpu->cr8 = s->cr8;
+	cpu->efer = s->efer;
+	/* the loaders set LME with PG and expect LMA to follow, as KVM does */
+	if ((cpu->efer & X86_EFER_LME) && (cpu->cr0 & X86_CR0_PG))
+		cpu->efer |= X86_EFER_LMA;
+	cpu->apic_base = s->apic_base;
+	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? cpu->seg[X86_SS].dpl : 0;
+	cpu->wait_for_sipi = false;
+	cpu->halted = false;
+	x86_update_mode(cpu);
+	x86_tlb_flush(cpu, true);
+	return 0;
+}
+
+static int tcg_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	return x86_read_msr(cpu_of(vcpu), index, value) < 0 ? -EINVAL : 0;
+}
+
+static int tcg_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	return x86_write_msr(cpu_of(vcpu), index, value) < 0 ? -EINVAL : 0;
+}
+
+static int tcg_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+	if (vm->irqchip) {
+		pthread_mutex_lock(&vm->dev_lock);
+		vm->irqchip->set_irq(vm->irqchip_opaque, gsi, level);
+		pthread_mutex_unlock(&vm->dev_lock);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].engine)
+			x86_cpu_irq_notify(vm->vcpus[i].engine);
+	tcg_wake(vm);
+	return 0;
+}
+
+static void tcg_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct tcg_vm *t = tcg_of(vcpu->vm);
+	struct x86_cpu *cpu = vcpu->engine;
+	if (t && cpu) {
+		/* the block cache must not reach a freed CPU */
+		for (unsigned i = 0; i < t->bc.nr_cpus; i++) {
+			if (t->bc.cpus[i] == cpu) {
+				t->bc.cpus[i] = t->bc.cpus[--t->bc.nr_cpus];
+				break;
+			}
+		}
+	}
+	free(vcpu->engine);
+	vcpu->engine = NULL;
+}
+
+static void tcg_vm_destroy(struct vm *vm)
+{
+	struct tcg_vm *t = tcg_of(vm);
+	if (!t)
+		return;
+	x86_block_cache_destroy(&t->bc);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->wake);
+	free(t);
+	vm->engine = NULL;
+}
+
+static struct x86_cpu *cpu_by_id(struct vm *vm, unsigned id)
+{
+	if (vm->accel != &tcg_accel_ops || id >= vm->nr_vcpus)
+		return NULL;
+	return vm->vcpus[id].engine;
+}
+
+void tcg_vcpu_init_signal(struct vm *vm, unsigned id)
+{
+	struct x86_cpu *cpu = cpu_by_id(vm, id);
+	if (!cpu)
+		return;
+	/* INIT keeps the APIC base and the caches' state; the rest resets */
+	uint64_t apic_base = cpu->apic_base;
+	x86_cpu_reset(cpu, false);
+	cpu->apic_base = apic_base;
+	atomic_store(&cpu->kick, true);
+	tcg_wake(vm);
+}
+
+void tcg_vcpu_sipi(struct vm *vm, unsigned id, uint8_t vector)
+{
+	struct x86_cpu *cpu = cpu_by_id(vm, id);
+	if (!cpu)
+		return;
+	x86_cpu_sipi(cpu, vector);
+	tcg_wake(vm);
+}
+
+void tcg_vcpu_nmi(struct vm *vm, unsigned id)
+{
+	struct x86_cpu *cpu = cpu_by_id(vm, id);
+	if (!cpu)
+		return;
+	cpu->nmi_pending = true;
+	x86_cpu_irq_notify(cpu);
+	tcg_wake(vm);
+}
+
+void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct tcg_vm *t = vm->accel == &tcg_accel_ops ? tcg_of(vm) : NULL;
+	if (!t || !t->bc.nr_cpus)
+		return;
+	x86_block_cache_invalidate_range(&t->bc, gpa, len);
+}
+
+const struct accel_ops tcg_accel_ops = {
+	.name = "tcg",
+	.available = tcg_available,
+	.vm_create = tcg_vm_create,
+	.map_ram = tcg_map_ram,
+	.vcpu_create = tcg_vcpu_create,
+	.vcpu_reset = tcg_vcpu_reset,
+	.vcpu_run = tcg_vcpu_run,
+	.vcpu_kick = tcg_vcpu_kick,
+	.get_regs = tcg_get_regs,
+	.set_regs = tcg_set_regs,
+	.get_sregs = tcg_get_sregs,
+	.set_sregs = tcg_set_sregs,
+	.get_msr = tcg_get_msr,
+	.set_msr = tcg_set_msr,
+	.set_irq = tcg_set_irq,
+	.vcpu_destroy = tcg_vcpu_destroy,
+	.vm_destroy = tcg_vm_destroy,
+	.single_threaded = true,
+};

@@ -1,0 +1,25 @@
+/* What the platform's interrupt controllers and devices may ask of the
+ * software CPU engine beyond struct accel_ops: the INIT/SIPI/NMI
+ * signals a local APIC delivers, and code invalidation for memory that
+ * changed behind the CPU's back.  All are no-ops under another engine
+ * (they check vm->accel) and safe to call from a device handler on the
+ * vCPU thread. */
+#ifndef MINIVMM_TCG_H
+#define MINIVMM_TCG_H
+
+#include <stdint.h>
+
+struct vm;
+
+/* INIT: the vCPU goes to its power-on state and waits for a SIPI */
+void tcg_vcpu_init_signal(struct vm *vm, unsigned cpu);
+/* SIPI: a vCPU waiting for it starts in real mode at vector << 12 */
+void tcg_vcpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector);
+/* NMI: delivered at the next instruction boundary unless one is in service */
+void tcg_vcpu_nmi(struct vm *vm, unsigned cpu);
+/* Guest RAM [gpa, gpa+len) was written other than by a CPU store (DMA,
+ * a loader): decoded code there is dropped.  Call it on the vCPU thread
+ * (device handlers are) or while the vCPUs are stopped. */
+void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len);
+
+#endif

@@ -1,0 +1,435 @@
+/* The decoded block cache.  A block is a run of decoded instructions that
+ * starts at a guest-physical address and ends at a branch, at a page end
+ * or after X86_BLOCK_MAX_INSNS.  Blocks are found through a small per-CPU
+ * jump cache by linear RIP, then a hash by physical address.  Pages
+ * holding decoded code are marked in a bitmap over guest RAM; the MMU
+ * never caches a write translation for such a page, so every store there
+ * comes to x86_code_written, which drops the blocks it overlaps. */
+#include "cpu/x86/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define MAX_BLOCKS 65536
+
+int x86_block_cache_init(struct x86_block_cache *bc, uint64_t phys_limit)
+{
+	memset(bc, 0, sizeof(*bc));
+	bc->nr_pages = (phys_limit + 4095) >> 12;
+	bc->page_blocks = calloc(bc->nr_pages, sizeof(*bc->page_blocks));
+	bc->code_bitmap = calloc((bc->nr_pages + 7) / 8, 1);
+	if (!bc->page_blocks || !bc->code_bitmap) {
+		free(bc->page_blocks);
+		free(bc->code_bitmap);
+		bc->page_blocks = NULL;
+		bc->code_bitmap = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_chain(struct x86_block *b)
+{
+	while (b) {
+		struct x86_block *n = b->free_next;
+		free(b);
+		b = n;
+	}
+}
+
+void x86_block_cache_reap(struct x86_block_cache *bc)
+{
+	free_chain(bc->dead);
+	bc->dead = NULL;
+}
+
+static void flush_jmp_caches(struct x86_block_cache *bc)
+{
+	for (unsigned i = 0; i < bc->nr_cpus; i++)
+		memset(bc->cpus[i]->jmp_cache, 0, sizeof(bc->cpus[i]->jmp_cache));
+}
+
+void x86_block_cache_flush(struct x86_block_cache *bc)
+{
+	for (unsigned i = 0; i < X86_BLOCK_HASH_SIZE; i++) {
+		struct x86_block *b = bc->hash[i];
+		while (b) {
+			struct x86_block *n = b->hash_next;
+			free(b);
+			b = n;
+		}
+		bc->hash[i] = NULL;
+	}
+	x86_block_cache_reap(bc);
+	if (bc->page_blocks)
+		memset(bc->page_blocks, 0, bc->nr_pages * sizeof(*bc->page_blocks));
+	if (bc->code_bitmap)
+		memset(bc->code_bitmap, 0, (bc->nr_pages + 7) / 8);
+	bc->nr_blocks = 0;
+	bc->generation++;
+	flush_jmp_caches(bc);
+}
+
+void x86_block_cache_destroy(struct x86_block_cache *bc)
+{
+	x86_block_cache_flush(bc);
+	free(bc->page_blocks);
+	free(bc->code_bitmap);
+	bc->page_blocks = NULL;
+	bc->code_bitmap = NULL;
+}
+
+static unsigned hash_phys(uint64_t phys, uint32_t key)
+{
+	uint64_t h = (phys ^ (phys >> 14) ^ ((uint64_t)key << 7)) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 50) & (X86_BLOCK_HASH_SIZE - 1);
+}
+
+static inline struct x86_block **page_link(struct x86_block *b, uint64_t pn)
+{
+	return (b->phys >> 12) == pn ? &b->page_next[0] : &b->page_next[1];
+}
+
+static void page_list_remove(struct x86_block_cache *bc, uint64_t pn, struct x86_block *b)
+{
+	if (pn >= bc->nr_pages)
+		return;
+	struct x86_block **pp = &bc->page_blocks[pn];
+	while (*pp) {
+		if (*pp == b) {
+			*pp = *page_link(b, pn);
+			break;
+		}
+		pp = page_link(*pp, pn);
+	}
+	if (!bc->page_blocks[pn])
+		bc->code_bitmap[pn >> 3] &= (uint8_t)~(1u << (pn & 7));
+}
+
+static void block_remove(struct x86_block_cache *bc, struct x86_block *b)
+{
+	struct x86_block **pp = &bc->hash[hash_phys(b->phys, b->key)];
+	while (*pp) {
+		if (*pp == b) {
+			*pp = b->hash_next;
+			break;
+		}
+		pp = &(*pp)->hash_next;
+	}
+	page_list_remove(bc, b->phys >> 12, b);
+	if (b->page2 != ~0ull)
+		page_list_remove(bc, b->page2 >> 12, b);
+	b->invalid = true;
+	b->free_next = bc->dead;
+	bc->dead = b;
+	bc->nr_blocks--;
+}
+
+static void mark_code_page(struct x86_block_cache *bc, uint64_t pn)
+{
+	uint8_t bit = (uint8_t)(1u << (pn & 7));
+	if (bc->code_bitmap[pn >> 3] & bit)
+		return;
+	bc->code_bitmap[pn >> 3] |= bit;
+	/* stores to this page must now take the slow path */
+	for (unsigned i = 0; i < bc->nr_cpus; i++) {
+		struct x86_cpu *c = bc->cpus[i];
+		for (unsigned j = 0; j < X86_TLB_SIZE; j++)
+			if (c->tlb[X86_ACC_WRITE][j].phys == (pn << 12))
+				c->tlb[X86_ACC_WRITE][j].tag = X86_TLB_EMPTY;
+	}
+}
+
+static void page_list_add(struct x86_block_cache *bc, uint64_t pn, struct x86_block *b)
+{
+	*page_link(b, pn) = bc->page_blocks[pn];
+	bc->page_blocks[pn] = b;
+	mark_code_page(bc, pn);
+}
+
+void x86_code_written(struct x86_cpu *cpu, uint64_t phys, unsigned len)
+{
+	struct x86_block_cache *bc = cpu->bc;
+	uint64_t pn = phys >> 12;
+	bool any = false;
+	if (!bc || pn >= bc->nr_pages)
+		return;
+	struct x86_block *b = bc->page_blocks[pn];
+	while (b) {
+		struct x86_block *next = *page_link(b, pn);
+		/* the bytes a block covers on this page */
+		uint64_t start = b->phys, end = b->phys_end;
+		if ((start >> 12) != pn) {
+			start = pn << 12;	/* its second page */
+		} else if (end > ((pn + 1) << 12)) {
+			end = (pn + 1) << 12;
+		}
+		if (phys < end && phys + len > start) {
+			for (unsigned i = 0; i < bc->nr_cpus; i++)
+				if (b == bc->cpus[i]->cur_block)
+					bc->cpus[i]->block_dirty = true;
+			block_remove(bc, b);
+			any = true;
+		}
+		b = next;
+	}
+	if (any) {
+		bc->generation++;
+		flush_jmp_caches(bc);
+	}
+}
+
+void x86_block_cache_invalidate_range(struct x86_block_cache *bc, uint64_t gpa, uint64_t len)
+{
+	if (!bc->nr_cpus || !len)
+		return;
+	/* the CPU that runs next: none is inside a block now */
+	struct x86_cpu *cpu = bc->cpus[0];
+	uint64_t end = gpa + len;
+	for (uint64_t p = gpa & ~0xfffull; p < end && (p >> 12) < bc->nr_pages; p += 4096) {
+		if (!x86_is_code_page(bc, p))
+			continue;
+		uint64_t s = p > gpa ? p : gpa;
+		uint64_t e = p + 4096 < end ? p + 4096 : end;
+		x86_code_written(cpu, s, (unsigned)(e - s));
+	}
+}
+
+/* Bytes of code at linear lin, up to 15, as far as they can be fetched */
+static size_t fetch_bytes(struct x86_cpu *cpu, uint64_t lin, uint64_t phys, uint8_t *buf,
+			  bool user, uint64_t *phys2, bool *fault2)
+{
+	size_t n = 4096 - (lin & 0xfff);
+	if (n > 15)
+		n = 15;
+	const uint8_t *p = guest_mem_ptr(&cpu->vm->mem, phys, n);
+	if (p)
+		memcpy(buf, p, n);
+	else
+		return 0;
+	*fault2 = false;
+	if (n < 15) {
+		uint64_t next = lin + n;
+		if (cpu->mode != X86_MODE_LONG64)
+			next = (uint32_t)next;
+		/* probe the next page; a fault matters only if the instruction
+		 * really extends there */
+		struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_FETCH][(next >> 12) & (X86_TLB_SIZE - 1)];
+		uint64_t ph;
+		if (e->tag == x86_tlb_tag(next, user)) {
+			ph = e->phys;
+		} else {
+			/* translate may raise #PF: do it only on demand */
+			*fault2 = true;
+			return n;
+		}
+		const uint8_t *q = guest_mem_ptr(&cpu->vm->mem, ph, 15 - n);
+		if (!q) {
+			*fault2 = true;
+			return n;
+		}
+		memcpy(buf + n, q, 15 - n);
+		*phys2 = ph;
+		n = 15;
+	}
+	return n;
+}
+
+static bool ends_block(const struct x86_insn *in)
+{
+	uint8_t op = in->opcode;
+	if (in->map == X86_MAP_1B) {
+		switch (op) {
+		case 0x70 ... 0x7f: case 0x9a: case 0xc2: case 0xc3: case 0xca ... 0xcf:
+		case 0xe0 ... 0xe3: case 0xe8 ... 0xeb: case 0xf4:
+			return true;
+		case 0xff:
+			return (in->reg & 7) >= 2 && (in->reg & 7) <= 5;
+		default:
+			return false;
+		}
+	}
+	if (in->map == X86_MAP_0F)
+		return (op >= 0x80 && op <= 0x8f) || op == 0x05 || op == 0x07 || op == 0x34 ||
+		       op == 0x35 || op == 0x0b;
+	return false;
+}
+
+static uint64_t rip_mask(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_LONG64 ? ~0ull : cpu->mode == X86_MODE_PROT32 ? 0xffffffffull :
+									  0xffffull;
+}
+
+/* Decode one instruction at RIP for an uncached block or the block's
+ * first instruction: faults are raised */
+static void decode_at(struct x86_cpu *cpu, uint64_t rip, uint64_t lin, uint64_t phys, bool user,
+		      struct x86_insn *in, uint64_t *phys2_out)
+{
+	uint8_t buf[16];
+	uint64_t phys2 = ~0ull;
+	bool fault2 = false;
+	size_t n = fetch_bytes(cpu, lin, phys, buf, user, &phys2, &fault2);
+	if (n == 0) {
+		/* not RAM: fetch through the MMU byte by byte (ROM, MMIO) */
+		n = 0;
+		while (n < 15) {
+			uint64_t l = lin + n;
+			if (cpu->mode != X86_MODE_LONG64)
+				l = (uint32_t)l;
+			if (n && !(l & 0xfff)) {
+				/* stop at a page end unless needed */
+				int r = x86_decode(buf, n, (enum x86_cpu_mode)cpu->mode, in);
+				if (r != X86_DECODE_SHORT)
+					break;
+			}
+			uint64_t ph = x86_translate(cpu, l, X86_ACC_FETCH, user);
+			x86_read_lin(cpu, l, &buf[n], 1, user);
+			(void)ph;
+			n++;
+		}
+	}
+	int r = x86_decode(buf, n, (enum x86_cpu_mode)cpu->mode, in);
+	if (r == X86_DECODE_SHORT && fault2) {
+		uint64_t next = lin + n;
+		if (cpu->mode != X86_MODE_LONG64)
+			next = (uint32_t)next;
+		phys2 = x86_translate(cpu, next, X86_ACC_FETCH, user);
+		const uint8_t *q = guest_mem_ptr(&cpu->vm->mem, phys2, 15 - n);
+		if (q) {
+			memcpy(buf + n, q, 15 - n);
+		} else {
+			for (size_t i = n; i < 15; i++) {
+				uint64_t l = lin + i;
+				x86_read_lin(cpu, cpu->mode != X86_MODE_LONG64 ? (uint32_t)l : l, &buf[i], 1,
+					     user);
+			}
+		}
+		phys2 &= ~0xfffull;
+		n = 15;
+		r = x86_decode(buf, n, (enum x86_cpu_mode)cpu->mode, in);
+	}
+	if (r < 0)
+		x86_raise_exception(cpu, X86_EXC_UD, 0);
+	if (cpu->mode != X86_MODE_LONG64 && ((rip + in->len - 1) & 0xffffffffull) > cpu->seg[X86_CS].limit)
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	*phys2_out = (lin & 0xfff) + in->len > 4096 ? phys2 : ~0ull;
+}
+
+static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t phys, uint32_t key,
+				   bool user)
+{
+	struct x86_block_cache *bc = cpu->bc;
+	struct x86_block *b = malloc(sizeof(*b) + X86_BLOCK_MAX_INSNS * sizeof(struct x86_insn));
+	if (!b)
+		abort();
+	memset(b, 0, sizeof(*b));
+	b->phys = phys;
+	b->lin = lin;
+	b->key = key;
+	b->page2 = ~0ull;
+	bool ram = guest_mem_ptr(&cpu->vm->mem, phys, 1) != NULL;
+	b->uncached = !ram || !bc || (phys >> 12) >= bc->nr_pages;
+
+	/* the first instruction: faults are the guest's */
+	uint64_t p2;
+	decode_at(cpu, cpu->rip, lin, phys, user, &b->insns[0], &p2);
+	b->n = 1;
+	uint64_t off = b->insns[0].len;
+	if (p2 != ~0ull)
+		b->page2 = p2 & ~0xfffull;
+	uint64_t rip = cpu->rip;
+	const uint64_t mask = rip_mask(cpu);
+
+	/* more instructions while they stay in this page */
+	while (!b->uncached && b->n < X86_BLOCK_MAX_INSNS && b->page2 == ~0ull &&
+	       !ends_block(&b->insns[b->n - 1])) {
+		uint64_t l = lin + off;
+		if ((l & ~0xfffull) != (lin & ~0xfffull))
+			break;
+		uint64_t r = (rip + off) & mask;
+		if (cpu->mode != X86_MODE_LONG64 && r > cpu->seg[X86_CS].limit)
+			break;
+		uint8_t buf[16];
+		uint64_t ph2 = ~0ull;
+		bool fault2 = false;
+		size_t n = fetch_bytes(cpu, l, phys + off, buf, user, &ph2, &fault2);
+		struct x86_insn *in = &b->insns[b->n];
+		int len = x86_decode(buf, n, (enum x86_cpu_mode)cpu->mode, in);
+		if (len < 0)
+			break;	/* decoded again, with its fault, when reached */
+		if (cpu->mode != X86_MODE_LONG64 && r + (uint64_t)len - 1 > cpu->seg[X86_CS].limit)
+			break;
+		if ((l & 0xfff) + (uint64_t)len > 4096)
+			b->page2 = ph2 & ~0xfffull;
+		off += (uint64_t)len;
+		b->n++;
+	}
+	b->phys_end = phys + off;
+	struct x86_block *nb = realloc(b, sizeof(*b) + b->n * sizeof(struct x86_insn));
+	if (nb)
+		b = nb;
+	cpu->blocks_translated++;
+	if (b->uncached)
+		return b;
+
+	if (bc->nr_blocks >= MAX_BLOCKS)
+		x86_block_cache_flush(bc);
+	unsigned h = hash_phys(phys, key);
+	b->hash_next = bc->hash[h];
+	bc->hash[h] = b;
+	page_list_add(bc, phys >> 12, b);
+	if (b->page2 != ~0ull && (b->page2 >> 12) < bc->nr_pages)
+		page_list_add(bc, b->page2 >> 12, b);
+	bc->nr_blocks++;
+	return b;
+}
+
+static inline unsigned jc_index(uint64_t lin)
+{
+	return (unsigned)((lin ^ (lin >> 10)) & (X86_JMP_CACHE_SIZE - 1));
+}
+
+struct x86_block *x86_get_block(struct x86_cpu *cpu)
+{
+	const bool user = x86_user(cpu);
+	uint64_t lin;
+	if (cpu->mode == X86_MODE_LONG64) {
+		lin = cpu->rip;
+		if (!x86_canonical(lin))
+			x86_raise_exception(cpu, X86_EXC_GP, 0);
+	} else {
+		if (cpu->rip > cpu->seg[X86_CS].limit)
+			x86_raise_exception(cpu, X86_EXC_GP, 0);
+		lin = (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
+	}
+	const uint32_t key = (uint32_t)cpu->mode | (user ? 4u : 0u);
+	struct x86_block **jc = &cpu->jmp_cache[jc_index(lin)];
+	struct x86_block *b = *jc;
+	if (b && b->lin == lin && b->key == key)
+		return b;
+
+	uint64_t phys = x86_translate(cpu, lin, X86_ACC_FETCH, user);
+	struct x86_block_cache *bc = cpu->bc;
+	if (bc) {
+		for (b = bc->hash[hash_phys(phys, key)]; b; b = b->hash_next) {
+			if (b->phys != phys || b->key != key)
+				continue;
+			if (b->page2 != ~0ull) {
+				uint64_t l2 = (lin & ~0xfffull) + 4096;
+				if (cpu->mode != X86_MODE_LONG64)
+					l2 = (uint32_t)l2;
+				if ((x86_translate(cpu, l2, X86_ACC_FETCH, user) & ~0xfffull) != b->page2)
+					continue;
+			}
+			if (b->lin != lin)
+				b->lin = lin;
+			*jc = b;
+			return b;
+		}
+	}
+	b = translate(cpu, lin, phys, key, user);
+	if (!b->uncached)
+		*jc = b;
+	return b;
+}

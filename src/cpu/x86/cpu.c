@@ -1,0 +1,307 @@
+/* The software CPU's life cycle and run loop: power-on state, exception
+ * delivery with #DF and triple fault, external interrupts, and running
+ * decoded blocks. */
+#include "cpu/x86/internal.h"
+
+#include <stdlib.h>
+
+#include "core/log.h"
+
+#define X86_CPUID_SIGNATURE 0x000306a9u
+
+void x86_seg_set_flat(struct x86_segment *s, uint16_t sel, bool code, unsigned bits, unsigned dpl)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->type = code ? 0xb : 0x3;
+	s->s = 1;
+	s->dpl = (uint8_t)dpl;
+	s->present = 1;
+	s->g = 1;
+	s->l = code && bits == 64;
+	s->db = bits == 32 || (!code && bits == 64);
+}
+
+static void seg_real(struct x86_segment *s, uint16_t sel, uint64_t base, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->type = type;
+	s->s = 1;
+	s->present = 1;
+}
+
+void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->vm = vm;
+	cpu->id = id;
+	x86_cpu_reset(cpu, id == 0);
+}
+
+void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
+{
+	memset(cpu->gpr, 0, sizeof(cpu->gpr));
+	cpu->gpr[X86_RDX] = X86_CPUID_SIGNATURE;
+	cpu->rip = 0xfff0;
+	x86_cpu_set_rflags(cpu, X86_RFLAGS_FIXED);
+	seg_real(&cpu->seg[X86_CS], 0xf000, 0xffff0000ull, 0xb);
+	seg_real(&cpu->seg[X86_DS], 0, 0, 3);
+	seg_real(&cpu->seg[X86_ES], 0, 0, 3);
+	seg_real(&cpu->seg[X86_SS], 0, 0, 3);
+	seg_real(&cpu->seg[X86_FS], 0, 0, 3);
+	seg_real(&cpu->seg[X86_GS], 0, 0, 3);
+	seg_real(&cpu->seg[X86_LDTR], 0, 0, 2);
+	cpu->seg[X86_LDTR].s = 0;
+	seg_real(&cpu->seg[X86_TR], 0, 0, 0xb);
+	cpu->seg[X86_TR].s = 0;
+	cpu->gdtr.base = cpu->idtr.base = 0;
+	cpu->gdtr.limit = cpu->idtr.limit = 0xffff;
+	cpu->cr0 = 0x60000010;
+	cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = 0;
+	cpu->efer = 0;
+	memset(cpu->dr, 0, sizeof(cpu->dr));
+	cpu->dr[6] = 0xffff0ff0;
+	cpu->dr[7] = 0x400;
+	cpu->star = cpu->lstar = cpu->cstar = cpu->sfmask = cpu->kernel_gs_base = 0;
+	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+	cpu->tsc_offset = 0;
+	cpu->tsc_aux = 0;
+	cpu->pat = 0x0007040600070406ull;
+	cpu->apic_base = 0xfee00000ull | (1u << 11) | (bsp ? 1u << 8 : 0);
+	cpu->misc_enable = 1;
+	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+	cpu->fpu.fcw = 0x37f;
+	cpu->fpu.ftw = 0xffff;
+	cpu->fpu.mxcsr = 0x1f80;
+	cpu->halted = false;
+	cpu->wait_for_sipi = !bsp;
+	cpu->intr_shadow = false;
+	cpu->nmi_pending = cpu->nmi_blocked = false;
+	cpu->triple_fault = false;
+	cpu->delivering = -1;
+	cpu->exc_vector = -1;
+	cpu->stop_rip = ~0ull;
+	cpu->irq_gen_checked = ~0u;
+	cpu->cur_block = NULL;
+	cpu->block_dirty = false;
+	x86_update_mode(cpu);
+	x86_tlb_flush(cpu, true);
+}
+
+void x86_cpu_sipi(struct x86_cpu *cpu, uint8_t vector)
+{
+	if (!cpu->wait_for_sipi)
+		return;
+	cpu->wait_for_sipi = false;
+	cpu->halted = false;
+	seg_real(&cpu->seg[X86_CS], (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xb);
+	cpu->rip = 0;
+	x86_update_mode(cpu);
+}
+
+int x86_cpu_setup_flat64(struct x86_cpu *cpu, unsigned cpl, uint64_t pt_base)
+{
+	if ((pt_base & 0xfff) || cpl > 3)
+		return -1;
+	uint64_t *pml4 = guest_mem_ptr(&cpu->vm->mem, pt_base, 0x2000);
+	if (!pml4)
+		return -1;
+	uint64_t *pdpt = pml4 + 512;
+	memset(pml4, 0, 0x2000);
+	/* 1 GiB pages: P, W, U, A, D, PS */
+	pml4[0] = (pt_base + 0x1000) | 0x27;
+	for (uint64_t i = 0; i < 512; i++)
+		pdpt[i] = (i << 30) | 0xe7;
+	cpu->cr3 = pt_base;
+	cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	cpu->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE | X86_EFER_SCE;
+	cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+	unsigned rpl = cpl;
+	x86_seg_set_flat(&cpu->seg[X86_CS], (uint16_t)((cpl == 3 ? 0x2b : 0x08) | rpl), true, 64, cpl);
+	x86_seg_set_flat(&cpu->seg[X86_SS], (uint16_t)((cpl == 3 ? 0x23 : 0x10) | rpl), false, 64, cpl);
+	static const int data[] = { X86_DS, X86_ES, X86_FS, X86_GS };
+	for (int i = 0; i < 4; i++)
+		x86_seg_set_flat(&cpu->seg[data[i]], 0, false, 64, 3);
+	cpu->cpl = (uint8_t)cpl;
+	cpu->wait_for_sipi = false;
+	cpu->halted = false;
+	x86_cpu_set_rflags(cpu, X86_RFLAGS_FIXED);
+	x86_update_mode(cpu);
+	x86_tlb_flush(cpu, true);
+	return 0;
+}
+
+/* ---- exceptions and interrupts ---- */
+
+static bool contributory(int v)
+{
+	return v == X86_EXC_DE || (v >= X86_EXC_TS && v <= X86_EXC_GP);
+}
+
+/* Deliver the exception in cpu->exc_*; returns false on a triple fault */
+static bool deliver_exception(struct x86_cpu *cpu)
+{
+	int vec = cpu->exc_vector;
+	uint32_t err = cpu->exc_error;
+	bool has_err = cpu->exc_has_error;
+	cpu->exc_vector = -1;
+	cpu->exceptions++;
+
+	if (cpu->delivering >= 0) {
+		int first = cpu->delivering;
+		if (first == X86_EXC_DF) {
+			cpu->delivering = -1;
+			return false;
+		}
+		if ((contributory(first) && contributory(vec)) ||
+		    (first == X86_EXC_PF && (contributory(vec) || vec == X86_EXC_PF))) {
+			vec = X86_EXC_DF;
+			err = 0;
+			has_err = true;
+		}
+	}
+	if (cpu->vm && (cpu->vm->cfg.debug_mask & DEBUG_INT))
+		log_debug("cpu%u: exception %d error %#x at %#llx (cs %#x)", cpu->id, vec, err,
+			  (unsigned long long)cpu->rip, cpu->seg[X86_CS].selector);
+	cpu->delivering = vec;
+	/* a fault inside longjmps back to x86_cpu_run with delivering set */
+	x86_deliver(cpu, vec, X86_EV_EXCEPTION, has_err, err, cpu->rip);
+	cpu->delivering = -1;
+	return true;
+}
+
+static void take_interrupts(struct x86_cpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+	if (cpu->nmi_pending && !cpu->nmi_blocked) {
+		cpu->nmi_pending = false;
+		cpu->halted = false;
+		x86_deliver(cpu, X86_EXC_NMI, X86_EV_NMI, false, 0, cpu->rip);
+		return;
+	}
+	if (!(cpu->rflags & X86_RFLAGS_IF) || !vm || !vm->irqchip)
+		return;
+	/* ask the irqchip only when something may have changed, and now and
+	 * then in case a controller changed state on its own */
+	unsigned gen = atomic_load_explicit(&cpu->irq_gen, memory_order_relaxed);
+	if (gen == cpu->irq_gen_checked && (++cpu->irq_poll & 255))
+		return;
+	pthread_mutex_lock(&vm->dev_lock);
+	int v = -1;
+	if (vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id))
+		v = vm->irqchip->ack_interrupt(vm->irqchip_opaque, cpu->id);
+	pthread_mutex_unlock(&vm->dev_lock);
+	if (v < 0) {
+		cpu->irq_gen_checked = gen;
+		return;
+	}
+	cpu->halted = false;
+	cpu->interrupts++;
+	if (vm->cfg.debug_mask & DEBUG_INT)
+		log_debug("cpu%u: interrupt %d at %#llx", cpu->id, v, (unsigned long long)cpu->rip);
+	x86_deliver(cpu, v & 0xff, X86_EV_EXT_INT, false, 0, cpu->rip);
+}
+
+static void drop_block(struct x86_cpu *cpu)
+{
+	struct x86_block *b = cpu->cur_block;
+	cpu->cur_block = NULL;
+	if (b && b->uncached)
+		free(b);
+}
+
+enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
+{
+	enum x86_exit ret;
+	cpu->budget = budget;
+	cpu->jmp_valid = true;
+
+	if (setjmp(cpu->jmp)) {
+		/* an exception: the faulting instruction left cpu->rip at itself.
+		 * It counts against the budget, so a guest whose handler faults
+		 * at once still gives the other vCPUs their turn. */
+		drop_block(cpu);
+		if (cpu->budget)
+			cpu->budget--;
+		if (cpu->exit_on_exception) {
+			ret = X86_EXIT_EXCEPTION;
+			goto out;
+		}
+		if (!deliver_exception(cpu)) {
+			cpu->triple_fault = true;
+			if (cpu->vm && (cpu->vm->cfg.debug_mask & DEBUG_INT))
+				log_debug("cpu%u: triple fault at %#llx", cpu->id,
+					  (unsigned long long)cpu->rip);
+			ret = X86_EXIT_RESET;
+			goto out;
+		}
+	}
+
+	for (;;) {
+		if (atomic_load_explicit(&cpu->kick, memory_order_relaxed)) {
+			ret = X86_EXIT_KICK;
+			break;
+		}
+		if (!cpu->budget) {
+			ret = X86_EXIT_BUDGET;
+			break;
+		}
+		if (cpu->bc && cpu->bc->dead)
+			x86_block_cache_reap(cpu->bc);
+		if (cpu->wait_for_sipi) {
+			ret = X86_EXIT_HLT;
+			break;
+		}
+		if (cpu->intr_shadow)
+			cpu->intr_shadow = false;
+		else
+			take_interrupts(cpu);
+		if (cpu->halted) {
+			ret = X86_EXIT_HLT;
+			break;
+		}
+
+		struct x86_block *b = x86_get_block(cpu);
+		cpu->cur_block = b;
+		cpu->block_dirty = false;
+		cpu->blocks_executed++;
+		const uint64_t mask = cpu->mode == X86_MODE_LONG64 ? ~0ull :
+				      cpu->mode == X86_MODE_PROT32 ? 0xffffffffull : 0xffffull;
+		int r = 0;
+		for (unsigned i = 0; i < b->n; i++) {
+			const struct x86_insn *in = &b->insns[i];
+			if (__builtin_expect(cpu->rip == cpu->stop_rip, 0)) {
+				drop_block(cpu);
+				ret = X86_EXIT_STOP;
+				goto out;
+			}
+			bool tf = cpu->rflags & X86_RFLAGS_TF;
+			cpu->next_rip = (cpu->rip + in->len) & mask;
+			r = x86_exec(cpu, in);
+			cpu->rip = cpu->next_rip;
+			cpu->budget--;
+			if (__builtin_expect(tf, 0) && r != X86_EXEC_HLT) {
+				/* single step: a #DB trap after the instruction */
+				cpu->dr[6] |= 0x4000;
+				drop_block(cpu);
+				x86_raise_exception(cpu, X86_EXC_DB, 0);
+			}
+			if (r || cpu->block_dirty || !cpu->budget)
+				break;
+		}
+		drop_block(cpu);
+		if (r == X86_EXEC_HLT) {
+			ret = X86_EXIT_HLT;
+			break;
+		}
+	}
+out:
+	cpu->jmp_valid = false;
+	cpu->insns_executed += budget - cpu->budget;
+	return ret;
+}

@@ -1,0 +1,69 @@
+/* CPUID: exactly the features this CPU implements.  The SIMD bits come
+ * from simd_features.h, which the x87/SSE side keeps truthful. */
+#include "cpu/x86/internal.h"
+#include "cpu/x86/simd_features.h"
+
+/* family 6, model 0x3a (a Core generation without AVX), stepping 9 */
+#define X86_CPUID_SIGNATURE 0x000306a9u
+
+static void put_str(uint32_t *r, const char *s)
+{
+	memcpy(r, s, 16);
+}
+
+void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	static const char brand[48] = "minivmm software x86-64 CPU";
+	r[0] = r[1] = r[2] = r[3] = 0;
+	switch (leaf) {
+	case 0:
+		r[0] = 7;
+		memcpy(&r[1], "Genu", 4);
+		memcpy(&r[3], "ineI", 4);
+		memcpy(&r[2], "ntel", 4);
+		break;
+	case 1:
+		r[0] = X86_CPUID_SIGNATURE;
+		/* CLFLUSH line 8*8 bytes, one logical processor, initial APIC id */
+		r[1] = (8u << 8) | (1u << 16) | (cpu->id << 24);
+		r[2] = (X86_SIMD_HAS_SSE3 ? 1u << 0 : 0) | (X86_SIMD_HAS_SSSE3 ? 1u << 9 : 0) |
+		       (1u << 13) /* CX16 */ | (X86_SIMD_HAS_SSE41 ? 1u << 19 : 0) |
+		       (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ |
+		       (1u << 31) /* running under a hypervisor */;
+		r[3] = (X86_SIMD_HAS_FPU ? 1u << 0 : 0) | (1u << 3) /* PSE */ |
+		       (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | (1u << 6) /* PAE */ |
+		       (1u << 8) /* CX8 */ | (1u << 9) /* APIC */ | (1u << 11) /* SEP */ |
+		       (1u << 13) /* PGE */ | (X86_SIMD_HAS_CMOV_FCMOV ? 1u << 15 : 0) |
+		       (1u << 16) /* PAT */ | (1u << 17) /* PSE-36 */ | (1u << 19) /* CLFSH */ |
+		       (X86_SIMD_HAS_FXSR ? 1u << 24 : 0) | (X86_SIMD_HAS_SSE ? 1u << 25 : 0) |
+		       (X86_SIMD_HAS_SSE2 ? 1u << 26 : 0);
+		break;
+	case 0x80000000:
+		r[0] = 0x80000008;
+		break;
+	case 0x80000001:
+		r[2] = (1u << 0) /* LAHF/SAHF in 64-bit mode */ | (1u << 5) /* LZCNT */;
+		r[3] = (1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | (1u << 27) /* RDTSCP */ |
+		       (1u << 29) /* LM */;
+		break;
+	case 0x80000002:
+	case 0x80000003:
+	case 0x80000004:
+		put_str(r, brand + 16 * (leaf - 0x80000002));
+		break;
+	case 0x80000008:
+		r[0] = 40 | (48 << 8);	/* physical, linear address bits */
+		break;
+	case 0x40000000:
+		/* hypervisor leaf: our name, no paravirtual interfaces */
+		r[0] = 0x40000000;
+		memcpy(&r[1], "Mini", 4);
+		memcpy(&r[2], "VMMs", 4);
+		memcpy(&r[3], "oft ", 4);
+		break;
+	default:
+		/* leaves 2..7: nothing to report (zeros) */
+		break;
+	}
+	(void)sub;
+}

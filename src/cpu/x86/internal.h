@@ -1,0 +1,267 @@
+/* Shared inside the software CPU: fast paths for memory and registers,
+ * the block cache, and functions between the CPU's files. */
+#ifndef MINIVMM_X86_INTERNAL_H
+#define MINIVMM_X86_INTERNAL_H
+
+#include <string.h>
+
+#include "core/vm.h"
+#include "cpu/x86/cpu.h"
+#include "cpu/x86/exec.h"
+
+/* ---- decoded block cache (block.c) ---- */
+
+#define X86_BLOCK_MAX_INSNS 64
+
+struct x86_block {
+	uint64_t phys;		/* guest-physical address of the first byte */
+	uint64_t lin;		/* linear address it was entered at */
+	uint64_t phys_end;	/* one past the last byte */
+	uint64_t page2;		/* second guest-physical page, or ~0 */
+	uint32_t key;		/* mode bits it was decoded under */
+	bool uncached;		/* decoded from MMIO: freed after it runs */
+	uint16_t n;
+	bool invalid;
+	struct x86_block *hash_next;
+	struct x86_block *page_next[2];	/* in the per-page lists of its one or two pages */
+	struct x86_block *free_next;
+	struct x86_insn insns[];
+};
+
+#define X86_BLOCK_HASH_SIZE 16384
+
+struct x86_block_cache {
+	struct x86_block *hash[X86_BLOCK_HASH_SIZE];
+	struct x86_block **page_blocks;	/* per guest-physical page number */
+	uint8_t *code_bitmap;		/* a page holds decoded code */
+	uint64_t nr_pages;
+	struct x86_block *dead;		/* invalidated, freed at a safe point */
+	uint64_t nr_blocks;
+	uint64_t generation;		/* bumped on every invalidation */
+	struct x86_cpu *cpus[VM_MAX_VCPUS];	/* to flush their write TLBs and jump caches */
+	unsigned nr_cpus;
+};
+
+int x86_block_cache_init(struct x86_block_cache *bc, uint64_t phys_limit);
+void x86_block_cache_destroy(struct x86_block_cache *bc);
+void x86_block_cache_flush(struct x86_block_cache *bc);
+/* Free invalidated blocks; only where no block is running */
+void x86_block_cache_reap(struct x86_block_cache *bc);
+/* A CPU store hit guest-physical [phys, phys+len) on a code page */
+void x86_code_written(struct x86_cpu *cpu, uint64_t phys, unsigned len);
+/* Memory changed outside the CPUs (DMA): drop the blocks there */
+void x86_block_cache_invalidate_range(struct x86_block_cache *bc, uint64_t gpa, uint64_t len);
+
+static inline bool x86_is_code_page(const struct x86_block_cache *bc, uint64_t phys)
+{
+	uint64_t pn = phys >> 12;
+	return bc && pn < bc->nr_pages && (bc->code_bitmap[pn >> 3] & (1u << (pn & 7)));
+}
+
+/* Block lookup or translation for the current RIP */
+struct x86_block *x86_get_block(struct x86_cpu *cpu);
+
+/* ---- flags (flags.c) ---- */
+uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu);
+bool x86_get_cf(const struct x86_cpu *cpu);
+
+static inline void x86_set_cc(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t dst,
+			      uint64_t src, uint64_t src2)
+{
+	cpu->cc_op = (uint8_t)op;
+	cpu->cc_size = (uint8_t)size;
+	cpu->cc_dst = dst;
+	cpu->cc_src = src;
+	cpu->cc_src2 = src2;
+}
+
+/* ---- helpers ---- */
+
+static inline uint64_t x86_mask(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline uint64_t x86_sext(uint64_t v, unsigned size)
+{
+	switch (size) {
+	case 1: return (uint64_t)(int64_t)(int8_t)v;
+	case 2: return (uint64_t)(int64_t)(int16_t)v;
+	case 4: return (uint64_t)(int64_t)(int32_t)v;
+	default: return v;
+	}
+}
+
+static inline bool x86_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static inline bool x86_long_mode(const struct x86_cpu *cpu)
+{
+	return cpu->efer & X86_EFER_LMA;
+}
+
+static inline bool x86_prot_mode(const struct x86_cpu *cpu)
+{
+	return (cpu->cr0 & X86_CR0_PE) && !(cpu->rflags & X86_RFLAGS_VM);
+}
+
+static inline bool x86_user(const struct x86_cpu *cpu)
+{
+	return cpu->cpl == 3;
+}
+
+__attribute__((noreturn)) void x86_raise_pf(struct x86_cpu *cpu, uint64_t lin, uint32_t err);
+
+/* ---- memory (mmu.c) ---- */
+
+/* Slow paths: walk, fill the TLB, cross pages, go to MMIO */
+uint64_t x86_read_lin_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool user);
+void x86_write_lin_slow(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t val,
+			bool user);
+
+static inline uint64_t x86_load_host(const void *p, unsigned size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static inline void x86_store_host(void *p, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+static inline uint64_t x86_tlb_tag(uint64_t lin, bool user)
+{
+	return (lin & ~0xfffull) | (user ? X86_TLB_USER : 0);
+}
+
+static inline uint64_t x86_read_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool user)
+{
+	const struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_READ][(lin >> 12) & (X86_TLB_SIZE - 1)];
+	if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) && (lin & 0xfff) + size <= 4096, 1))
+		return x86_load_host((const void *)(e->addend + lin), size);
+	return x86_read_lin_slow(cpu, lin, size, user);
+}
+
+static inline void x86_write_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v,
+				   bool user)
+{
+	const struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_WRITE][(lin >> 12) & (X86_TLB_SIZE - 1)];
+	if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) && (lin & 0xfff) + size <= 4096, 1)) {
+		x86_store_host((void *)(e->addend + lin), size, v);
+		return;
+	}
+	x86_write_lin_slow(cpu, lin, size, v, user);
+}
+
+/* seg:offset -> linear, with the checks of segmentation (64-bit mode:
+ * canonical check only) */
+uint64_t x86_seg_linear_slow(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
+			     bool write);
+
+static inline uint64_t x86_seg_linear(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
+				      bool write)
+{
+	if (cpu->mode == X86_MODE_LONG64) {
+		uint64_t lin = off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
+		if (__builtin_expect(x86_canonical(lin), 1))
+			return lin;
+	}
+	return x86_seg_linear_slow(cpu, seg, off, size, write);
+}
+
+/* ---- segments and privilege (seg.c) ---- */
+
+struct x86_desc {
+	uint32_t lo, hi;
+	uint64_t hi64;		/* upper 8 bytes of a 16-byte system descriptor */
+};
+
+/* Read a descriptor by selector; raises #GP(sel) past the table limit */
+void x86_read_desc(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d, bool wide);
+void x86_desc_to_seg(const struct x86_desc *d, uint16_t sel, struct x86_segment *s);
+/* mov/pop to a data segment register or SS, with all protected-mode checks */
+void x86_load_seg(struct x86_cpu *cpu, int seg, uint16_t sel);
+void x86_set_seg_real(struct x86_cpu *cpu, int seg, uint16_t sel);
+void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
+void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
+void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes);
+void x86_iret(struct x86_cpu *cpu, unsigned opsize);
+void x86_load_cs_checked(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d, unsigned cpl);
+
+/* ---- interrupts (intr.c) ---- */
+enum x86_event_kind { X86_EV_EXCEPTION, X86_EV_SOFT_INT, X86_EV_EXT_INT, X86_EV_NMI };
+void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool has_error,
+		 uint32_t error_code, uint64_t return_rip);
+
+/* ---- stack ---- */
+static inline unsigned x86_stack_size(const struct x86_cpu *cpu)
+{
+	if (cpu->mode == X86_MODE_LONG64)
+		return 8;
+	return cpu->seg[X86_SS].db ? 4 : 2;
+}
+
+static inline uint64_t x86_get_sp(const struct x86_cpu *cpu)
+{
+	return cpu->gpr[X86_RSP] & x86_mask(x86_stack_size(cpu));
+}
+
+static inline void x86_set_sp(struct x86_cpu *cpu, uint64_t v)
+{
+	unsigned s = x86_stack_size(cpu);
+	if (s == 8)
+		cpu->gpr[X86_RSP] = v;
+	else if (s == 4)
+		cpu->gpr[X86_RSP] = (uint32_t)v;
+	else
+		cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | (v & 0xffff);
+}
+
+static inline uint64_t x86_mem_read(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = x86_seg_linear(cpu, seg, off, size, false);
+	return x86_read_lin_u(cpu, lin, size, x86_user(cpu));
+}
+
+static inline void x86_mem_write(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
+				 uint64_t v)
+{
+	uint64_t lin = x86_seg_linear(cpu, seg, off, size, true);
+	x86_write_lin_u(cpu, lin, size, v, x86_user(cpu));
+}
+
+static inline void x86_push(struct x86_cpu *cpu, unsigned size, uint64_t v)
+{
+	uint64_t sp = (x86_get_sp(cpu) - size) & x86_mask(x86_stack_size(cpu));
+	x86_mem_write(cpu, X86_SS, sp, size, v);
+	x86_set_sp(cpu, sp);
+}
+
+static inline uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)
+{
+	uint64_t sp = x86_get_sp(cpu);
+	uint64_t v = x86_mem_read(cpu, X86_SS, sp, size);
+	x86_set_sp(cpu, sp + size);
+	return v;
+}
+
+/* ---- system (system.c) ---- */
+int x86_exec_system(struct x86_cpu *cpu, const struct x86_insn *in);
+void x86_io_check(struct x86_cpu *cpu, uint16_t port, unsigned size);
+uint32_t x86_io_in(struct x86_cpu *cpu, uint16_t port, unsigned size);
+void x86_io_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t v);
+int x86_exec_string(struct x86_cpu *cpu, const struct x86_insn *in);
+
+#endif

@@ -1,0 +1,69 @@
+/* System control port A (0x92), the "fast A20 and reset" port of PS/2 and
+ * later PCs.  A20 is always on in this machine, so bit 1 reads back set
+ * whatever is written; setting bit 0 resets the machine. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "core/vm.h"
+#include "hw/pc.h"
+
+#define PORT92 0x92
+#define PORT92_RESET 0x01
+#define PORT92_A20 0x02
+
+struct port92 {
+	struct vm *vm;
+	uint8_t value;
+};
+
+static uint64_t port92_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct port92 *p = opaque;
+	(void)offset;
+	(void)size;
+	return p->value | PORT92_A20;
+}
+
+static void port92_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct port92 *p = opaque;
+	uint8_t old = p->value;
+	(void)offset;
+	(void)size;
+	p->value = (uint8_t)value;
+	/* the reset pulse is the rising edge of bit 0 */
+	if ((value & PORT92_RESET) && !(old & PORT92_RESET))
+		vm_request_reset(p->vm);
+}
+
+static const struct io_ops port92_ops = { .read = port92_read, .write = port92_write };
+
+static void port92_reset(void *opaque)
+{
+	((struct port92 *)opaque)->value = 0;
+}
+
+static void port92_destroy(void *opaque)
+{
+	free(opaque);
+}
+
+int port92_create(struct vm *vm)
+{
+	struct port92 *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	p->vm = vm;
+	ret = vm_add_device(vm, "port92", p, port92_reset, port92_destroy);
+	if (ret < 0) {
+		free(p);
+		return ret;
+	}
+	ret = io_bus_register(&vm->pio, PORT92, 1, &port92_ops, p, "port92");
+	if (ret < 0)
+		log_error("port 0x92: cannot register: %d", ret);
+	return ret;
+}

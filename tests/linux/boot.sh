@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Boot Debian's cloud kernel to a busybox shell on the serial console with
+# -accel tcg, run a few commands, power off, and check the exit status.
+#   tests/linux/boot.sh [SMP]     (SMP vCPUs, default 1)
+. "$(dirname "$0")/linux.bash"
+smp=${1:-1}
+linux_kit
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out=$work/serial
+
+linux_start "$out" "$MINIVMM" -accel tcg -m 512M -smp "$smp" -nographic -no-reboot \
+	-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1"
+status=0
+if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
+	grep -q "^$MARKER cpus=$smp\b" "$out" || { echo "the guest does not see $smp CPUs"; status=1; }
+	linux_type 'uname -r; echo "md5=$(md5sum /etc/testfile)"; grep -c ^processor /proc/cpuinfo | sed s/^/ncpu=/'
+	linux_wait "$out" '^ncpu=[0-9]' 120 || status=1
+	linux_type 'poweroff -f'
+else
+	status=1
+fi
+linux_finish 120 || { echo "minivmm did not end after poweroff"; status=1; }
+
+release=$(sed 's/^linux-image-//' "$KIT/kernel-package")
+want_md5=$(printf 'minivmm test file\n' | md5sum | cut -d' ' -f1)
+grep -q "^$release\b" "$out" || { echo "uname -r did not print $release"; status=1; }
+grep -q "^md5=$want_md5 " "$out" || { echo "md5sum of /etc/testfile is wrong"; status=1; }
+grep -q "^ncpu=$smp\b" "$out" || { echo "/proc/cpuinfo does not list $smp CPUs"; status=1; }
+[ "${VM_STATUS:-}" = 0 ] || { echo "exit status ${VM_STATUS:-?}, want 0"; status=1; }
+if [ $status -ne 0 ]; then
+	echo "--- serial output (last 60 lines) ---"
+	tail -n 60 "$out"
+fi
+exit $status
