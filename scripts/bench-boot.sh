@@ -3,7 +3,7 @@
 # line and to power-off, for minivmm -accel tcg and, when installed, for
 # qemu-system-x86_64 -accel tcg with -M microvm and -M pc, on the same
 # kernel and initrd; then the ratios against minivmm.
-. "$(dirname "$0")/../tests/linux/linux.bash"
+. "$(dirname "$0")/../tests/guest/linux.bash"
 linux_kit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

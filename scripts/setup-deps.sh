@@ -2,7 +2,7 @@
 # Install the Debian packages minivmm needs to build, test and fuzz.
 # Idempotent; run as root (or with sudo available).
 set -euo pipefail
-pkgs=(build-essential binutils clang libclang-rt-14-dev cpio)
+pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

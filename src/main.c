@@ -1,6 +1,9 @@
 /* minivmm: a virtual x86-64 PC on KVM or on a software CPU. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accel/select.h"
 #include "cli/cli.h"
@@ -34,6 +37,16 @@ int main(int argc, char **argv)
 		goto out;
 	if (console_open(&vm, &vm.console) < 0)
 		goto out;
+	/* -D: once the machine is built, messages of the run go to the log file */
+	if (cfg.debug_logfile) {
+		int fd = open(cfg.debug_logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			log_error("-D %s: %s", cfg.debug_logfile, strerror(errno));
+			goto out;
+		}
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
 	status = vm_run(&vm);
 out:
 	if (vm.console)

@@ -23,6 +23,15 @@ enum vcpu_event {
 	VCPU_EVENT_ERROR,	/* the engine failed; it printed why */
 };
 
+/* What a local APIC hands to a vCPU beyond fixed interrupts (those the CPU
+ * takes through vm->irqchip) */
+enum vcpu_delivery {
+	VCPU_DELIVER_INIT,	/* INIT: power-on state, then wait for a SIPI */
+	VCPU_DELIVER_SIPI,	/* start-up: a CPU waiting for it runs at vector << 12 */
+	VCPU_DELIVER_NMI,	/* NMI at the next instruction boundary */
+	VCPU_DELIVER_WAKE,	/* an interrupt became pending: look at the irqchip again */
+};
+
 struct accel_ops {
 	const char *name;
 	/* Can this engine run on this host? Must not print anything. */
@@ -49,6 +58,14 @@ struct accel_ops {
 	int (*set_irq)(struct vm *vm, unsigned gsi, int level);
 	void (*vcpu_destroy)(struct vcpu *vcpu);
 	void (*vm_destroy)(struct vm *vm);
+	/* Optional (NULL: nothing to tell), for engines that use the userspace
+	 * local APICs (src/hw/lapic.c): an APIC sends the vCPU INIT, SIPI (with
+	 * its vector) or NMI, or tells it that an interrupt is pending (WAKE:
+	 * a halted vCPU must wake, a running one must ask vm->irqchip again
+	 * soon).  Called under vm->dev_lock, from the vCPU thread (an IPI, an
+	 * APIC register write, which may target the calling vCPU itself) or
+	 * from the thread that runs timers; it must not block. */
+	void (*vcpu_deliver)(struct vcpu *vcpu, enum vcpu_delivery what, uint8_t vector);
 	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
 	 * often); false: the monitor starts one thread per vCPU. */
 	bool single_threaded;

@@ -1,12 +1,15 @@
 /* ELF32 and ELF64 x86 kernels.  Segments load at their physical address
  * (p_paddr).  An ELF with a Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)
- * is entered there in 32-bit protected mode with an hvm_start_info; any
- * other ELF32 starts in 32-bit protected mode and any other ELF64 in long
- * mode with identity paging, both at e_entry. */
+ * is entered there in 32-bit protected mode with an hvm_start_info; a
+ * Linux vmlinux without that note (an ELF64 with a "Linux" note) at
+ * e_entry in long mode with a zero page in RSI (zeropage.c); any other
+ * ELF32 starts in 32-bit protected mode and any other ELF64 in long mode
+ * with identity paging, both at e_entry. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -137,9 +140,10 @@ static bool elf_file_range_ok(const struct boot_image *img, uint64_t offset, uin
 	return offset <= img->size && len <= img->size - offset;
 }
 
-/* Look through one PT_NOTE segment for the PVH entry.  Notes that do not
- * parse end the search in that segment: other tools' notes are no concern
- * of ours, and nothing is read outside the segment. */
+/* Look through one PT_NOTE segment for the PVH entry and a "Linux" note
+ * (is_linux).  Notes that do not parse end the search in that segment:
+ * other tools' notes are no concern of ours, and nothing is read outside
+ * the segment. */
 static int elf_find_pvh_note(const struct boot_image *img, const struct elf_phdr *ph,
 			     struct elf_image *elf)
 {
@@ -155,8 +159,10 @@ static int elf_find_pvh_note(const struct boot_image *img, const struct elf_phdr
 		uint64_t next = desc + ((descsz + align - 1) & ~(align - 1));
 		if (desc > ph->filesz || descsz > ph->filesz - desc)
 			return 0;
+		if (namesz == 6 && !memcmp(seg + name, "Linux", 6))
+			elf->is_linux = true;
 		if (namesz == 4 && !memcmp(seg + name, "Xen", 4) &&
-		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
+		    type == XEN_ELFNOTE_PHYS32_ENTRY && !elf->has_pvh_entry) {
 			uint64_t entry;
 			if (descsz == 4)
 				entry = boot_le32(seg + desc);
@@ -174,7 +180,6 @@ static int elf_find_pvh_note(const struct boot_image *img, const struct elf_phdr
 			}
 			elf->has_pvh_entry = true;
 			elf->pvh_entry = entry;
-			return 0;
 		}
 		if (next > ph->filesz)
 			return 0;
@@ -190,7 +195,7 @@ int elf_parse_headers(const struct boot_image *img, struct elf_image *elf)
 	if (ret < 0)
 		return ret;
 	*elf = (struct elf_image){ .is64 = h.is64, .entry = h.entry };
-	for (unsigned i = 0; i < h.phnum && !elf->has_pvh_entry; i++) {
+	for (unsigned i = 0; i < h.phnum; i++) {
 		struct elf_phdr ph = elf_read_phdr(img, &h, i);
 		if (ph.type != PT_NOTE)
 			continue;
@@ -320,6 +325,40 @@ static int elf_check_entry(const struct vm *vm, const struct boot_image *img, ui
 	return 0;
 }
 
+/* A Linux vmlinux without the PVH note: entered at its 64-bit entry
+ * (startup_64) with RSI pointing at a zero page, as Firecracker boots an
+ * uncompressed kernel.  The file has no setup header, so the zero page
+ * gets a protocol 2.15 default one. */
+static int elf_load_linux(struct vm *vm, const struct boot_image *img, struct elf_image *elf,
+			  struct boot_entry *entry)
+{
+	uint8_t hdr[LINUX_HDR_MAX];
+	unsigned areas = BOOT_AREA_GDT | BOOT_AREA_INFO | BOOT_AREA_STACK | BOOT_AREA_PAGETABLES |
+			 BOOT_AREA_ACPI;
+	int ret = elf_load_segments(vm, img, areas, elf);
+	if (ret < 0)
+		return ret;
+	ret = elf_check_entry(vm, img, elf->entry, BOOT_MODE_LONG64);
+	if (ret < 0)
+		return ret;
+	linux_default_setup_header(hdr);
+	struct linux_boot lb = {
+		.setup_header = hdr,
+		.hdr_len = sizeof(hdr),
+		.kernel_end = elf->high,
+		.initrd_addr_max = boot_le32(hdr + 0x22c - LINUX_SETUP_HEADER_OFFSET),
+		.cmdline_size = boot_le32(hdr + 0x238 - LINUX_SETUP_HEADER_OFFSET),
+	};
+	ret = linux_write_zeropage(vm, img->path, &lb);
+	if (ret < 0)
+		return ret;
+	entry->mode = BOOT_MODE_LONG64;
+	entry->rip = elf->entry;
+	entry->gpr[X86_RSI] = BOOT_ZEROPAGE_ADDR;
+	entry->gpr[X86_RSP] = BOOT_STACK_TOP;
+	return 0;
+}
+
 int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
 {
 	struct elf_image elf;
@@ -330,6 +369,8 @@ int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entr
 	if (elf.has_pvh_entry) {
 		unsigned areas = BOOT_AREA_GDT | BOOT_AREA_STACK | BOOT_AREA_INFO;
 		uint64_t info;
+		if (elf.is_linux)
+			areas |= BOOT_AREA_ACPI;
 		ret = elf_load_segments(vm, img, areas, &elf);
 		if (ret < 0)
 			return ret;
@@ -339,6 +380,13 @@ int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entr
 		ret = pvh_write_start_info(vm, img->path, elf.high, &info);
 		if (ret < 0)
 			return ret;
+		if (elf.is_linux) {
+			/* a PVH Linux finds its ACPI tables through rsdp_paddr */
+			uint64_t rsdp = acpi_build_tables(vm);
+			if (!rsdp)
+				return -ENOMEM;
+			boot_put_le64(guest_mem_ptr(&vm->mem, info + 32, 8), rsdp);
+		}
 		entry->mode = BOOT_MODE_PROT32;
 		entry->rip = elf.pvh_entry;
 		entry->gpr[X86_RBX] = info;
@@ -346,6 +394,8 @@ int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entr
 		return 0;
 	}
 
+	if (elf.is64 && elf.is_linux)
+		return elf_load_linux(vm, img, &elf, entry);
 	ret = boot_refuse_extras(vm, img->path, elf.is64 ? "plain ELF64 kernel" : "plain ELF32 kernel");
 	if (ret < 0)
 		return ret;

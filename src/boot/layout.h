@@ -6,9 +6,12 @@
  *   0x00500-0x005ff  GDT (0x500) and the TSS that TR points at (0x580)
  *   0x01000-0x01fff  boot information: the Multiboot information structure
  *                    or the PVH hvm_start_info (0x1000), the e820-like
- *                    memory map (0x1200), the module list (0x1400)
+ *                    memory map (0x1200), the module list (0x1400); for a
+ *                    Linux kernel the whole page is the zero page (struct
+ *                    boot_params), e820 table included
  *   0x02000-0x06fff  strings the boot information points at: command
- *                    line, module strings, boot loader name
+ *                    line, module strings, boot loader name; for Linux
+ *                    only the command line, from 0x2000
  *   0x07000-0x07bff  initial stack: ESP/RSP = 0x7c00 at entry
  *   0x07c00-0x07dff  a 512-byte boot sector, entered in real mode
  *   0x09000-...      long mode identity page tables: PML4 (0x9000), one
@@ -16,6 +19,8 @@
  *                    per GiB from 0xb000 (at least 4, never past 0x9f000)
  *   0x9fc00-0x9ffff  reported as reserved (EBDA) in the memory map, as is
  *   0xf0000-0xfffff  (BIOS); 0xa0000-0xeffff (VGA, option ROMs) is left out
+ *   0xe0000-0xeffff  ACPI tables, RSDP first (boot/acpi.h), written for
+ *                    Linux kernels and then reported as ACPI data
  *   0x100000         a raw binary; Multiboot modules and the PVH initrd go
  *                    page-aligned after the kernel, never below here
  *
@@ -52,6 +57,12 @@
 #define BOOT_PD_MIN 4			/* always map the first 4 GiB */
 #define BOOT_PD_MAX ((BOOT_PT_LIMIT - BOOT_PD_ADDR) / 0x1000)
 
+/* Linux: the zero page and the command line it points at */
+#define BOOT_ZEROPAGE_ADDR BOOT_INFO_ADDR
+#define BOOT_ZEROPAGE_SIZE 0x1000ull
+#define BOOT_CMDLINE_ADDR BOOT_STRINGS_ADDR
+#define BOOT_CMDLINE_END BOOT_STRINGS_END
+
 #define BOOT_RAW_ADDR 0x100000ull
 #define BOOT_MODULES_MIN 0x100000ull
 
@@ -68,6 +79,7 @@ enum boot_area {
 	BOOT_AREA_INFO = 1u << 1,	/* boot information and strings (Multiboot, PVH) */
 	BOOT_AREA_STACK = 1u << 2,	/* the initial stack */
 	BOOT_AREA_PAGETABLES = 1u << 3,	/* long mode page tables */
+	BOOT_AREA_ACPI = 1u << 4,	/* ACPI tables (Linux) */
 };
 
 struct guest_mem;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -68,6 +69,7 @@ static const struct {
 	{ BOOT_AREA_INFO, "boot information", BOOT_INFO_ADDR, BOOT_STRINGS_END },
 	{ BOOT_AREA_STACK, "initial stack", BOOT_STACK_BOTTOM, BOOT_STACK_TOP },
 	{ BOOT_AREA_PAGETABLES, "page tables", BOOT_PML4_ADDR, 0 },
+	{ BOOT_AREA_ACPI, "ACPI tables", ACPI_AREA_ADDR, ACPI_AREA_END },
 };
 
 int boot_check_placement(const struct vm *vm, const char *path, const char *what, uint64_t gpa,

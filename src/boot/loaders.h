@@ -90,12 +90,15 @@ int boot_check_placement(const struct vm *vm, const char *path, const char *what
 int boot_refuse_extras(const struct vm *vm, const char *path, const char *format);
 
 /* memmap.c: the e820-like map the guest is told about */
-enum { E820_RAM = 1, E820_RESERVED = 2 };
+enum { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
 struct boot_memmap_entry {
 	uint64_t addr, size;
 	uint32_t type;
 };
 int boot_memmap(const struct guest_mem *gm, struct boot_memmap_entry *map, int max);
+/* The same with the ACPI tables' segment (0xE0000-0xEFFFF) as ACPI data,
+ * for the boot paths that build the tables (Linux) */
+int boot_memmap_acpi(const struct guest_mem *gm, struct boot_memmap_entry *map, int max);
 
 /* strings.c: a bump allocator for the strings area */
 struct boot_strings {
@@ -124,6 +127,7 @@ struct elf_image {
 	uint64_t entry;		/* e_entry, as a physical address */
 	bool has_pvh_entry;
 	uint64_t pvh_entry;	/* XEN_ELFNOTE_PHYS32_ENTRY */
+	bool is_linux;		/* has a "Linux" ELF note (every vmlinux has) */
 	uint64_t low, high;	/* physical extent of the PT_LOAD segments */
 };
 bool elf_probe(const struct boot_image *img);
@@ -131,11 +135,50 @@ bool elf_probe(const struct boot_image *img);
  * then copy the segments to RAM.  Nothing is written on error. */
 int elf_load_segments(struct vm *vm, const struct boot_image *img, unsigned areas,
 		      struct elf_image *elf);
-/* Only the headers and notes: sets is64, has_pvh_entry and pvh_entry */
+/* Only the headers and notes: sets is64, has_pvh_entry, pvh_entry and
+ * is_linux */
 int elf_parse_headers(const struct boot_image *img, struct elf_image *elf);
 
 /* pvh.c: write hvm_start_info with the command line, initrd and memory map */
 int pvh_write_start_info(struct vm *vm, const char *path, uint64_t kernel_end, uint64_t *info_gpa);
+
+/* zeropage.c: the Linux boot protocol's struct boot_params ("zero page")
+ * for a kernel already in RAM.  setup_header is the file's setup header
+ * from offset 0x1f1 (hdr_len bytes, copied as is and then filled in). */
+#define LINUX_SETUP_HEADER_OFFSET 0x1f1
+struct linux_boot {
+	const uint8_t *setup_header;
+	size_t hdr_len;
+	uint64_t kernel_end;		/* the initrd goes above this */
+	uint32_t initrd_addr_max;	/* highest address the initrd may use */
+	uint32_t cmdline_size;		/* longest command line, without the NUL */
+};
+/* Write the command line, load -initrd, build the ACPI tables and fill
+ * the zero page at BOOT_ZEROPAGE_ADDR; returns 0 or -errno after one
+ * error line naming path. */
+int linux_write_zeropage(struct vm *vm, const char *path, const struct linux_boot *lb);
+/* A setup header for a kernel without one (a vmlinux ELF entered at its
+ * 64-bit entry point): boot protocol 2.15 defaults; fills LINUX_HDR_MAX
+ * bytes */
+#define LINUX_HDR_MAX 0x80
+void linux_default_setup_header(uint8_t *hdr);
+
+/* bzimage.c: the parts of the setup header the loader uses */
+struct bzimage_header {
+	uint16_t version;
+	unsigned setup_sects;		/* after the 0 -> 4 rule */
+	uint64_t setup_size;		/* bytes before the protected-mode kernel */
+	uint64_t hdr_end;		/* file offset one past the setup header */
+	uint8_t loadflags;
+	bool relocatable;
+	uint16_t xloadflags;
+	uint32_t kernel_alignment, initrd_addr_max, cmdline_size, init_size;
+	uint64_t pref_address;
+};
+/* Check and decode the header; one error line and -ENOEXEC when the image
+ * is not a bzImage minivmm can boot */
+int bzimage_parse_header(const struct boot_image *img, struct bzimage_header *h);
+int bzimage_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry);
 
 /* Whole loaders for one format (multiboot.c, elf.c), for the fuzzers and
  * the tests */

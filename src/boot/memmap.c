@@ -1,6 +1,7 @@
 /* The memory map a Multiboot or PVH guest is told about, e820 style: RAM
  * below the EBDA, the legacy reserved holes, RAM from 1 MiB to the PCI
  * hole, and RAM above 4 GiB. */
+#include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "mem/guest_mem.h"
 
@@ -18,7 +19,8 @@ static int memmap_add(struct boot_memmap_entry *map, int n, int max, uint64_t ad
 	return n + 1;
 }
 
-int boot_memmap(const struct guest_mem *gm, struct boot_memmap_entry *map, int max)
+static int memmap_build(const struct guest_mem *gm, struct boot_memmap_entry *map, int max,
+			bool acpi)
 {
 	uint64_t low_end = guest_mem_lowmem_end(gm);
 	int n = 0;
@@ -26,6 +28,8 @@ int boot_memmap(const struct guest_mem *gm, struct boot_memmap_entry *map, int m
 	n = memmap_add(map, n, max, 0, low_end < EBDA_START ? low_end : EBDA_START, E820_RAM);
 	if (low_end > EBDA_START)
 		n = memmap_add(map, n, max, EBDA_START, EBDA_END, E820_RESERVED);
+	if (acpi)
+		n = memmap_add(map, n, max, ACPI_AREA_ADDR, ACPI_AREA_END, E820_ACPI);
 	n = memmap_add(map, n, max, BIOS_START, HIGH_START, E820_RESERVED);
 	n = memmap_add(map, n, max, HIGH_START, low_end, E820_RAM);
 	for (int i = 0; i < gm->nr_regions; i++) {
@@ -34,4 +38,14 @@ int boot_memmap(const struct guest_mem *gm, struct boot_memmap_entry *map, int m
 			n = memmap_add(map, n, max, r->gpa, r->gpa + r->size, E820_RAM);
 	}
 	return n;
+}
+
+int boot_memmap(const struct guest_mem *gm, struct boot_memmap_entry *map, int max)
+{
+	return memmap_build(gm, map, max, false);
+}
+
+int boot_memmap_acpi(const struct guest_mem *gm, struct boot_memmap_entry *map, int max)
+{
+	return memmap_build(gm, map, max, true);
 }

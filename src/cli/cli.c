@@ -719,7 +719,7 @@ static const struct cli_option cli_options[] = {
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
-	{ "no-shutdown", NULL, NULL, "accepted for compatibility", opt_no_shutdown },
+	{ "no-shutdown", NULL, NULL, "on guest power-off stop the vCPUs and stay (Ctrl-A x quits)", opt_no_shutdown },
 	{ "vga", NULL, "none", "accepted: there is no VGA", opt_none_only },
 	{ "vnc", NULL, "none", "accepted: there is no VNC server", opt_none_only },
 	{ "monitor", NULL, "none", "accepted: there is no monitor (Ctrl-A h for keys)",
@@ -727,7 +727,7 @@ static const struct cli_option cli_options[] = {
 	{ "parallel", NULL, "none", "accepted: there is no parallel port", opt_none_only },
 	{ "net", NULL, "none", "accepted: there is no network", opt_none_only },
 	{ "d", NULL, "ITEM[,...]", "debug output (-d help lists the items)", opt_debug },
-	{ "D", NULL, "FILE", "write debug output to FILE", opt_logfile },
+	{ "D", NULL, "FILE", "messages of the run (-d logs, run-time errors) go to FILE", opt_logfile },
 	{ "help", "h", NULL, "print this help and exit", opt_help },
 	{ "version", NULL, NULL, "print the version and exit", opt_version },
 };

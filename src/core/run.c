@@ -35,7 +35,7 @@ static void vcpu_handle_event(struct vcpu *vcpu, enum vcpu_event ev)
 		vm_request_reset(vm);
 		break;
 	case VCPU_EVENT_POWEROFF:
-		vm_request_exit(vm, 0);
+		vm_request_poweroff(vm);
 		break;
 	case VCPU_EVENT_ERROR:
 		vm_request_exit(vm, 1);
@@ -146,10 +146,22 @@ static int vm_run_timers(struct vm *vm, struct timespec *ts)
 	return 1;
 }
 
+/* Still serving the console: running, or powered off with -no-shutdown */
+static bool vm_serving(const struct vm *vm)
+{
+	int state = atomic_load(&((struct vm *)vm)->run_state);
+	return state == VM_RUNNING || state == VM_POWERED_OFF;
+}
+
 static void vm_serve_io(struct vm *vm, int sig_fd)
 {
 	int con_fd = vm->console ? console_input_fd(vm->console) : -1;
-	while (vm_running(vm)) {
+	bool told_powered_off = false;
+	while (vm_serving(vm)) {
+		if (!told_powered_off && atomic_load(&vm->run_state) == VM_POWERED_OFF) {
+			log_info("the guest powered off; -no-shutdown keeps minivmm running (Ctrl-A x quits)");
+			told_powered_off = true;
+		}
 		struct pollfd pfd[3] = {
 			{ .fd = vm->wake_fd[0], .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },

@@ -126,8 +126,10 @@ static void vm_wake_all(struct vm *vm)
 static void vm_request_state(struct vm *vm, int state, int status)
 {
 	pthread_mutex_lock(&vm->state_lock);
-	/* the first request wins: an exit is not undone by a later reset */
-	if (atomic_load(&vm->run_state) == VM_RUNNING) {
+	/* the first request wins: an exit is not undone by a later reset;
+	 * only quitting ends a powered-off machine */
+	int now = atomic_load(&vm->run_state);
+	if (now == VM_RUNNING || (now == VM_POWERED_OFF && state == VM_STOP_EXIT)) {
 		vm->exit_status = status;
 		atomic_store(&vm->run_state, state);
 	}
@@ -146,6 +148,14 @@ void vm_request_reset(struct vm *vm)
 		vm_request_state(vm, VM_STOP_EXIT, 0);
 	else
 		vm_request_state(vm, VM_STOP_RESET, 0);
+}
+
+void vm_request_poweroff(struct vm *vm)
+{
+	if (vm->cfg.no_shutdown)
+		vm_request_state(vm, VM_POWERED_OFF, 0);
+	else
+		vm_request_state(vm, VM_STOP_EXIT, 0);
 }
 
 bool vm_running(const struct vm *vm)

@@ -38,12 +38,14 @@ enum vm_run_state {
 	VM_RUNNING,
 	VM_STOP_EXIT,		/* leave minivmm with exit_status */
 	VM_STOP_RESET,		/* reset the machine and go on */
+	VM_POWERED_OFF,		/* -no-shutdown: vCPUs stopped, minivmm stays */
 };
 
 struct uart16550;
 struct console;
 struct fw_cfg;
 struct i8259;
+struct irq_router;
 struct pci_bus;
 
 /* The userspace interrupt controllers (PIC, I/O APIC, local APICs) as the
@@ -90,6 +92,13 @@ struct vm {
 	struct uart16550 *com1;
 	struct fw_cfg *fw_cfg;	/* for items added after the board is built */
 	struct i8259 *pic;	/* NULL when the engine has its own irqchip */
+	/* PIC + I/O APIC + local APICs (hw/irq_router.h); NULL under KVM */
+	struct irq_router *irq_router;
+	/* The vCPU whose instruction is being executed: the local APICs share
+	 * one MMIO range and answer as this CPU's APIC.  A single-threaded
+	 * engine sets it before running a vCPU (unused with per-vCPU threads,
+	 * where the in-kernel APIC answers). */
+	unsigned current_cpu;
 	struct pci_bus *pci;
 };
 
@@ -105,6 +114,9 @@ __attribute__((warn_unused_result)) int vm_add_device(struct vm *vm, const char 
 /* Called from any thread: the guest (or the user) wants out, or a reset. */
 void vm_request_exit(struct vm *vm, int status);
 void vm_request_reset(struct vm *vm);
+/* The guest powered the machine off: exit with status 0, or with
+ * -no-shutdown stop the vCPUs and wait for the user to quit. */
+void vm_request_poweroff(struct vm *vm);
 bool vm_running(const struct vm *vm);
 
 /* Drive an interrupt line through the engine */

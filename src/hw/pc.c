@@ -19,6 +19,10 @@ static int pc_irqchip_init(struct vm *vm)
 	ret = i8259_create(vm, &vm->pic);
 	if (ret < 0)
 		return ret;
+	/* local APICs and the I/O APIC, layered over the PIC */
+	ret = irq_router_create(vm);
+	if (ret < 0)
+		return ret;
 	return i8254_create(vm, NULL);
 }
 
@@ -33,7 +37,7 @@ int pc_board_init(struct vm *vm)
 		return ret;
 	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
 	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
-	    (ret = pci_host_create(vm, &vm->pci)) < 0)
+	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
 		return ret;
 	if (cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);

@@ -35,5 +35,13 @@ int i8042_create(struct vm *vm, struct i8042 **out);
 int port92_create(struct vm *vm);
 int port80_create(struct vm *vm);
 int pci_host_create(struct vm *vm, struct pci_bus **out);
+/* ACPI PM1a event/control registers and PM timer at the ports the ACPI
+ * tables name (boot/acpi.h: 0x600-0x60b, SCI on IRQ 9) */
+int acpi_pm_create(struct vm *vm);
+
+/* The APICs for the software CPU (hw/irq_router.h): a local APIC per vCPU
+ * at 0xFEE00000 and the I/O APIC at 0xFEC00000; takes vm->irqchip over
+ * from the PIC, so call it after i8259_create. */
+int irq_router_create(struct vm *vm);
 
 #endif

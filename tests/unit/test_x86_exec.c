@@ -7,9 +7,12 @@
 #include <sys/mman.h>
 
 #include "accel/accel.h"
+#include "accel/tcg/tcg.h"
 #include "core/vm.h"
 #include "cpu/x86/cpu.h"
 #include "cpu/x86/internal.h"
+#include "hw/i8259.h"
+#include "hw/irq_router.h"
 
 /* The programs below, assembled with GNU as (source in the comments of
  * each block of bytes is the test's own: see the names). */
@@ -514,6 +517,92 @@ TEST(external_interrupt_wakes_hlt)
 	vm_down();
 }
 
+TEST(ap_waits_for_sipi)
+{
+	struct vm_config cfg;
+	vm_config_defaults(&cfg);
+	cfg.ram_size = 16ull << 20;
+	cfg.smp = 2;
+	if (vm_init(&vm, &cfg, &tcg_accel_ops) < 0) {
+		vm_destroy(&vm);
+		SKIP("cannot create a VM");
+	}
+	struct x86_cpu *ap = vm.vcpus[1].engine;
+	/* mov ax, 0x1234; hlt: real mode at the SIPI page */
+	static const uint8_t code[] = { 0xb8, 0x34, 0x12, 0xf4 };
+	guest_mem_write(&vm.mem, 0x10000, code, sizeof(code));
+	CHECK(ap->wait_for_sipi);
+	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[1]), VCPU_EVENT_YIELD);
+	CHECK(ap->wait_for_sipi);
+	CHECK_EQ(ap->gpr[X86_RAX], 0);
+	tcg_vcpu_sipi(&vm, 1, 0x10);
+	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[1]), VCPU_EVENT_YIELD);
+	CHECK(!ap->wait_for_sipi);
+	CHECK_EQ(ap->gpr[X86_RAX], 0x1234);
+	CHECK(ap->halted);
+	CHECK_EQ(ap->seg[X86_CS].selector, 0x1000);
+	CHECK_EQ(ap->rip, 4);
+	/* INIT puts it back to waiting; a second SIPI starts it again */
+	tcg_vcpu_init_signal(&vm, 1);
+	vm.accel->vcpu_run(&vm.vcpus[1]);
+	CHECK(ap->wait_for_sipi);
+	CHECK_EQ(ap->gpr[X86_RAX], 0);
+	vm_destroy(&vm);
+}
+
+static const uint8_t apic_code[] = {
+	0xb9, 0x1b, 0x00, 0x00, 0x00, 0x0f, 0x32, 0x41, 0x89, 0xc3, 0xbe, 0x00,
+	0x00, 0xe0, 0xfe, 0x44, 0x8b, 0x66, 0x20, 0xc7, 0x86, 0xf0, 0x00, 0x00,
+	0x00, 0xff, 0x01, 0x00, 0x00, 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x44, 0x0f,
+	0x22, 0xc0, 0x45, 0x0f, 0x20, 0xc5, 0x44, 0x8b, 0xb6, 0x80, 0x00, 0x00,
+	0x00, 0x31, 0xc0, 0x44, 0x0f, 0x22, 0xc0, 0xfb, 0xc7, 0x86, 0x00, 0x03,
+	0x00, 0x00, 0x40, 0x00, 0x04, 0x00, 0x90, 0x90, 0x90,
+};
+#define APIC_CODE_DONE 0x100044ull
+#define APIC_CODE_START 0x100000ull
+
+/* The CPU with the board's local APIC: APIC base MSR, MMIO registers of
+ * the running vCPU, CR8 as the TPR, and a self-IPI taken as an interrupt */
+TEST(local_apic_self_ipi)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	if (i8259_create(&vm, &vm.pic) < 0 || irq_router_create(&vm) < 0) {
+		vm_down();
+		SKIP("no interrupt controllers");
+	}
+	uint64_t gdt[3] = { 0, gdt_entry(0, 0xfffff, 0x9a, 0xa), gdt_entry(0, 0xfffff, 0x92, 0xc) };
+	guest_mem_write(&vm.mem, 0x4000, gdt, sizeof(gdt));
+	setup_idt64(0x6000, 0x40, INTR_HANDLER_HANDLER, 0, 0xe);
+	guest_mem_write(&vm.mem, INTR_HANDLER_HANDLER, intr_handler, sizeof(intr_handler));
+	for (int i = 0; i < vm.nr_devices; i++)
+		if (vm.devices[i].reset)
+			vm.devices[i].reset(vm.devices[i].opaque);
+	x86_cpu_reset(cpu, true);
+	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
+	cpu->gdtr.base = 0x4000;
+	cpu->gdtr.limit = sizeof(gdt) - 1;
+	cpu->idtr.base = 0x6000;
+	cpu->idtr.limit = 0xfff;
+	load(CODE, apic_code, sizeof(apic_code));
+	cpu->rip = CODE;
+	cpu->gpr[X86_RSP] = 0x180000;
+	cpu->stop_rip = APIC_CODE_DONE;
+	cpu->exit_on_exception = true;
+	uint32_t r[4];
+	x86_cpuid(cpu, 1, 0, r);
+	CHECK(r[2] & (1u << 24));	/* TSC deadline, with the APIC */
+	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[0]), VCPU_EVENT_YIELD);
+	CHECK_EQ(cpu->rip, APIC_CODE_DONE);
+	CHECK_EQ(cpu->gpr[X86_R11] & 0xfffff900ull, 0xfee00900ull);	/* base, enabled, BSP */
+	CHECK_EQ(cpu->gpr[X86_R12] >> 24, 0);		/* APIC ID of cpu0 */
+	CHECK_EQ(cpu->gpr[X86_R13], 0xf);		/* CR8 reads the TPR back */
+	CHECK_EQ(cpu->gpr[X86_R14] & 0xff, 0xf0);	/* TPR[7:4] = CR8 */
+	CHECK_EQ(cpu->gpr[X86_RAX], 100);		/* the self-IPI ran the handler */
+	CHECK_EQ(cpu->interrupts, 1);
+	vm_down();
+}
+
 TEST(triple_fault_resets)
 {
 	if (!vm_up())
@@ -589,5 +678,5 @@ TEST(budget_counts_instructions)
 RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(ud_and_privileged_in_user_mode),
 	  T(string_ops_rep_and_df), T(real_to_protected_to_long_mode),
 	  T(interrupt_gate_privilege_change_and_iretq), T(external_interrupt_wakes_hlt),
-	  T(triple_fault_resets),
+	  T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
 	  T(self_modifying_code), T(block_cache_reuses_blocks), T(budget_counts_instructions))

@@ -262,4 +262,7 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vm_destroy = kvm_vm_destroy,
 	.single_threaded = false,
+	/* KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2; INIT/SIPI/NMI are delivered
+	 * by the in-kernel local APICs, so there is no vcpu_deliver */
+	.kernel_irqchip = true,
 };

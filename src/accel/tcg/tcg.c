@@ -161,6 +161,7 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	atomic_store(&cpu->kick, false);
 	if (!vm_running(vm))
 		return VCPU_EVENT_YIELD;
+	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
 	switch (why) {
 	case X86_EXIT_BUDGET:
@@ -187,14 +188,12 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 		return VCPU_EVENT_YIELD;
 	}
 	bool can_wake = (cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending;
-	if (!can_wake) {
-		/* only another vCPU (INIT, NMI via the APIC) could end this */
-		if (vm->nr_vcpus > 1)
-			return VCPU_EVENT_YIELD;
+	/* with IF=0 only another vCPU (INIT, NMI through the APICs) could end it */
+	if (!can_wake && vm->nr_vcpus == 1)
 		return VCPU_EVENT_HALT;
-	}
 	if (others_runnable(vm, cpu))
 		return VCPU_EVENT_YIELD;
+	/* everyone is halted: sleep until an interrupt, a delivery or a kick */
 	halt_wait(vm, cpu);
 	return VCPU_EVENT_YIELD;
 }
@@ -333,10 +332,8 @@ void tcg_vcpu_init_signal(struct vm *vm, unsigned id)
 	struct x86_cpu *cpu = cpu_by_id(vm, id);
 	if (!cpu)
 		return;
-	/* INIT keeps the APIC base and the caches' state; the rest resets */
-	uint64_t apic_base = cpu->apic_base;
-	x86_cpu_reset(cpu, false);
-	cpu->apic_base = apic_base;
+	/* taken at a block boundary: the CPU may be the one sending it */
+	atomic_store(&cpu->init_pending, true);
 	atomic_store(&cpu->kick, true);
 	tcg_wake(vm);
 }
@@ -346,8 +343,28 @@ void tcg_vcpu_sipi(struct vm *vm, unsigned id, uint8_t vector)
 	struct x86_cpu *cpu = cpu_by_id(vm, id);
 	if (!cpu)
 		return;
-	x86_cpu_sipi(cpu, vector);
+	atomic_store(&cpu->sipi_pending, vector);
 	tcg_wake(vm);
+}
+
+static void tcg_vcpu_deliver(struct vcpu *vcpu, enum vcpu_delivery what, uint8_t vector)
+{
+	switch (what) {
+	case VCPU_DELIVER_INIT:
+		tcg_vcpu_init_signal(vcpu->vm, vcpu->id);
+		break;
+	case VCPU_DELIVER_SIPI:
+		tcg_vcpu_sipi(vcpu->vm, vcpu->id, vector);
+		break;
+	case VCPU_DELIVER_NMI:
+		tcg_vcpu_nmi(vcpu->vm, vcpu->id);
+		break;
+	case VCPU_DELIVER_WAKE:
+		if (vcpu->engine)
+			x86_cpu_irq_notify(vcpu->engine);
+		tcg_wake(vcpu->vm);
+		break;
+	}
 }
 
 void tcg_vcpu_nmi(struct vm *vm, unsigned id)
@@ -384,6 +401,7 @@ const struct accel_ops tcg_accel_ops = {
 	.get_msr = tcg_get_msr,
 	.set_msr = tcg_set_msr,
 	.set_irq = tcg_set_irq,
+	.vcpu_deliver = tcg_vcpu_deliver,
 	.vcpu_destroy = tcg_vcpu_destroy,
 	.vm_destroy = tcg_vm_destroy,
 	.single_threaded = true,

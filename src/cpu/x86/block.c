@@ -8,7 +8,10 @@
 #include "cpu/x86/internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "core/log.h"
 
 #define MAX_BLOCKS 65536
 
@@ -320,7 +323,7 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 				   bool user)
 {
 	struct x86_block_cache *bc = cpu->bc;
-	struct x86_block *b = malloc(sizeof(*b) + X86_BLOCK_MAX_INSNS * sizeof(struct x86_insn));
+	struct x86_block *b = malloc(sizeof(*b) + X86_BLOCK_MAX_INSNS * sizeof(struct x86_op));
 	if (!b)
 		abort();
 	memset(b, 0, sizeof(*b));
@@ -333,9 +336,10 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 
 	/* the first instruction: faults are the guest's */
 	uint64_t p2;
-	decode_at(cpu, cpu->rip, lin, phys, user, &b->insns[0], &p2);
+	decode_at(cpu, cpu->rip, lin, phys, user, &b->ops[0].in, &p2);
+	b->ops[0].fn = x86_select_exec(&b->ops[0].in);
 	b->n = 1;
-	uint64_t off = b->insns[0].len;
+	uint64_t off = b->ops[0].in.len;
 	if (p2 != ~0ull)
 		b->page2 = p2 & ~0xfffull;
 	uint64_t rip = cpu->rip;
@@ -343,7 +347,7 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 
 	/* more instructions while they stay in this page */
 	while (!b->uncached && b->n < X86_BLOCK_MAX_INSNS && b->page2 == ~0ull &&
-	       !ends_block(&b->insns[b->n - 1])) {
+	       !ends_block(&b->ops[b->n - 1].in)) {
 		uint64_t l = lin + off;
 		if ((l & ~0xfffull) != (lin & ~0xfffull))
 			break;
@@ -354,7 +358,7 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 		uint64_t ph2 = ~0ull;
 		bool fault2 = false;
 		size_t n = fetch_bytes(cpu, l, phys + off, buf, user, &ph2, &fault2);
-		struct x86_insn *in = &b->insns[b->n];
+		struct x86_insn *in = &b->ops[b->n].in;
 		int len = x86_decode(buf, n, (enum x86_cpu_mode)cpu->mode, in);
 		if (len < 0)
 			break;	/* decoded again, with its fault, when reached */
@@ -363,13 +367,25 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 		if ((l & 0xfff) + (uint64_t)len > 4096)
 			b->page2 = ph2 & ~0xfffull;
 		off += (uint64_t)len;
+		b->ops[b->n].fn = x86_select_exec(in);
 		b->n++;
 	}
 	b->phys_end = phys + off;
-	struct x86_block *nb = realloc(b, sizeof(*b) + b->n * sizeof(struct x86_insn));
+	struct x86_block *nb = realloc(b, sizeof(*b) + b->n * sizeof(struct x86_op));
 	if (nb)
 		b = nb;
 	cpu->blocks_translated++;
+	if (cpu->debug_mask & DEBUG_IN_ASM) {
+		char hex[3 * 16 + 1];
+		const uint8_t *p = guest_mem_ptr(&cpu->vm->mem, phys, 1);
+		unsigned n = 0, len = (unsigned)(off < 16 ? off : 16);
+		for (unsigned i = 0; p && i < len && (phys & 0xfff) + i < 4096; i++)
+			n += (unsigned)snprintf(hex + n, sizeof(hex) - n, "%02x ", p[i]);
+		hex[n] = 0;
+		log_debug("cpu%u: decoded %#llx (phys %#llx): %u insns, %llu bytes: %s%s", cpu->id,
+			  (unsigned long long)lin, (unsigned long long)phys, b->n,
+			  (unsigned long long)off, hex, off > 16 ? "..." : "");
+	}
 	if (b->uncached)
 		return b;
 
@@ -406,8 +422,14 @@ struct x86_block *x86_get_block(struct x86_cpu *cpu)
 	const uint32_t key = (uint32_t)cpu->mode | (user ? 4u : 0u);
 	struct x86_block **jc = &cpu->jmp_cache[jc_index(lin)];
 	struct x86_block *b = *jc;
-	if (b && b->lin == lin && b->key == key)
-		return b;
+	if (b && b->lin == lin && b->key == key && b->page2 == ~0ull) {
+		/* still the same physical page? (the jump cache survives TLB
+		 * flushes: the fetch TLB says whether the mapping holds) */
+		const struct x86_tlb_entry *e =
+			&cpu->tlb[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
+		if (e->tag == x86_tlb_tag(lin, user) && e->phys == (b->phys & ~0xfffull))
+			return b;
+	}
 
 	uint64_t phys = x86_translate(cpu, lin, X86_ACC_FETCH, user);
 	struct x86_block_cache *bc = cpu->bc;

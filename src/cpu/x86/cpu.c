@@ -40,6 +40,7 @@ void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->vm = vm;
 	cpu->id = id;
+	cpu->debug_mask = vm ? vm->cfg.debug_mask : 0;
 	x86_cpu_reset(cpu, id == 0);
 }
 
@@ -87,6 +88,8 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	cpu->exc_vector = -1;
 	cpu->stop_rip = ~0ull;
 	cpu->irq_gen_checked = ~0u;
+	atomic_store(&cpu->init_pending, false);
+	atomic_store(&cpu->sipi_pending, -1);
 	cpu->cur_block = NULL;
 	cpu->block_dirty = false;
 	x86_update_mode(cpu);
@@ -207,6 +210,33 @@ static void take_interrupts(struct x86_cpu *cpu)
 	x86_deliver(cpu, v & 0xff, X86_EV_EXT_INT, false, 0, cpu->rip);
 }
 
+/* -d exec: each block entered; -d cpu: with the registers */
+static void log_block(struct x86_cpu *cpu, const struct x86_block *b)
+{
+	log_debug("cpu%u: block %04x:%#llx (phys %#llx, %u insns)", cpu->id,
+		  cpu->seg[X86_CS].selector, (unsigned long long)cpu->rip,
+		  (unsigned long long)b->phys, b->n);
+	if (!(cpu->debug_mask & DEBUG_CPU))
+		return;
+	const uint64_t *g = cpu->gpr;
+	log_debug("  rax %016llx rbx %016llx rcx %016llx rdx %016llx",
+		  (unsigned long long)g[0], (unsigned long long)g[3], (unsigned long long)g[1],
+		  (unsigned long long)g[2]);
+	log_debug("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx",
+		  (unsigned long long)g[6], (unsigned long long)g[7], (unsigned long long)g[5],
+		  (unsigned long long)g[4]);
+	log_debug("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx",
+		  (unsigned long long)g[8], (unsigned long long)g[9], (unsigned long long)g[10],
+		  (unsigned long long)g[11]);
+	log_debug("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx",
+		  (unsigned long long)g[12], (unsigned long long)g[13], (unsigned long long)g[14],
+		  (unsigned long long)g[15]);
+	log_debug("  rflags %08llx cpl %u cr0 %08llx cr3 %llx cr4 %llx efer %llx",
+		  (unsigned long long)x86_cpu_get_rflags(cpu), cpu->cpl,
+		  (unsigned long long)cpu->cr0, (unsigned long long)cpu->cr3,
+		  (unsigned long long)cpu->cr4, (unsigned long long)cpu->efer);
+}
+
 static void drop_block(struct x86_cpu *cpu)
 {
 	struct x86_block *b = cpu->cur_block;
@@ -253,6 +283,17 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 		}
 		if (cpu->bc && cpu->bc->dead)
 			x86_block_cache_reap(cpu->bc);
+		if (__builtin_expect(atomic_load_explicit(&cpu->init_pending, memory_order_relaxed), 0)) {
+			/* INIT: power-on state but the APIC base, then wait for SIPI */
+			uint64_t apic_base = cpu->apic_base;
+			x86_cpu_reset(cpu, false);
+			cpu->apic_base = apic_base;
+		}
+		if (__builtin_expect(atomic_load_explicit(&cpu->sipi_pending, memory_order_relaxed) >= 0, 0)) {
+			int v = atomic_exchange(&cpu->sipi_pending, -1);
+			if (v >= 0)
+				x86_cpu_sipi(cpu, (uint8_t)v);
+		}
 		if (cpu->wait_for_sipi) {
 			ret = X86_EXIT_HLT;
 			break;
@@ -267,6 +308,8 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 		}
 
 		struct x86_block *b = x86_get_block(cpu);
+		if (__builtin_expect(cpu->debug_mask & (DEBUG_EXEC | DEBUG_CPU), 0))
+			log_block(cpu, b);
 		cpu->cur_block = b;
 		cpu->block_dirty = false;
 		cpu->blocks_executed++;
@@ -274,7 +317,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 				      cpu->mode == X86_MODE_PROT32 ? 0xffffffffull : 0xffffull;
 		int r = 0;
 		for (unsigned i = 0; i < b->n; i++) {
-			const struct x86_insn *in = &b->insns[i];
+			const struct x86_insn *in = &b->ops[i].in;
 			if (__builtin_expect(cpu->rip == cpu->stop_rip, 0)) {
 				drop_block(cpu);
 				ret = X86_EXIT_STOP;
@@ -282,7 +325,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			}
 			bool tf = cpu->rflags & X86_RFLAGS_TF;
 			cpu->next_rip = (cpu->rip + in->len) & mask;
-			r = x86_exec(cpu, in);
+			r = b->ops[i].fn(cpu, in);
 			cpu->rip = cpu->next_rip;
 			cpu->budget--;
 			if (__builtin_expect(tf, 0) && r != X86_EXEC_HLT) {

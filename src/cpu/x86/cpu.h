@@ -34,14 +34,24 @@
  *    vm_init(&vm, &cfg, &tcg_accel_ops);
  *    struct x86_cpu *cpu = vm.vcpus[0].engine;     (always a struct x86_cpu)
  *    x86_cpu_setup_flat64(cpu, cpl, pt_base);       64-bit, flat segments,
- *        identity paging of all RAM built at guest-physical pt_base (uses
- *        64 KiB there), user-accessible, writable, executable; CPL 0 or 3.
+ *        identity paging of the low 512 GiB with 1 GiB pages built at
+ *        guest-physical pt_base (8 KiB there), user-accessible, writable,
+ *        executable; CPL 0 or 3.
  *    copy code to RAM (guest_mem_write), set cpu->rip, cpu->gpr[], flags
  *    cpu->stop_rip = end; cpu->exit_on_exception = true;
  *    x86_cpu_run(cpu, max_insns) -> X86_EXIT_STOP when RIP reached
  *        stop_rip, X86_EXIT_EXCEPTION (cpu->exc_vector, cpu->exc_error,
  *        cpu->cr2; RIP at the faulting instruction), X86_EXIT_BUDGET, ...
  *    then read cpu->gpr[], x86_cpu_get_rflags(cpu), cpu->fpu.
+ *    Code written into RAM from the host (guest_mem_write) is not seen by
+ *    the block cache: call x86_block_cache_flush(cpu->bc) (internal.h) or
+ *    tcg_memory_written (accel/tcg/tcg.h) after it.
+ *
+ * Interrupts: the engine asks vm->irqchip (has_interrupt/ack_interrupt)
+ * at block boundaries when IF=1, but only after something changed: a
+ * set_irq through the engine, a port write, an MMIO write, or
+ * x86_cpu_irq_notify() (below) for controllers that change on their own.
+ * INIT, SIPI and NMI from a local APIC: accel/tcg/tcg.h.
  */
 #ifndef MINIVMM_X86_CPU_H
 #define MINIVMM_X86_CPU_H
@@ -85,6 +95,8 @@ enum x86_cc_op {
 	X86_CC_LOGIC,		/* and/or/xor/test: CF=OF=AF=0 */
 	X86_CC_INC, X86_CC_DEC,	/* CF kept in cc_carry */
 	X86_CC_NEG,
+	X86_CC_SHIFT,		/* shl/shr/sar: CF in cc_carry, OF in cc_src2, AF=0 */
+	X86_CC_MUL,		/* mul/imul: CF=OF in cc_carry and cc_src2, AF=0 */
 };
 
 #define X86_ARITH_FLAGS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
@@ -161,6 +173,8 @@ struct x86_cpu {
 	bool wait_for_sipi;	/* an AP before INIT/SIPI */
 	bool intr_shadow;	/* after sti, mov ss, pop ss: no interrupt before the next insn */
 	bool nmi_pending;
+	atomic_bool init_pending;	/* INIT from an APIC, taken at the next block boundary */
+	atomic_int sipi_pending;	/* SIPI vector, or -1 */
 	bool nmi_blocked;	/* in an NMI handler until iret */
 	bool triple_fault;
 	atomic_bool kick;	/* set from any thread: leave x86_cpu_run soon */
@@ -187,7 +201,8 @@ struct x86_cpu {
 	uint64_t interrupts;
 
 	uint64_t budget;	/* instructions left in this x86_cpu_run */
-	bool block_dirty;	/* the running block's code was written */
+	bool block_dirty;	/* end the running block after this instruction (its code was
+				 * written, or an MMIO write may have raised an interrupt) */
 	struct x86_block *cur_block;
 
 	/* interrupt state changed (a line moved, a device register was
@@ -196,6 +211,8 @@ struct x86_cpu {
 	atomic_uint irq_gen;
 	unsigned irq_gen_checked;
 	unsigned irq_poll;
+
+	unsigned debug_mask;	/* -d categories (enum debug_mask), copied at init */
 
 	struct x86_block_cache *bc;	/* shared by the VM's vCPUs; NULL: decode every time */
 	struct vm *vm;
@@ -229,7 +246,8 @@ void x86_set_arith_flags(struct x86_cpu *cpu, uint64_t flags);
 /* Evaluate condition code cc (0..15 as in Jcc) */
 bool x86_cond(struct x86_cpu *cpu, unsigned cc);
 
-/* Raise an exception from inside an instruction: does not return. */
+/* Raise an exception from inside an instruction: does not return.  Only
+ * valid while x86_cpu_run is on the stack (it aborts otherwise: a bug). */
 __attribute__((noreturn)) void x86_raise_exception(struct x86_cpu *cpu, int vector,
 						   uint32_t error_code);
 
@@ -255,7 +273,9 @@ void x86_read_lin(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned size, b
 void x86_write_lin(struct x86_cpu *cpu, uint64_t lin, const void *buf, unsigned size, bool user);
 /* Linear -> guest-physical for access kind; raises #PF */
 uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, bool user);
-/* Linear -> guest-physical without side effects; false if not mapped */
+/* Linear -> guest-physical as a supervisor read, without raising #PF
+ * (it does set accessed bits, as a real walk would); false if not mapped.
+ * For debugging and tests. */
 bool x86_probe(struct x86_cpu *cpu, uint64_t lin, uint64_t *phys);
 
 void x86_tlb_flush(struct x86_cpu *cpu, bool include_global);
@@ -268,8 +288,8 @@ int x86_write_msr(struct x86_cpu *cpu, uint32_t index, uint64_t value);	/* -EINV
 int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *value);
 uint64_t x86_read_tsc(struct x86_cpu *cpu);
 
-/* Set up 64-bit mode with flat segments and identity paging over all RAM
- * (page tables at guest-physical pt_base, 64 KiB); for tests. */
+/* Set up 64-bit mode with flat segments and identity paging of the low
+ * 512 GiB (page tables at guest-physical pt_base, 8 KiB); for tests. */
 int x86_cpu_setup_flat64(struct x86_cpu *cpu, unsigned cpl, uint64_t pt_base);
 
 /* Flat segment cache for tests and the boot code */

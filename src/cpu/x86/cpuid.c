@@ -17,7 +17,7 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	r[0] = r[1] = r[2] = r[3] = 0;
 	switch (leaf) {
 	case 0:
-		r[0] = 7;
+		r[0] = 0x16;
 		memcpy(&r[1], "Genu", 4);
 		memcpy(&r[3], "ineI", 4);
 		memcpy(&r[2], "ntel", 4);
@@ -30,6 +30,8 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		       (1u << 13) /* CX16 */ | (X86_SIMD_HAS_SSE41 ? 1u << 19 : 0) |
 		       (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ |
 		       (1u << 31) /* running under a hypervisor */;
+		if (cpu->vm && cpu->vm->irq_router)	/* the userspace local APIC */
+			r[2] |= (1u << 21) /* x2APIC */ | (1u << 24) /* TSC deadline */;
 		r[3] = (X86_SIMD_HAS_FPU ? 1u << 0 : 0) | (1u << 3) /* PSE */ |
 		       (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | (1u << 6) /* PAE */ |
 		       (1u << 8) /* CX8 */ | (1u << 9) /* APIC */ | (1u << 11) /* SEP */ |
@@ -37,6 +39,17 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		       (1u << 16) /* PAT */ | (1u << 17) /* PSE-36 */ | (1u << 19) /* CLFSH */ |
 		       (X86_SIMD_HAS_FXSR ? 1u << 24 : 0) | (X86_SIMD_HAS_SSE ? 1u << 25 : 0) |
 		       (X86_SIMD_HAS_SSE2 ? 1u << 26 : 0);
+		break;
+	case 0x15:
+		/* TSC = crystal * EBX / EAX: a 25 MHz crystal */
+		r[0] = 1;
+		r[1] = (uint32_t)(X86_TSC_HZ / 25000000ull);
+		r[2] = 25000000;
+		break;
+	case 0x16:
+		r[0] = (uint32_t)(X86_TSC_HZ / 1000000ull);	/* base MHz */
+		r[1] = r[0];				/* max MHz */
+		r[2] = 100;				/* bus MHz */
 		break;
 	case 0x80000000:
 		r[0] = 0x80000008;
@@ -62,7 +75,7 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		memcpy(&r[3], "oft ", 4);
 		break;
 	default:
-		/* leaves 2..7: nothing to report (zeros) */
+		/* leaves 2..0x14: nothing to report (zeros) */
 		break;
 	}
 	(void)sub;

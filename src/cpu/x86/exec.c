@@ -138,15 +138,7 @@ static void set_flags_bits(struct x86_cpu *cpu, uint64_t set, uint64_t clear)
 	x86_set_arith_flags(cpu, (f & ~clear) | set);
 }
 
-static uint64_t szp_flags(uint64_t r, unsigned size)
-{
-	struct x86_cpu t;
-	t.cc_op = X86_CC_LOGIC;
-	t.cc_size = (uint8_t)size;
-	t.cc_dst = r;
-	t.cc_src = t.cc_src2 = 0;
-	return x86_compute_arith_flags(&t) & (X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_PF);
-}
+#define szp_flags x86_szp_flags
 
 /* Group 2: rol ror rcl rcr shl shr sal sar */
 static uint64_t shift_op(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t a, unsigned count)
@@ -157,7 +149,7 @@ static uint64_t shift_op(struct x86_cpu *cpu, unsigned op, unsigned size, uint64
 	a &= m;
 	if (!count)
 		return a;
-	uint64_t f = x86_compute_arith_flags(cpu);
+	uint64_t f = (op & 7) < 4 ? x86_compute_arith_flags(cpu) : 0;
 	uint64_t r = a;
 	bool cf = f & X86_RFLAGS_CF, of = f & X86_RFLAGS_OF;
 	switch (op & 7) {
@@ -208,21 +200,18 @@ static uint64_t shift_op(struct x86_cpu *cpu, unsigned op, unsigned size, uint64
 		r = count < 64 ? (a << count) & m : 0;
 		cf = count <= bits ? (a >> (bits - count)) & 1 : 0;
 		of = !!(r & sign) != cf;
-		f = szp_flags(r, size);
-		break;
+		goto lazy;
 	case 5: /* shr */
 		r = a >> count;
 		cf = (a >> (count - 1)) & 1;
 		of = !!(a & sign);
-		f = szp_flags(r, size);
-		break;
+		goto lazy;
 	case 7: { /* sar */
 		int64_t sa = (int64_t)x86_sext(a, size);
 		r = (uint64_t)(sa >> (count > 63 ? 63 : count)) & m;
 		cf = (sa >> (count - 1 > 63 ? 63 : count - 1)) & 1;
 		of = false;
-		f = szp_flags(r, size);
-		break;
+		goto lazy;
 	}
 	}
 	f &= ~(X86_RFLAGS_CF | X86_RFLAGS_OF);
@@ -231,6 +220,10 @@ static uint64_t shift_op(struct x86_cpu *cpu, unsigned op, unsigned size, uint64
 	if (of)
 		f |= X86_RFLAGS_OF;
 	x86_set_arith_flags(cpu, f);
+	return r;
+lazy:
+	cpu->cc_carry = cf;
+	x86_set_cc(cpu, X86_CC_SHIFT, size, r, 0, of);
 	return r;
 }
 
@@ -275,10 +268,8 @@ static uint64_t shld_op(struct x86_cpu *cpu, bool right, unsigned size, uint64_t
 
 static void mul_flags(struct x86_cpu *cpu, bool overflow, uint64_t low, unsigned size)
 {
-	uint64_t f = szp_flags(low, size);
-	if (overflow)
-		f |= X86_RFLAGS_CF | X86_RFLAGS_OF;
-	x86_set_arith_flags(cpu, f);
+	cpu->cc_carry = overflow;
+	x86_set_cc(cpu, X86_CC_MUL, size, low, 0, overflow);
 }
 
 static void group3_muldiv(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size, uint64_t src)
@@ -1350,4 +1341,190 @@ int x86_exec(struct x86_cpu *cpu, const struct x86_insn *in)
 		return ret;
 	}
 	}
+}
+
+/* ---- specialised executors, chosen once per instruction at translation:
+ * the common integer forms skip the two-level opcode dispatch ---- */
+
+static int fast_alu(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const unsigned aop = in->opcode >> 3, size = osize(in);
+	struct operand o;
+	uint64_t r;
+	switch (in->opcode & 7) {
+	case 0:
+	case 1:
+		if (in->mod == 3) {
+			r = alu(cpu, aop, size, x86_get_reg(cpu, in, in->rm, size),
+				x86_get_reg(cpu, in, in->reg, size));
+			if (aop != 7)
+				x86_set_reg(cpu, in, in->rm, size, r);
+			return 0;
+		}
+		rm_resolve(cpu, in, size, aop != 7, &o);
+		r = alu(cpu, aop, size, op_read(cpu, in, &o, size), x86_get_reg(cpu, in, in->reg, size));
+		if (aop != 7)
+			op_write(cpu, in, &o, size, r);
+		return 0;
+	case 2:
+	case 3:
+		r = alu(cpu, aop, size, x86_get_reg(cpu, in, in->reg, size), rm_read(cpu, in, size));
+		if (aop != 7)
+			x86_set_reg(cpu, in, in->reg, size, r);
+		return 0;
+	default:
+		r = alu(cpu, aop, size, x86_get_reg(cpu, in, X86_RAX, size), in->imm);
+		if (aop != 7)
+			x86_set_reg(cpu, in, X86_RAX, size, r);
+		return 0;
+	}
+}
+
+static int fast_grp1(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const unsigned aop = in->reg & 7, size = osize(in);
+	struct operand o;
+	rm_resolve(cpu, in, size, aop != 7, &o);
+	uint64_t r = alu(cpu, aop, size, op_read(cpu, in, &o, size), in->imm);
+	if (aop != 7)
+		op_write(cpu, in, &o, size, r);
+	return 0;
+}
+
+static int fast_test(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const unsigned size = osize(in);
+	alu(cpu, 4, size, rm_read(cpu, in, size), x86_get_reg(cpu, in, in->reg, size));
+	return 0;
+}
+
+static int fast_mov_store(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const unsigned size = osize(in);
+	rm_write(cpu, in, size, x86_get_reg(cpu, in, in->reg, size));
+	return 0;
+}
+
+static int fast_mov_load(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const unsigned size = osize(in);
+	x86_set_reg(cpu, in, in->reg, size, rm_read(cpu, in, size));
+	return 0;
+}
+
+static int fast_lea(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_set_reg(cpu, in, in->reg, in->opsize, x86_insn_ea(cpu, in));
+	return 0;
+}
+
+static int fast_mov_imm(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_set_reg(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), osize(in), in->imm);
+	return 0;
+}
+
+static int fast_push(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned reg = (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0);
+	x86_push(cpu, in->opsize, x86_get_reg(cpu, in, reg, in->opsize));
+	return 0;
+}
+
+static int fast_pop(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t v = x86_pop(cpu, in->opsize);
+	x86_set_reg(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, v);
+	return 0;
+}
+
+static int fast_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (x86_cond(cpu, in->opcode & 15))
+		near_branch(cpu, in, cpu->next_rip + in->imm);
+	return X86_EXEC_END_BLOCK;
+}
+
+static int fast_jmp(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	near_branch(cpu, in, cpu->next_rip + in->imm);
+	return X86_EXEC_END_BLOCK;
+}
+
+static int fast_call(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t ret = cpu->next_rip;
+	near_branch(cpu, in, cpu->next_rip + in->imm);
+	x86_push(cpu, in->opsize, ret);
+	return X86_EXEC_END_BLOCK;
+}
+
+static int fast_ret(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t sp = x86_get_sp(cpu);
+	near_branch(cpu, in, x86_mem_read(cpu, X86_SS, sp, in->opsize));
+	x86_set_sp(cpu, sp + in->opsize);
+	return X86_EXEC_END_BLOCK;
+}
+
+static int fast_movx(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned ss = (in->opcode & 1) ? 2 : 1;
+	uint64_t r = rm_read(cpu, in, ss);
+	if (in->opcode >= 0xbe)
+		r = x86_sext(r, ss);
+	x86_set_reg(cpu, in, in->reg, in->opsize, r);
+	return 0;
+}
+
+static int fast_cmov(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t r = rm_read(cpu, in, in->opsize);
+	if (x86_cond(cpu, in->opcode & 15))
+		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+	else if (in->opsize == 4)
+		x86_set_reg(cpu, in, in->reg, 4, x86_get_reg(cpu, in, in->reg, 4));
+	return 0;
+}
+
+static int fast_setcc(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	rm_write(cpu, in, 1, x86_cond(cpu, in->opcode & 15));
+	return 0;
+}
+
+x86_exec_fn x86_select_exec(const struct x86_insn *in)
+{
+	if (in->prefixes & X86_PFX_LOCK)
+		return x86_exec;	/* checks whether LOCK is allowed */
+	if (in->map == X86_MAP_1B) {
+		uint8_t op = in->opcode;
+		if (op < 0x40 && (op & 7) < 6)
+			return fast_alu;
+		switch (op) {
+		case 0x50 ... 0x57: return fast_push;
+		case 0x58 ... 0x5f: return fast_pop;
+		case 0x70 ... 0x7f: return fast_jcc;
+		case 0x80 ... 0x83: return fast_grp1;
+		case 0x84: case 0x85: return fast_test;
+		case 0x88: case 0x89: return fast_mov_store;
+		case 0x8a: case 0x8b: return fast_mov_load;
+		case 0x8d: return in->mod == 3 ? x86_exec : fast_lea;
+		case 0xb0 ... 0xbf: return fast_mov_imm;
+		case 0xc3: return fast_ret;
+		case 0xe8: return fast_call;
+		case 0xe9: case 0xeb: return fast_jmp;
+		default: return exec_1b;
+		}
+	}
+	if (in->map == X86_MAP_0F) {
+		switch (in->opcode) {
+		case 0x40 ... 0x4f: return fast_cmov;
+		case 0x80 ... 0x8f: return fast_jcc;
+		case 0x90 ... 0x9f: return fast_setcc;
+		case 0xb6: case 0xb7: case 0xbe: case 0xbf: return fast_movx;
+		default: return exec_0f;
+		}
+	}
+	return x86_exec;
 }

@@ -10,6 +10,20 @@ static const uint8_t parity_table[256] = {
 	P6(1), P6(0), P6(0), P6(1)
 };
 
+uint64_t x86_szp_flags(uint64_t r, unsigned size)
+{
+	const uint64_t m = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+	uint64_t f = 0;
+	r &= m;
+	if (!r)
+		f |= X86_RFLAGS_ZF;
+	if (r >> (size * 8 - 1))
+		f |= X86_RFLAGS_SF;
+	if (parity_table[r & 0xff])
+		f |= X86_RFLAGS_PF;
+	return f;
+}
+
 uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu)
 {
 	if (cpu->cc_op == X86_CC_EFLAGS)
@@ -61,6 +75,11 @@ uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu)
 		of = a == sign;
 		af = (a ^ r) & 0x10;
 		break;
+	case X86_CC_SHIFT:
+	case X86_CC_MUL:
+		cf = cpu->cc_carry;
+		of = cpu->cc_src2;
+		break;
 	}
 	if (cf)
 		f |= X86_RFLAGS_CF;
@@ -93,6 +112,8 @@ bool x86_get_cf(const struct x86_cpu *cpu)
 	case X86_CC_INC:
 	case X86_CC_DEC: return cpu->cc_carry;
 	case X86_CC_NEG: return a != 0;
+	case X86_CC_SHIFT:
+	case X86_CC_MUL: return cpu->cc_carry;
 	default: return cpu->cc_src & X86_RFLAGS_CF;
 	}
 }

@@ -13,6 +13,18 @@
 
 #define X86_BLOCK_MAX_INSNS 64
 
+typedef int (*x86_exec_fn)(struct x86_cpu *cpu, const struct x86_insn *in);
+
+/* A decoded instruction with the executor chosen for it at translation */
+struct x86_op {
+	x86_exec_fn fn;
+	struct x86_insn in;
+};
+
+/* The executor for an instruction: a specialised one for the common
+ * integer forms, else x86_exec */
+x86_exec_fn x86_select_exec(const struct x86_insn *in);
+
 struct x86_block {
 	uint64_t phys;		/* guest-physical address of the first byte */
 	uint64_t lin;		/* linear address it was entered at */
@@ -25,7 +37,7 @@ struct x86_block {
 	struct x86_block *hash_next;
 	struct x86_block *page_next[2];	/* in the per-page lists of its one or two pages */
 	struct x86_block *free_next;
-	struct x86_insn insns[];
+	struct x86_op ops[];
 };
 
 #define X86_BLOCK_HASH_SIZE 16384
@@ -64,6 +76,8 @@ struct x86_block *x86_get_block(struct x86_cpu *cpu);
 /* ---- flags (flags.c) ---- */
 uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu);
 bool x86_get_cf(const struct x86_cpu *cpu);
+/* SF, ZF and PF of a result */
+uint64_t x86_szp_flags(uint64_t r, unsigned size);
 
 static inline void x86_set_cc(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t dst,
 			      uint64_t src, uint64_t src2)

@@ -228,7 +228,6 @@ void x86_tlb_flush(struct x86_cpu *cpu, bool include_global)
 		for (unsigned i = 0; i < X86_TLB_SIZE; i++)
 			if (include_global || !cpu->tlb[k][i].global)
 				cpu->tlb[k][i].tag = X86_TLB_EMPTY;
-	memset(cpu->jmp_cache, 0, sizeof(cpu->jmp_cache));
 	if (include_global)
 		cpu->tlb_has_large = false;
 }
@@ -246,7 +245,6 @@ void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t lin)
 		if ((e->tag & ~X86_TLB_USER) == (lin & ~0xfffull))
 			e->tag = X86_TLB_EMPTY;
 	}
-	memset(cpu->jmp_cache, 0, sizeof(cpu->jmp_cache));
 }
 
 uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, bool user)
@@ -322,7 +320,10 @@ static void phys_write(struct x86_cpu *cpu, uint64_t phys, const void *buf, unsi
 				x86_code_written(cpu, phys, sz);
 		} else {
 			io_bus_write(&cpu->vm->mmio, phys, sz, v);
-			x86_cpu_irq_notify(cpu);	/* an APIC or a device may have changed */
+			/* an APIC or a device may have raised an interrupt: look
+			 * for it after this instruction */
+			x86_cpu_irq_notify(cpu);
+			cpu->block_dirty = true;
 		}
 		b += sz;
 		phys += sz;

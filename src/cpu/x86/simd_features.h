@@ -1,6 +1,10 @@
 /* Which SIMD extensions the software CPU implements.  CPUID reports
  * exactly these, so a bit is 1 only when every instruction of the
- * extension works in x87.c / sse*.c. */
+ * extension works in x87.c / sse.c (the differential tester,
+ * tests/unit/test_difftest.c, checks them against the host).
+ *
+ * cpuid.c: MMX (leaf 1 EDX bit 23) is implemented too and belongs to the
+ * x86-64 baseline that glibc's ISA-level check requires. */
 #ifndef MINIVMM_X86_SIMD_FEATURES_H
 #define MINIVMM_X86_SIMD_FEATURES_H
 

@@ -173,6 +173,11 @@ static void sse_fp_flags(struct x86_cpu *cpu, uint32_t flags)
 	uint32_t pre = flags & 0x07;
 	if (pre & ~masks)
 		flags = pre;
+	/* Known difference: with overflow or underflow unmasked, hardware
+	 * decides inexact from the result rounded with an unbounded
+	 * exponent; the masked host run reports the inexact of the
+	 * denormalized (or infinite) result instead, so PE may differ
+	 * when such an #XM is taken. */
 	cpu->fpu.mxcsr |= flags;
 	if (flags & ~masks)
 		x86_raise_exception(cpu, (cpu->cr4 & X86_CR4_OSXMMEXCPT) ? X86_EXC_XM : X86_EXC_UD, 0);
@@ -619,7 +624,8 @@ static int sse_group_ae(struct x86_cpu *cpu, const struct x86_insn *insn)
 
 /* Floating-point arithmetic 51, 58-5F, with the host function per prefix
  * (ps, pd, ss, sd) */
-static int sse_fp_arith(struct x86_cpu *cpu, const struct x86_insn *insn, host_op2_fn *const fns[4])
+static int sse_fp_arith(struct x86_cpu *cpu, const struct x86_insn *insn, host_op2_fn *const fns[4],
+			bool can_underflow)
 {
 	unsigned k = insn->mandatory == 0 ? 0 : insn->mandatory == 0x66 ? 1 :
 		     insn->mandatory == 0xf3 ? 2 : 3;
@@ -631,7 +637,8 @@ static int sse_fp_arith(struct x86_cpu *cpu, const struct x86_insn *insn, host_o
 	xmm_src(cpu, insn, &s, size[k], k < 2 ? 16 : 0);
 	uint32_t fl = fns[k](&d, &s, cpu->fpu.mxcsr);
 	static const uint8_t n32[4] = { 4, 0, 1, 0 }, n64[4] = { 0, 2, 0, 1 };
-	fl = tiny_results(cpu, fl, &d, n32[k], n64[k]);
+	if (can_underflow)
+		fl = tiny_results(cpu, fl, &d, n32[k], n64[k]);
 	sse_fp_flags(cpu, fl);
 	*xreg(cpu, insn->reg) = d;
 	return 0;
@@ -944,7 +951,6 @@ static int sse_fp_misc(struct x86_cpu *cpu, const struct x86_insn *insn)
 		need_sse(cpu, insn);
 		xmm_src(cpu, insn, &s, 16, 16);
 		fl = f(&d, &s, cpu->fpu.mxcsr);
-		fl = tiny_results(cpu, fl, &d, pfx == 0xf2 ? 4 : 0, pfx == 0x66 ? 2 : 0);
 		sse_fp_flags(cpu, fl);
 		*xreg(cpu, insn->reg) = d;
 		return 0;
@@ -1329,15 +1335,15 @@ static int sse_0f(struct x86_cpu *cpu, const struct x86_insn *insn)
 	case 0x2e:
 	case 0x2f:
 		return sse_comi(cpu, insn);
-	case 0x51: return sse_fp_arith(cpu, insn, sqrt_);
+	case 0x51: return sse_fp_arith(cpu, insn, sqrt_, false);
 	case 0x52: return sse_approx(cpu, insn, true);
 	case 0x53: return sse_approx(cpu, insn, false);
-	case 0x58: return sse_fp_arith(cpu, insn, add);
-	case 0x59: return sse_fp_arith(cpu, insn, mul);
-	case 0x5c: return sse_fp_arith(cpu, insn, sub);
-	case 0x5d: return sse_fp_arith(cpu, insn, min);
-	case 0x5e: return sse_fp_arith(cpu, insn, dv);
-	case 0x5f: return sse_fp_arith(cpu, insn, max);
+	case 0x58: return sse_fp_arith(cpu, insn, add, true);
+	case 0x59: return sse_fp_arith(cpu, insn, mul, true);
+	case 0x5c: return sse_fp_arith(cpu, insn, sub, true);
+	case 0x5d: return sse_fp_arith(cpu, insn, min, false);
+	case 0x5e: return sse_fp_arith(cpu, insn, dv, true);
+	case 0x5f: return sse_fp_arith(cpu, insn, max, false);
 	case 0xc2: return sse_cmp(cpu, insn);
 	case 0xae: return sse_group_ae(cpu, insn);
 	case 0x60 ... 0x6f:
@@ -1458,17 +1464,23 @@ static uint32_t dot_product(union xmm_reg *d, const union xmm_reg *s, unsigned i
 			p[i] = a;
 		}
 	}
+	/* an unmasked exception of the multiplies ends the instruction
+	 * before the additions */
+	if (fl & ~(mxcsr >> 7) & MXCSR_FLAGS)
+		return fl;
 	union xmm_reg sum;
+	uint32_t afl = 0;
 	if (dbl) {
 		sum = p[0];
-		fl |= host_addsd(&sum, &p[1], mxcsr);
+		afl |= host_addsd(&sum, &p[1], mxcsr);
 	} else {
 		union xmm_reg s2 = p[2];
 		sum = p[0];
-		fl |= host_addss(&sum, &p[1], mxcsr);
-		fl |= host_addss(&s2, &p[3], mxcsr);
-		fl |= host_addss(&sum, &s2, mxcsr);
+		afl |= host_addss(&sum, &p[1], mxcsr);
+		afl |= host_addss(&s2, &p[3], mxcsr);
+		afl |= host_addss(&sum, &s2, mxcsr);
 	}
+	fl |= afl;
 	union xmm_reg r = z;
 	for (unsigned i = 0; i < n; i++) {
 		if (imm & (1u << i)) {

@@ -4,6 +4,9 @@
 
 #include <time.h>
 
+#include "hw/irq_router.h"
+#include "hw/lapic.h"
+
 static __attribute__((noreturn)) void ud(struct x86_cpu *cpu)
 {
 	x86_raise_exception(cpu, X86_EXC_UD, 0);
@@ -72,10 +75,16 @@ static uint64_t host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The guest TSC runs at X86_TSC_HZ, derived from the host clock */
+/* The guest TSC runs at X86_TSC_HZ on the VM's clock, the one the PIT
+ * and the RTC count on */
+static uint64_t tsc_ns(struct x86_cpu *cpu)
+{
+	return cpu->vm ? vm_clock_ns(cpu->vm) : host_ns();
+}
+
 uint64_t x86_read_tsc(struct x86_cpu *cpu)
 {
-	return host_ns() * (X86_TSC_HZ / 1000000000ull) + cpu->tsc_offset;
+	return tsc_ns(cpu) * (X86_TSC_HZ / 1000000000ull) + cpu->tsc_offset;
 }
 
 /* ---- control registers ---- */
@@ -147,11 +156,21 @@ int x86_write_cr(struct x86_cpu *cpu, unsigned cr, uint64_t v)
 			x86_tlb_flush(cpu, true);
 		return 0;
 	}
-	case 8:
+	case 8: {
 		if (v >> 4)
 			gp0(cpu);
 		cpu->cr8 = v;
+		struct lapic *l = cpu->vm && cpu->vm->irq_router ?
+				  irq_router_lapic(cpu->vm->irq_router, cpu->id) : NULL;
+		if (l) {
+			/* CR8 is the APIC's TPR[7:4] */
+			pthread_mutex_lock(&cpu->vm->dev_lock);
+			lapic_mmio_write(l, 0x80, 4, v << 4);
+			pthread_mutex_unlock(&cpu->vm->dev_lock);
+			x86_cpu_irq_notify(cpu);
+		}
 		return 0;
+	}
 	default:
 		ud(cpu);
 	}
@@ -164,15 +183,40 @@ static uint64_t read_cr(struct x86_cpu *cpu, unsigned cr)
 	case 2: return cpu->cr2;
 	case 3: return cpu->cr3;
 	case 4: return cpu->cr4;
-	case 8: return cpu->cr8;
+	case 8: {
+		struct lapic *l = cpu->vm && cpu->vm->irq_router ?
+				  irq_router_lapic(cpu->vm->irq_router, cpu->id) : NULL;
+		if (!l)
+			return cpu->cr8;
+		pthread_mutex_lock(&cpu->vm->dev_lock);
+		uint64_t tpr = lapic_mmio_read(l, 0x80, 4);
+		pthread_mutex_unlock(&cpu->vm->dev_lock);
+		return (tpr >> 4) & 15;
+	}
 	default: ud(cpu);
 	}
 }
 
 /* ---- MSRs ---- */
 
+/* MSRs that belong to the local APIC, when the board has userspace APICs */
+static bool apic_msr(const struct x86_cpu *cpu, uint32_t index)
+{
+	return cpu->vm && cpu->vm->irq_router &&
+	       (index == MSR_IA32_APIC_BASE || index == MSR_IA32_TSC_DEADLINE ||
+		(index >= 0x800 && index <= 0x8ff));
+}
+
 int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
 {
+	if (apic_msr(cpu, index)) {
+		pthread_mutex_lock(&cpu->vm->dev_lock);
+		int r = lapic_msr_read(cpu->vm, cpu->id, index, v);
+		pthread_mutex_unlock(&cpu->vm->dev_lock);
+		if (r == 0 && index == MSR_IA32_APIC_BASE)
+			cpu->apic_base = *v;
+		return r < 0 ? -1 : 0;
+	}
 	switch (index) {
 	case MSR_IA32_TSC: *v = x86_read_tsc(cpu); return 0;
 	case MSR_IA32_APIC_BASE: *v = cpu->apic_base; return 0;
@@ -204,9 +248,18 @@ int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
 
 int x86_write_msr(struct x86_cpu *cpu, uint32_t index, uint64_t v)
 {
+	if (apic_msr(cpu, index)) {
+		pthread_mutex_lock(&cpu->vm->dev_lock);
+		int r = lapic_msr_write(cpu->vm, cpu->id, index, v);
+		pthread_mutex_unlock(&cpu->vm->dev_lock);
+		if (r == 0 && index == MSR_IA32_APIC_BASE)
+			cpu->apic_base = v;
+		x86_cpu_irq_notify(cpu);	/* TPR, EOI, self-IPI */
+		return r < 0 ? -1 : 0;
+	}
 	switch (index) {
 	case MSR_IA32_TSC:
-		cpu->tsc_offset = v - host_ns() * (X86_TSC_HZ / 1000000000ull);
+		cpu->tsc_offset = v - tsc_ns(cpu) * (X86_TSC_HZ / 1000000000ull);
 		return 0;
 	case MSR_IA32_APIC_BASE:
 		if (v & ~0xffffff000ull & ~0x900ull)

@@ -1,18 +1,19 @@
 /* The x87 FPU of the software CPU.
  *
- * The register stack, tags, faults, the status and control words and the
- * environment images are kept here in C.  The arithmetic itself runs on
- * the host's x87 unit (the host is x86-64): each helper loads the guest's
- * control word with all exceptions masked, runs the one instruction the
- * guest asked for on copies of its operands, and hands back the results
- * and the host's status word.  That gives the guest the hardware's own
- * rounding, precision control, NaN rules, transcendental results and
- * exception flags bit for bit.  Unmasked exceptions are then applied
- * here: the destination is left alone (invalid, denormal, divide by
- * zero) and ES is set so that the next waiting instruction takes #MF.
- * Unmasked overflow and underflow store the masked result rather than
- * the exponent-wrapped one of real hardware (no known software uses
- * that). */
+ * The register stack, tags, stack faults, the status and control words
+ * and the environment images are kept here in C.  The arithmetic itself
+ * runs on the host's x87 unit (the host is x86-64): each helper saves the
+ * host's environment, loads the guest's control word and condition codes
+ * into an empty host stack, runs the one instruction the guest asked for
+ * on copies of its operands, clears whatever exception it left pending
+ * (fnclex, before any waiting instruction could trap on the host), reads
+ * the results back and restores the host's environment.  So the guest
+ * gets the hardware's own rounding, precision control, NaN rules,
+ * transcendental results, condition codes and exception flags bit for
+ * bit -- including the exponent-wrapped results of unmasked overflow and
+ * underflow.  What the instruction does to the guest's stack and status
+ * word (which exceptions block the destination, ES, #MF on the next
+ * waiting instruction) is decided here. */
 #include <string.h>
 
 #include "cpu/x86/exec.h"
@@ -894,6 +895,32 @@ static void load_mem(struct x87_ctx *c, unsigned kind)
 	st_push(f, &v);
 }
 
+/* The D8-DF encodings that exist (with the undocumented aliases real
+ * processors accept); the rest are #UD before any FPU check */
+static bool x87_valid(unsigned opc, unsigned modrm, bool mem)
+{
+	unsigned reg = (modrm >> 3) & 7;
+	if (mem)
+		return !((opc == 0xd9 && reg == 1) || (opc == 0xdb && (reg == 4 || reg == 6)) ||
+			 (opc == 0xdd && reg == 5));
+	switch (opc) {
+	case 0xd9:
+		return !((modrm >= 0xd1 && modrm <= 0xd7) || modrm == 0xe2 || modrm == 0xe3 ||
+			 modrm == 0xe6 || modrm == 0xe7 || modrm == 0xef);
+	case 0xda:
+		return modrm < 0xe0 || modrm == 0xe9;
+	case 0xdb:
+		return modrm < 0xe5 || (modrm >= 0xe8 && modrm < 0xf8);
+	case 0xdd:
+		return modrm < 0xf0;
+	case 0xde:
+		return !(modrm == 0xd8 || (modrm >= 0xda && modrm <= 0xdf));
+	case 0xdf:
+		return modrm <= 0xe0 || (modrm >= 0xe8 && modrm < 0xf8);
+	}
+	return true;
+}
+
 static bool is_control(unsigned opc, unsigned modrm, bool mem)
 {
 	unsigned reg = (modrm >> 3) & 7;
@@ -1077,7 +1104,12 @@ static int x87_reg_op(struct x87_ctx *c, unsigned opc, unsigned modrm)
 			if (i == 0)
 				return 0;	/* fnop */
 			return -1;
-		case 3: /* fstp1 alias */
+		case 3: /* fstp1 alias: an empty st(0) is just popped, no fault */
+			if (st_empty(f, 0)) {
+				set_c(f, X87_FSW_C1, 0);
+				st_pop(f);
+				return 0;
+			}
 			goto fstp_reg;
 		default:
 			return d9_special(c, modrm & 0x3f);
@@ -1186,6 +1218,8 @@ int x86_exec_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
 		return -1;
 	unsigned opc = insn->opcode, modrm = insn->modrm;
 	bool mem = insn->mod != 3;
+	if (!x87_valid(opc, modrm, mem))
+		return -1;
 	if (cpu->cr0 & (X86_CR0_EM | X86_CR0_TS))
 		x86_raise_exception(cpu, X86_EXC_NM, 0);
 	if (!is_nonwaiting(opc, modrm, mem))

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Boot Debian's cloud kernel to a busybox shell on the serial console with
 # -accel tcg, run a few commands, power off, and check the exit status.
-#   tests/linux/boot.sh [SMP]     (SMP vCPUs, default 1)
+#   LINUX_SMP=N tests/guest/linux_boot.sh     (N vCPUs, default 1)
 . "$(dirname "$0")/linux.bash"
-smp=${1:-1}
+smp=${LINUX_SMP:-1}
 linux_kit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

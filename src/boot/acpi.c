@@ -1,0 +1,555 @@
+/* ACPI tables for the PC board: RSDP, RSDT/XSDT, FADT (full, not
+ * hardware-reduced: the board has a PIC, PIT, RTC and i8042), FACS, MADT
+ * and a DSDT written by a small AML emitter.  Field offsets follow the
+ * ACPI 6.0 specification, chapter 5.2. */
+#include <errno.h>
+#include <string.h>
+
+#include "boot/acpi.h"
+#include "boot/loaders.h"
+#include "core/log.h"
+#include "core/vm.h"
+
+#define ACPI_OEM_ID "MINVMM"
+#define ACPI_OEM_TABLE_ID "MINIVMM "
+#define ACPI_CREATOR_ID "MVMM"
+#define ACPI_HEADER_SIZE 36
+
+#define RSDP_SIZE 36
+#define FACS_SIZE 64
+#define FADT_SIZE 276		/* revision 6 */
+#define FADT_REVISION 6
+#define MADT_REVISION 3
+#define DSDT_REVISION 2		/* 64-bit integers */
+
+/* FADT flags */
+#define FADT_WBINVD (1u << 0)
+#define FADT_PROC_C1 (1u << 2)
+#define FADT_PWR_BUTTON (1u << 4)	/* no fixed-feature power button */
+#define FADT_SLP_BUTTON (1u << 5)	/* no fixed-feature sleep button */
+#define FADT_RESET_REG_SUP (1u << 10)
+/* IAPC_BOOT_ARCH */
+#define FADT_LEGACY_DEVICES (1u << 0)
+#define FADT_8042 (1u << 1)
+#define FADT_VGA_NOT_PRESENT (1u << 2)
+
+/* Generic Address Structure */
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
+#define GAS_ACCESS_WORD 2
+#define GAS_ACCESS_DWORD 3
+
+/* MADT */
+#define MADT_PCAT_COMPAT 1
+#define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_ISO 2
+#define MADT_LAPIC_NMI 4
+#define MADT_ENABLED 1
+#define MPS_ACTIVE_HIGH 0x1
+#define MPS_LEVEL (0x3 << 2)
+
+#define RTC_CENTURY_REG 0x32
+
+uint8_t acpi_checksum(const uint8_t *p, uint64_t len)
+{
+	uint8_t sum = 0;
+	for (uint64_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)-sum;
+}
+
+/* Tables are built in one host buffer that mirrors the ACPI area */
+struct acpi_builder {
+	uint8_t *base;		/* host address of ACPI_AREA_ADDR */
+	uint64_t size;
+	uint64_t next;		/* offset of the next free byte */
+	int overflow;
+};
+
+static uint64_t acpi_alloc(struct acpi_builder *b, uint64_t len, uint64_t align)
+{
+	uint64_t off = (b->next + align - 1) & ~(align - 1);
+	if (off > b->size || len > b->size - off) {
+		b->overflow = 1;
+		return 0;
+	}
+	b->next = off + len;
+	return off;
+}
+
+static uint8_t *acpi_at(struct acpi_builder *b, uint64_t off)
+{
+	return b->base + off;
+}
+
+static uint32_t acpi_gpa(uint64_t off)
+{
+	return (uint32_t)(ACPI_AREA_ADDR + off);
+}
+
+static void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	boot_put_le32(t + 4, len);
+	t[8] = rev;
+	memcpy(t + 10, ACPI_OEM_ID, 6);
+	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+	boot_put_le32(t + 24, 1);	/* OEM revision */
+	memcpy(t + 28, ACPI_CREATOR_ID, 4);
+	boot_put_le32(t + 32, 1);	/* creator revision */
+}
+
+static void acpi_finish(uint8_t *t)
+{
+	t[9] = 0;
+	t[9] = acpi_checksum(t, boot_le32(t + 4));
+}
+
+static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, uint64_t addr)
+{
+	p[0] = space;
+	p[1] = bits;
+	p[2] = 0;
+	p[3] = access;
+	boot_put_le64(p + 4, addr);
+}
+
+/* --- AML --- */
+
+/* Enough for the DSDT below; the emitter flags an overflow, never writes
+ * past the end */
+#define AML_MAX 512
+#define AML_DEPTH 8
+
+#define AML_ZERO_OP 0x00
+#define AML_ONE_OP 0x01
+#define AML_NAME_OP 0x08
+#define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_SCOPE_OP 0x10
+#define AML_PACKAGE_OP 0x12
+#define AML_EXT_OP 0x5b
+#define AML_DEVICE_OP 0x82	/* after AML_EXT_OP */
+#define AML_ROOT_CHAR '\\'
+#define AML_BUFFER_OP 0x11
+
+/* Resource descriptors (ACPI 6.0, 6.4) */
+#define RES_IO_PORT 0x47
+#define RES_END_TAG 0x79
+#define RES_DWORD_ADDRESS 0x87
+#define RES_WORD_ADDRESS 0x88
+#define RES_TYPE_MEMORY 0
+#define RES_TYPE_IO 1
+#define RES_TYPE_BUS 2
+#define RES_PRODUCER_FIXED 0x0c	/* producer, positive decode, min and max fixed */
+#define RES_IO_ENTIRE_RANGE 0x03
+#define RES_MEM_RW 0x01
+#define RES_MEM_CACHEABLE 0x02
+
+/* The windows the PCI host bridge decodes, as pci_host.c places BARs:
+ * bus 0-255, I/O ports but the configuration ports, the VGA window and
+ * the hole between low RAM and the I/O APIC */
+#define PCI_CRS_MEM_START ((uint32_t)PC_LOWMEM_LIMIT)
+#define PCI_CRS_MEM_END (ACPI_IOAPIC_ADDR - 1)
+
+struct aml {
+	uint8_t buf[AML_MAX];
+	unsigned len;
+	unsigned open[AML_DEPTH];	/* where each open PkgLength goes */
+	int depth;
+	int overflow;
+};
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+	if (a->len < AML_MAX)
+		a->buf[a->len++] = v;
+	else
+		a->overflow = 1;
+}
+
+static void aml_bytes(struct aml *a, const void *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		aml_byte(a, ((const uint8_t *)p)[i]);
+}
+
+/* A NameString: an optional root prefix and one 4-character segment
+ * (shorter names are padded with '_', as ASL compilers do) */
+static void aml_name(struct aml *a, const char *name)
+{
+	char seg[4] = { '_', '_', '_', '_' };
+	if (*name == AML_ROOT_CHAR) {
+		aml_byte(a, AML_ROOT_CHAR);
+		name++;
+	}
+	for (int i = 0; i < 4 && name[i]; i++)
+		seg[i] = name[i];
+	aml_bytes(a, seg, 4);
+}
+
+static void aml_integer(struct aml *a, uint64_t v)
+{
+	if (v == 0) {
+		aml_byte(a, AML_ZERO_OP);
+	} else if (v == 1) {
+		aml_byte(a, AML_ONE_OP);
+	} else if (v <= 0xff) {
+		aml_byte(a, AML_BYTE_PREFIX);
+		aml_byte(a, (uint8_t)v);
+	} else {
+		/* the DSDT needs nothing wider than a DWord */
+		aml_byte(a, AML_DWORD_PREFIX);
+		for (int i = 0; i < 4; i++)
+			aml_byte(a, (uint8_t)(v >> (8 * i)));
+	}
+}
+
+/* Start a PkgLength-prefixed body; aml_pkg_end fills the length in */
+static void aml_pkg_begin(struct aml *a)
+{
+	if (a->depth == AML_DEPTH) {
+		a->overflow = 1;
+		return;
+	}
+	a->open[a->depth++] = a->len;
+}
+
+/* PkgLength counts its own bytes: 1 byte up to 63, else a lead byte with
+ * the low nibble and 1 to 3 more bytes */
+static void aml_pkg_end(struct aml *a)
+{
+	if (a->depth == 0 || a->overflow) {
+		a->overflow = 1;
+		return;
+	}
+	unsigned start = a->open[--a->depth];
+	unsigned body = a->len - start, n;
+	uint32_t total;
+	if (body + 1 <= 0x3f)
+		n = 1;
+	else if (body + 2 <= 0xfff)
+		n = 2;
+	else if (body + 3 <= 0xfffff)
+		n = 3;
+	else
+		n = 4;
+	if (a->len + n > AML_MAX) {
+		a->overflow = 1;
+		return;
+	}
+	total = body + n;
+	memmove(a->buf + start + n, a->buf + start, body);
+	if (n == 1) {
+		a->buf[start] = (uint8_t)total;
+	} else {
+		a->buf[start] = (uint8_t)((n - 1) << 6 | (total & 0xf));
+		for (unsigned i = 1; i < n; i++)
+			a->buf[start + i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
+	}
+	a->len += n;
+}
+
+static void aml_le(struct aml *a, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		aml_byte(a, (uint8_t)(v >> (8 * i)));
+}
+
+static void aml_word_address(struct aml *a, uint8_t type, uint8_t type_flags, uint16_t min,
+			     uint16_t max)
+{
+	aml_byte(a, RES_WORD_ADDRESS);
+	aml_le(a, 13, 2);
+	aml_byte(a, type);
+	aml_byte(a, RES_PRODUCER_FIXED);
+	aml_byte(a, type_flags);
+	aml_le(a, 0, 2);		/* granularity */
+	aml_le(a, min, 2);
+	aml_le(a, max, 2);
+	aml_le(a, 0, 2);		/* translation */
+	aml_le(a, (uint32_t)max - min + 1, 2);
+}
+
+static void aml_dword_memory(struct aml *a, uint8_t type_flags, uint32_t min, uint32_t max)
+{
+	aml_byte(a, RES_DWORD_ADDRESS);
+	aml_le(a, 23, 2);
+	aml_byte(a, RES_TYPE_MEMORY);
+	aml_byte(a, RES_PRODUCER_FIXED);
+	aml_byte(a, type_flags);
+	aml_le(a, 0, 4);
+	aml_le(a, min, 4);
+	aml_le(a, max, 4);
+	aml_le(a, 0, 4);
+	aml_le(a, (uint64_t)max - min + 1, 4);
+}
+
+/* Name(_CRS, ResourceTemplate() { ... }) of the PCI root bridge */
+static void aml_pci_crs(struct aml *a)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	aml_pkg_begin(a);
+	unsigned size_at = a->len;
+	aml_byte(a, AML_WORD_PREFIX);	/* BufferSize, patched below */
+	aml_le(a, 0, 2);
+	unsigned start = a->len;
+	aml_word_address(a, RES_TYPE_BUS, 0, 0, 0xff);
+	/* the configuration ports are the bridge's own */
+	aml_byte(a, RES_IO_PORT);
+	aml_byte(a, 0x01);		/* 16-bit decode */
+	aml_le(a, 0xcf8, 2);
+	aml_le(a, 0xcf8, 2);
+	aml_byte(a, 1);
+	aml_byte(a, 8);
+	aml_word_address(a, RES_TYPE_IO, RES_IO_ENTIRE_RANGE, 0x0000, 0x0cf7);
+	aml_word_address(a, RES_TYPE_IO, RES_IO_ENTIRE_RANGE, 0x0d00, 0xffff);
+	aml_dword_memory(a, RES_MEM_RW | RES_MEM_CACHEABLE, 0xa0000, 0xbffff);
+	aml_dword_memory(a, RES_MEM_RW, PCI_CRS_MEM_START, PCI_CRS_MEM_END);
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);			/* checksum 0: not checked */
+	if (!a->overflow) {
+		unsigned n = a->len - start;
+		a->buf[size_at + 1] = (uint8_t)n;
+		a->buf[size_at + 2] = (uint8_t)(n >> 8);
+	}
+	aml_pkg_end(a);
+}
+
+/* EISA ID as ASL's EisaId() compresses it: three letters in 5 bits each,
+ * then four hex digits, stored big-endian */
+static uint32_t aml_eisa_id(const char *id)
+{
+	uint32_t v = (uint32_t)((id[0] - '@') << 26 | (id[1] - '@') << 21 | (id[2] - '@') << 16);
+	for (int i = 3; i < 7; i++) {
+		char c = id[i];
+		uint32_t d = (uint32_t)(c <= '9' ? c - '0' : c - 'A' + 10);
+		v |= d << (4 * (6 - i));
+	}
+	return __builtin_bswap32(v);
+}
+
+/* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb, 0, 0 }): what OSPM writes to
+ * PM1a_CNT to turn the machine off.  Then the system bus with the PCI
+ * host bridge and the windows it decodes, so that Linux finds bus 0
+ * through ACPI and has room for the BARs.  No _PRT: Linux then takes a
+ * device's interrupt from its Interrupt Line register, which pci_host.c
+ * fills with the line's GSI. */
+static void acpi_build_dsdt_body(struct aml *a)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "\\_S5");
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_pkg_begin(a);
+	aml_byte(a, 4);		/* NumElements */
+	aml_integer(a, ACPI_SLP_TYP_S5);
+	aml_integer(a, ACPI_SLP_TYP_S5);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_pkg_end(a);
+
+	aml_byte(a, AML_SCOPE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, "\\_SB");
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, "PCI0");
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_HID");
+	aml_integer(a, aml_eisa_id("PNP0A03"));
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_ADR");
+	aml_integer(a, 0);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_BBN");
+	aml_integer(a, 0);
+	aml_pci_crs(a);
+	aml_pkg_end(a);
+	aml_pkg_end(a);
+}
+
+static uint64_t acpi_build_dsdt(struct acpi_builder *b)
+{
+	struct aml a = { .len = 0 };
+	acpi_build_dsdt_body(&a);
+	if (a.overflow || a.depth) {
+		b->overflow = 1;
+		return 0;
+	}
+	uint64_t off = acpi_alloc(b, ACPI_HEADER_SIZE + a.len, 16);
+	if (b->overflow)
+		return 0;
+	uint8_t *t = acpi_at(b, off);
+	acpi_header(t, "DSDT", ACPI_HEADER_SIZE + a.len, DSDT_REVISION);
+	memcpy(t + ACPI_HEADER_SIZE, a.buf, a.len);
+	acpi_finish(t);
+	return off;
+}
+
+static uint64_t acpi_build_facs(struct acpi_builder *b)
+{
+	uint64_t off = acpi_alloc(b, FACS_SIZE, 64);	/* 64-byte aligned, no checksum */
+	if (b->overflow)
+		return 0;
+	uint8_t *t = acpi_at(b, off);
+	memcpy(t, "FACS", 4);
+	boot_put_le32(t + 4, FACS_SIZE);
+	t[32] = 2;		/* version */
+	return off;
+}
+
+static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t dsdt)
+{
+	uint64_t off = acpi_alloc(b, FADT_SIZE, 16);
+	if (b->overflow)
+		return 0;
+	uint8_t *t = acpi_at(b, off);
+	acpi_header(t, "FACP", FADT_SIZE, FADT_REVISION);
+	/* the 32-bit FACS pointer only: the spec wants one of the two */
+	boot_put_le32(t + 36, acpi_gpa(facs));
+	boot_put_le32(t + 40, acpi_gpa(dsdt));
+	boot_put_le16(t + 46, ACPI_SCI_IRQ);
+	/* SMI_CMD 0, ACPI_ENABLE 0: the machine is always in ACPI mode */
+	boot_put_le32(t + 56, ACPI_PM1A_EVT_BLK);
+	boot_put_le32(t + 64, ACPI_PM1A_CNT_BLK);
+	boot_put_le32(t + 76, ACPI_PM_TMR_BLK);
+	t[88] = ACPI_PM1_EVT_LEN;
+	t[89] = ACPI_PM1_CNT_LEN;
+	t[91] = ACPI_PM_TMR_LEN;
+	/* C2 and C3 not supported */
+	boot_put_le16(t + 96, 101);
+	boot_put_le16(t + 98, 1001);
+	t[108] = RTC_CENTURY_REG;
+	boot_put_le16(t + 109, FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT);
+	boot_put_le32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+			       FADT_RESET_REG_SUP);
+	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, ACPI_RESET_PORT);
+	t[128] = ACPI_RESET_VALUE;
+	t[131] = 0;		/* FADT minor version: ACPI 6.0 */
+	boot_put_le64(t + 140, ACPI_AREA_ADDR + dsdt);
+	acpi_gas(t + 148, GAS_SYSTEM_IO, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_EVT_BLK);
+	acpi_gas(t + 172, GAS_SYSTEM_IO, ACPI_PM1_CNT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_CNT_BLK);
+	acpi_gas(t + 208, GAS_SYSTEM_IO, ACPI_PM_TMR_LEN * 8, GAS_ACCESS_DWORD, ACPI_PM_TMR_BLK);
+	acpi_finish(t);
+	return off;
+}
+
+static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned ncpus)
+{
+	/* IRQ0 is wired to I/O APIC pin 2; the SCI is level, active high */
+	static const struct {
+		uint8_t irq;
+		uint32_t gsi;
+		uint16_t flags;
+	} overrides[] = {
+		{ 0, 2, 0 },
+		{ ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL },
+	};
+	uint32_t len = 44 + 8 * ncpus + 12 + 10 * (uint32_t)(sizeof(overrides) / sizeof(overrides[0])) + 6;
+	uint64_t off = acpi_alloc(b, len, 16);
+	if (b->overflow)
+		return 0;
+	uint8_t *t = acpi_at(b, off), *e = t + 44;
+	acpi_header(t, "APIC", len, MADT_REVISION);
+	boot_put_le32(t + 36, ACPI_LAPIC_ADDR);
+	boot_put_le32(t + 40, MADT_PCAT_COMPAT);
+	for (unsigned i = 0; i < ncpus; i++, e += 8) {
+		e[0] = MADT_LAPIC;
+		e[1] = 8;
+		e[2] = (uint8_t)i;	/* ACPI processor UID */
+		e[3] = (uint8_t)i;	/* APIC ID: vCPU i has APIC ID i */
+		boot_put_le32(e + 4, MADT_ENABLED);
+	}
+	e[0] = MADT_IOAPIC;
+	e[1] = 12;
+	e[2] = ACPI_IOAPIC_ID;
+	boot_put_le32(e + 4, ACPI_IOAPIC_ADDR);
+	boot_put_le32(e + 8, 0);	/* GSI base */
+	e += 12;
+	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++, e += 10) {
+		e[0] = MADT_ISO;
+		e[1] = 10;
+		e[2] = 0;	/* ISA */
+		e[3] = overrides[i].irq;
+		boot_put_le32(e + 4, overrides[i].gsi);
+		boot_put_le16(e + 8, overrides[i].flags);
+	}
+	/* LINT1 of every CPU is the NMI input, as on a PC */
+	e[0] = MADT_LAPIC_NMI;
+	e[1] = 6;
+	e[2] = 0xff;
+	boot_put_le16(e + 3, 0);
+	e[5] = 1;
+	acpi_finish(t);
+	return off;
+}
+
+static uint64_t acpi_build_rsdt(struct acpi_builder *b, const uint64_t *tables, int n, bool x)
+{
+	unsigned width = x ? 8 : 4;
+	uint32_t len = ACPI_HEADER_SIZE + width * (uint32_t)n;
+	uint64_t off = acpi_alloc(b, len, 16);
+	if (b->overflow)
+		return 0;
+	uint8_t *t = acpi_at(b, off);
+	acpi_header(t, x ? "XSDT" : "RSDT", len, 1);
+	for (int i = 0; i < n; i++) {
+		if (x)
+			boot_put_le64(t + ACPI_HEADER_SIZE + 8 * i, ACPI_AREA_ADDR + tables[i]);
+		else
+			boot_put_le32(t + ACPI_HEADER_SIZE + 4 * i, acpi_gpa(tables[i]));
+	}
+	acpi_finish(t);
+	return off;
+}
+
+uint64_t acpi_build_tables(struct vm *vm)
+{
+	struct acpi_builder b = { .size = ACPI_AREA_END - ACPI_AREA_ADDR };
+	unsigned ncpus = vm->nr_vcpus ? vm->nr_vcpus : 1;
+
+	b.base = guest_mem_ptr(&vm->mem, ACPI_AREA_ADDR, b.size);
+	if (!b.base) {
+		log_error("guest RAM is too small for the ACPI tables at 0x%llx-0x%llx",
+			  (unsigned long long)ACPI_AREA_ADDR, (unsigned long long)(ACPI_AREA_END - 1));
+		return 0;
+	}
+	if (ncpus > 255) {
+		log_error("ACPI: %u CPUs do not fit 8-bit APIC IDs", ncpus);
+		return 0;
+	}
+	memset(b.base, 0, b.size);
+
+	uint64_t rsdp = acpi_alloc(&b, RSDP_SIZE, 16);
+	uint64_t facs = acpi_build_facs(&b);
+	uint64_t dsdt = acpi_build_dsdt(&b);
+	uint64_t tables[2];
+	tables[0] = acpi_build_fadt(&b, facs, dsdt);
+	tables[1] = acpi_build_madt(&b, ncpus);
+	uint64_t rsdt = acpi_build_rsdt(&b, tables, 2, false);
+	uint64_t xsdt = acpi_build_rsdt(&b, tables, 2, true);
+	if (b.overflow) {
+		log_error("ACPI tables do not fit in 0x%llx-0x%llx",
+			  (unsigned long long)ACPI_AREA_ADDR, (unsigned long long)(ACPI_AREA_END - 1));
+		return 0;
+	}
+
+	uint8_t *p = acpi_at(&b, rsdp);
+	memcpy(p, "RSD PTR ", 8);
+	memcpy(p + 9, ACPI_OEM_ID, 6);
+	p[15] = 2;		/* revision: ACPI 2.0+, with the XSDT */
+	boot_put_le32(p + 16, acpi_gpa(rsdt));
+	boot_put_le32(p + 20, RSDP_SIZE);
+	boot_put_le64(p + 24, ACPI_AREA_ADDR + xsdt);
+	p[8] = acpi_checksum(p, 20);
+	p[32] = acpi_checksum(p, RSDP_SIZE);
+	return ACPI_AREA_ADDR + rsdp;
+}
