@@ -149,9 +149,13 @@ static void console_leave_raw(struct console *con)
 }
 
 /* Move held bytes into the UART as far as its FIFO takes them.  Called
- * with vm->dev_lock held. */
+ * with vm->dev_lock held.  New bytes go in only once the guest has read
+ * the FIFO empty: the receive interrupt line must drop between bursts,
+ * or an edge-triggered PIC never sees another edge and input stalls. */
 static void console_push_locked(struct console *con)
 {
+	if (!uart16550_rx_empty(con->uart))
+		return;
 	for (;;) {
 		size_t limit = con->break_pending ? con->break_pos : con->pending_len;
 		size_t n = limit ? uart16550_receive(con->uart, con->pending, limit) : 0;
@@ -168,10 +172,13 @@ static void console_push_locked(struct console *con)
 	}
 }
 
-/* The UART has room: called by it, under vm->dev_lock */
+/* The UART has room: called by it, under vm->dev_lock, inside a guest
+ * read.  Refilling there would hide the empty FIFO from the guest, so the
+ * main loop does it (console_flush_pending). */
 static void console_rx_ready(void *opaque)
 {
-	console_push_locked(opaque);
+	struct console *con = opaque;
+	vm_wake_main_loop(con->vm);
 }
 
 static void console_print_help(void)

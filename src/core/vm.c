@@ -18,8 +18,6 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->debug_exit_iosize = 2;
 }
 
-static void vm_wake_main_loop(struct vm *vm);
-
 int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel)
 {
 	int ret;
@@ -106,8 +104,7 @@ int vm_add_device(struct vm *vm, const char *name, void *opaque, void (*reset)(v
 	return 0;
 }
 
-/* Wake the main loop's poll, e.g. for an earlier timer deadline */
-static void vm_wake_main_loop(struct vm *vm)
+void vm_wake_main_loop(struct vm *vm)
 {
 	char c = 0;
 	/* a full pipe already means "wake up" */

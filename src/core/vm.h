@@ -118,6 +118,9 @@ void vm_request_reset(struct vm *vm);
  * -no-shutdown stop the vCPUs and wait for the user to quit. */
 void vm_request_poweroff(struct vm *vm);
 bool vm_running(const struct vm *vm);
+/* Make the main loop look at its work again (timers, console input);
+ * safe from any thread */
+void vm_wake_main_loop(struct vm *vm);
 
 /* Drive an interrupt line through the engine */
 int vm_set_irq(struct vm *vm, unsigned gsi, int level);

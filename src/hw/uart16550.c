@@ -462,6 +462,14 @@ size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
 	return n;
 }
 
+bool uart16550_rx_empty(struct uart16550 *u)
+{
+	pthread_mutex_lock(&u->vm->dev_lock);
+	bool empty = u->rx_count == 0;
+	pthread_mutex_unlock(&u->vm->dev_lock);
+	return empty;
+}
+
 bool uart16550_send_break(struct uart16550 *u)
 {
 	bool sent = false;

@@ -14,6 +14,8 @@ struct uart16550;
 /* ready(opaque) runs, under vm->dev_lock, whenever the guest takes a byte
  * from the receive side or leaves loopback, so that input held back while
  * the FIFO was full can move in at once.  NULL unhooks. */
+/* Has the guest read everything received? */
+bool uart16550_rx_empty(struct uart16550 *uart);
 void uart16550_set_rx_ready(struct uart16550 *uart, void (*ready)(void *opaque), void *opaque);
 
 /* A break on the line (Ctrl-A b): a zero byte with LSR.BI, which Linux

@@ -68,3 +68,8 @@ linux_finish() {
 	exec 3>&-
 	return 0
 }
+
+# linux_cpu_ticks: user+system clock ticks the VM process has used so far
+linux_cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$VM_PID/stat"
+}

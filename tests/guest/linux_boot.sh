@@ -16,6 +16,21 @@ if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
 	grep -q "^$MARKER cpus=$smp\b" "$out" || { echo "the guest does not see $smp CPUs"; status=1; }
 	linux_type 'uname -r; echo "md5=$(md5sum /etc/testfile)"; grep -c ^processor /proc/cpuinfo | sed s/^/ncpu=/'
 	linux_wait "$out" '^ncpu=[0-9]' 120 || status=1
+	# Ctrl-C reaches the guest's foreground job, not minivmm
+	linux_type 'sleep 600'
+	sleep 2
+	printf '\003' >&3
+	linux_type 'echo "after-ctrl-c=$?"'
+	linux_wait "$out" '^after-ctrl-c=' 60 || { echo "Ctrl-C did not stop the guest's sleep"; status=1; }
+	# an idle shell costs close to nothing: the vCPU sleeps in HLT
+	sleep 3
+	hz=$(getconf CLK_TCK)
+	t0=$(linux_cpu_ticks)
+	sleep 5
+	t1=$(linux_cpu_ticks)
+	idle_pct=$(((t1 - t0) * 100 / (5 * hz)))
+	echo "idle shell: ${idle_pct}% of a host core"
+	[ "$idle_pct" -le 10 ] || { echo "an idle guest should cost close to 0% of a core"; status=1; }
 	linux_type 'poweroff -f'
 else
 	status=1

@@ -5,7 +5,7 @@
 #include "accel/kvm/kvm_internal.h"
 #include "test.h"
 
-#define SIG "KVMKVMKVM\0\0\0"
+static const char SIG[12] = "KVMKVMKVM\0\0\0";
 
 static unsigned fake_table(struct kvm_cpuid_entry2 *e, bool with_signature)
 {

@@ -2,6 +2,7 @@
  * Every test skips where /dev/kvm cannot be opened. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -338,20 +339,17 @@ TEST(aps_wait_for_init_with_their_own_apic_id)
 	CHECK_EQ(vm.accel->get_sregs(&vm.vcpus[1], &s), 0);
 	CHECK_EQ(s.apic_base, 0xfee00800);
 
-	struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 e[256];
-	} c;
-	memset(&c, 0, sizeof(c));
-	c.hdr.nent = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	c->nent = 256;
 	struct kvm_engine_vcpu *kv = vm.vcpus[1].engine;
-	CHECK_EQ(ioctl(kv->fd, KVM_GET_CPUID2, &c.hdr), 0);
-	struct kvm_cpuid_entry2 *leaf1 = kvm_cpuid_find(c.e, c.hdr.nent, 1, 0);
+	CHECK_EQ(ioctl(kv->fd, KVM_GET_CPUID2, c), 0);
+	struct kvm_cpuid_entry2 *leaf1 = kvm_cpuid_find(c->entries, c->nent, 1, 0);
 	CHECK(leaf1 != NULL);
 	if (leaf1) {
 		CHECK_EQ(leaf1->ebx >> 24, 1);
 		CHECK(leaf1->ecx & (1u << 31));
 	}
+	free(c);
 
 	uint64_t v = 0;
 	CHECK_EQ(vm.accel->set_msr(&vm.vcpus[1], MSR_IA32_SYSENTER_CS, 0x10), 0);

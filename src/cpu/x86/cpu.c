@@ -300,7 +300,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 		}
 		if (cpu->intr_shadow)
 			cpu->intr_shadow = false;
-		else
+		else if ((cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending)
 			take_interrupts(cpu);
 		if (cpu->halted) {
 			ret = X86_EXIT_HLT;

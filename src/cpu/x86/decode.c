@@ -263,10 +263,8 @@ prefixes_done:
 			return X86_DECODE_INVALID;
 	}
 	in->opcode = op;
-	if (attr & X) {
-		/* keep the length right for UD forms that take a ModRM */
+	if (attr & X)
 		return X86_DECODE_INVALID;
-	}
 	if (m64 && (attr & I64))
 		return X86_DECODE_INVALID;
 	if (m64 && (attr & F64))

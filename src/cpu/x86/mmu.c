@@ -209,9 +209,7 @@ static uint32_t page_walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc
 
 bool x86_probe(struct x86_cpu *cpu, uint64_t lin, uint64_t *phys)
 {
-	/* a walk without side effects: copy the MMU-relevant state and walk a
-	 * read as supervisor, but page_walk sets A bits; so only use it
-	 * where that is harmless (debugging, tests) */
+	/* a supervisor read walk that reports instead of raising #PF */
 	struct walk_result r;
 	if (page_walk(cpu, lin, X86_ACC_READ, false, &r))
 		return false;

@@ -489,7 +489,6 @@ static int group7(struct x86_cpu *cpu, const struct x86_insn *in)
 		memcpy(buf, &t->limit, 2);
 		memcpy(buf + 2, &t->base, 8);
 		x86_write_mem(cpu, in->seg, ea, buf, 2 + bsize);
-		(void)ea2;
 		return 0;
 	}
 	case 2: /* lgdt */
