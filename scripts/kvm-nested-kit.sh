@@ -5,11 +5,12 @@
 # on which a statically linked minivmm and its KVM test programs run.
 #
 # Two parts:
-#   - cached outside the tree, keyed on the Debian packages only: the
-#     kernel (bzImage) and base.cpio.gz, which holds busybox-static and
-#     kvm-amd with every module it needs (found through each module's own
-#     "depends=" field, which is what depmod reads; the package ships no
-#     modules.dep) plus their load order;
+#   - cached outside the tree and built once, as it depends on Debian's
+#     packages only (like scripts/linux-kit.sh): the kernel (bzImage) and
+#     base.cpio.gz, which holds busybox-static and kvm-amd with every
+#     module it needs (found through each module's own "depends=" field,
+#     which is what depmod reads: the package ships no modules.dep) and
+#     their load order;
 #   - packed on every run, because it changes with minivmm: a static build
 #     of minivmm and of the KVM test programs, the test guests, the /init
 #     that runs them, and optionally the Linux kit (scripts/linux-kit.sh).
@@ -20,6 +21,7 @@
 #       the whole initramfs to OUT (the cached base with the fresh part
 #       appended: the kernel unpacks concatenated cpio archives in order)
 #   MINIVMM_NESTED_KIT_DIR=DIR   the cache folder
+#   MINIVMM_STATIC_BUILD=DIR     the static build folder ($BUILD/nested-static)
 #   NESTED_GUESTS="a b"          the guests/build/*.elf to pack
 set -euo pipefail
 
@@ -34,7 +36,7 @@ initrd_out=
 with_linux=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--initrd) initrd_out=${2:?--initrd needs a file}; shift 2 ;;
+	--initrd) initrd_out=$(realpath -m "${2:?--initrd needs a file}"); shift 2 ;;
 	--linux) with_linux=1; shift ;;
 	*) echo "kvm-nested-kit: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -268,7 +270,7 @@ build_payload() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ "$(cat "$kit/ready" 2>/dev/null)" != "$kit_format" ]; then
-	build_cache
+	(build_cache)
 fi
 if [ -n "$initrd_out" ]; then
 	build_payload "$initrd_out"

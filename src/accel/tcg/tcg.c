@@ -107,6 +107,7 @@ static int tcg_vcpu_reset(struct vcpu *vcpu)
 	/* RAM is reloaded after a reset: no decoded block may survive */
 	x86_block_cache_flush(cpu->bc);
 	x86_cpu_reset(cpu, vcpu->id == 0);
+	atomic_store(&cpu->sipi_pending, -1);
 	atomic_store(&cpu->kick, false);
 	return 0;
 }

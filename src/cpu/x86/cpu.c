@@ -41,6 +41,7 @@ void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
 	cpu->vm = vm;
 	cpu->id = id;
 	cpu->debug_mask = vm ? vm->cfg.debug_mask : 0;
+	atomic_store(&cpu->sipi_pending, -1);
 	x86_cpu_reset(cpu, id == 0);
 }
 
@@ -88,8 +89,8 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	cpu->exc_vector = -1;
 	cpu->stop_rip = ~0ull;
 	cpu->irq_gen_checked = ~0u;
+	/* a SIPI that came with this INIT stays pending */
 	atomic_store(&cpu->init_pending, false);
-	atomic_store(&cpu->sipi_pending, -1);
 	cpu->cur_block = NULL;
 	cpu->block_dirty = false;
 	x86_update_mode(cpu);
@@ -298,7 +299,10 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			ret = X86_EXIT_HLT;
 			break;
 		}
-		if (cpu->intr_shadow)
+		/* after sti, mov ss or pop ss: one instruction runs before
+		 * interrupts are looked at again */
+		bool shadow = cpu->intr_shadow;
+		if (shadow)
 			cpu->intr_shadow = false;
 		else if ((cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending)
 			take_interrupts(cpu);
@@ -334,7 +338,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 				drop_block(cpu);
 				x86_raise_exception(cpu, X86_EXC_DB, 0);
 			}
-			if (r || cpu->block_dirty || !cpu->budget)
+			if (r || cpu->block_dirty || !cpu->budget || shadow)
 				break;
 		}
 		drop_block(cpu);

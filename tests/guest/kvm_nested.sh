@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# minivmm's KVM engine on a machine without /dev/kvm: QEMU (TCG, -cpu max,
+# which offers AMD SVM) boots Debian's kernel, which loads kvm-amd; inside
+# it a static minivmm runs with -accel kvm (scripts/kvm-nested-kit.sh builds
+# that outer guest).  QEMU is only the host here: the test skips without it.
+# Checked, from the markers the outer /init prints on its serial port:
+#   - every KVM test program (test_kvm_run) passes, none skipped;
+#   - each test guest under -accel kvm prints exactly its expected output
+#     (the tcg scripts' QEMU-checked expectations) and exits with 33;
+#   - the Linux kit boots with -accel kvm -smp 2 and sees 2 CPUs.
+#   NESTED_TIMEOUT=S   limit for the whole QEMU run (default 600)
+#   NESTED_LINUX=0     leave the Linux boot out
+. "$(dirname "$0")/common.bash"
+
+if ! have_qemu; then
+	echo "skipped: qemu-system-x86_64 not installed"
+	exit 77
+fi
+guests="hello-exit modes exceptions exceptions32 rings paging"
+for name in $guests; do
+	need_guest "$name"
+done
+linux=${NESTED_LINUX:-1}
+smp=2
+start=$SECONDS
+
+kit_args=(--initrd "$WORK/initrd")
+[ "$linux" = 1 ] && kit_args+=(--linux)
+if ! KIT=$(NESTED_GUESTS=$guests "$ROOT/scripts/kvm-nested-kit.sh" "${kit_args[@]}" 2>"$WORK/kit.err"); then
+	echo "FAIL: cannot build the nested KVM kit:"
+	tail -n 30 "$WORK/kit.err"
+	exit 1
+fi
+kit_time=$((SECONDS - start))
+
+append="console=ttyS0 quiet panic=-1 nested.timeout=120"
+[ "$linux" = 1 ] && append+=" nested.linux_smp=$smp"
+: >"$WORK/serial"
+timeout -k 5 "${NESTED_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+	-nodefaults -display none -serial "file:$WORK/serial" -no-reboot \
+	-kernel "$KIT/bzImage" -initrd "$WORK/initrd" -append "$append" \
+	</dev/null >"$WORK/qemu.err" 2>&1
+qemu_rc=$?
+tr -d '\r' <"$WORK/serial" >"$WORK/out"
+out=$WORK/out
+echo "nested KVM: $((SECONDS - start)) s in all (kit and static build $kit_time s," \
+	"QEMU $((SECONDS - start - kit_time)) s, exit status $qemu_rc)"
+
+show_tail() {
+	echo "--- outer guest serial output (last 40 lines) ---"
+	tail -n 40 "$out"
+	if [ -s "$WORK/qemu.err" ]; then
+		echo "--- QEMU stderr ---"
+		head -n 20 "$WORK/qemu.err"
+	fi
+}
+
+if ! grep -q '^NESTED-BEGIN$' "$out"; then
+	echo "FAIL: the outer guest never reached its /init (QEMU exit status $qemu_rc)"
+	show_tail
+	exit 1
+fi
+if grep -q '^NESTED-NO-KVM the CPU offers no SVM' "$out"; then
+	echo "skipped: this QEMU's TCG CPU offers no SVM, so there is no nested /dev/kvm"
+	exit 77
+fi
+if ! grep -q '^NESTED-KVM-READY' "$out"; then
+	echo "FAIL: no /dev/kvm in the outer guest:"
+	grep '^NESTED-NO-KVM' "$out"
+	show_tail
+	exit 1
+fi
+grep '^NESTED-KVM-READY' "$out"
+
+status=0
+# the KVM test programs: all must run and pass, none skip
+tests=$(sed -n 's/^NESTED-TEST-END \([^ ]*\) .*/\1/p' "$out")
+if [ -z "$tests" ]; then
+	echo "FAIL: no KVM test program ran"
+	status=1
+fi
+for t in $tests; do
+	sed -n "/^NESTED-TEST-BEGIN $t\$/,/^NESTED-TEST-END $t /p" "$out" | sed '1d;$d'
+	summary=$(grep -E "^$t: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$" "$out")
+	if ! grep -q "^NESTED-TEST-END $t rc=0$" "$out" ||
+		! grep -qE "^$t: [1-9][0-9]* passed, 0 failed, 0 skipped$" <<<"$summary"; then
+		echo "FAIL: $t under nested KVM: ${summary:-no summary line}"
+		status=1
+	fi
+done
+
+# the test guests: exact serial output and exit status 33
+for name in $guests; do
+	if [ "$name" = hello-exit ]; then
+		printf 'Hello, world!\n' >"$WORK/expected"
+	else
+		# the expected output is the heredoc in tests/guest/$name.sh
+		sed -n "/^cat >\"\$WORK\/expected\" <<'EOF'$/,/^EOF$/p" "$(dirname "$0")/$name.sh" |
+			sed '1d;$d' >"$WORK/expected"
+	fi
+	end=$(grep "^NESTED-GUEST-END $name " "$out")
+	sed -n "s/^guest $name: //p" "$out" >"$WORK/$name.out"
+	want="NESTED-GUEST-END $name rc=$STATUS_PASS bytes=$(wc -c <"$WORK/expected")"
+	if [ "$end" = "$want" ] && cmp -s "$WORK/expected" "$WORK/$name.out"; then
+		echo "minivmm -accel kvm $name: output matches ($(wc -l <"$WORK/$name.out") lines), exit status $STATUS_PASS"
+	else
+		if [ "$end" != "$want" ]; then
+			echo "minivmm -accel kvm $name: FAILED: ${end:-no result line} (want: $want)"
+		else
+			echo "minivmm -accel kvm $name: FAILED: serial output differs (--- expected, +++ got):"
+		fi
+		diff -u "$WORK/expected" "$WORK/$name.out" | tail -n +3 | head -n 40
+		grep "^guest $name stderr: " "$out" | head -n 20
+		status=1
+	fi
+done
+
+if [ "$linux" = 1 ]; then
+	if grep -q "^linux: MINIVMM-LINUX-UP cpus=$smp\$" "$out" &&
+		grep -q "^NESTED-LINUX-END smp=$smp rc=0\$" "$out"; then
+		echo "minivmm -accel kvm -smp $smp Linux: $(sed -n 's/^linux: \(MINIVMM-LINUX-UP.*\)/\1/p' "$out"), powered off"
+	else
+		echo "minivmm -accel kvm -smp $smp Linux: FAILED: $(grep '^NESTED-LINUX-END' "$out" || echo 'no result line')"
+		grep '^linux: ' "$out" | tail -n 30
+		status=1
+	fi
+fi
+
+if ! grep -q '^NESTED-END$' "$out"; then
+	echo "FAIL: the outer guest did not finish (QEMU exit status $qemu_rc)"
+	status=1
+fi
+[ $status -eq 0 ] || show_tail
+exit $status
