@@ -340,6 +340,13 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			}
 			if (r || cpu->block_dirty || !cpu->budget || shadow)
 				break;
+			/* sti, mov ss or pop ss just ran: the next instruction is
+			 * the last before interrupts are looked at again, even in
+			 * the middle of a block */
+			if (cpu->intr_shadow) {
+				cpu->intr_shadow = false;
+				shadow = true;
+			}
 		}
 		drop_block(cpu);
 		if (r == X86_EXEC_HLT) {

@@ -2,6 +2,7 @@
  * from simd_features.h, which the x87/SSE side keeps truthful. */
 #include "cpu/x86/internal.h"
 #include "cpu/x86/simd_features.h"
+#include "hw/lapic.h"
 
 /* family 6, model 0x3a (a Core generation without AVX), stepping 9 */
 #define X86_CPUID_SIGNATURE 0x000306a9u
@@ -30,21 +31,26 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		       (1u << 13) /* CX16 */ | (X86_SIMD_HAS_SSE41 ? 1u << 19 : 0) |
 		       (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ |
 		       (1u << 31) /* running under a hypervisor */;
-		if (cpu->vm && cpu->vm->irq_router)	/* the userspace local APIC */
-			r[2] |= (1u << 21) /* x2APIC */ | (1u << 24) /* TSC deadline */;
+		/* the userspace local APIC.  Its TSC-deadline mode works but is
+		 * not offered: Linux then arms the timer per tick, and while the
+		 * software CPU lags its ticks Linux judges the TSC unstable; with
+		 * the periodic APIC timer it keeps the TSC as its clock. */
+		if (cpu->vm && cpu->vm->irq_router)
+			r[2] |= (1u << 21) /* x2APIC */;
 		r[3] = (X86_SIMD_HAS_FPU ? 1u << 0 : 0) | (1u << 3) /* PSE */ |
 		       (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | (1u << 6) /* PAE */ |
 		       (1u << 8) /* CX8 */ | (1u << 9) /* APIC */ | (1u << 11) /* SEP */ |
 		       (1u << 13) /* PGE */ | (X86_SIMD_HAS_CMOV_FCMOV ? 1u << 15 : 0) |
 		       (1u << 16) /* PAT */ | (1u << 17) /* PSE-36 */ | (1u << 19) /* CLFSH */ |
+		       (X86_SIMD_HAS_MMX ? 1u << 23 : 0) |
 		       (X86_SIMD_HAS_FXSR ? 1u << 24 : 0) | (X86_SIMD_HAS_SSE ? 1u << 25 : 0) |
 		       (X86_SIMD_HAS_SSE2 ? 1u << 26 : 0);
 		break;
 	case 0x15:
-		/* TSC = crystal * EBX / EAX: a 25 MHz crystal */
+		/* TSC = crystal * EBX / EAX; the crystal is the APIC timer's clock */
 		r[0] = 1;
-		r[1] = (uint32_t)(X86_TSC_HZ / 25000000ull);
-		r[2] = 25000000;
+		r[1] = (uint32_t)(X86_TSC_HZ / APIC_BUS_HZ);
+		r[2] = (uint32_t)APIC_BUS_HZ;
 		break;
 	case 0x16:
 		r[0] = (uint32_t)(X86_TSC_HZ / 1000000ull);	/* base MHz */

@@ -160,13 +160,9 @@ int x86_write_cr(struct x86_cpu *cpu, unsigned cr, uint64_t v)
 		if (v >> 4)
 			gp0(cpu);
 		cpu->cr8 = v;
-		struct lapic *l = cpu->vm && cpu->vm->irq_router ?
-				  irq_router_lapic(cpu->vm->irq_router, cpu->id) : NULL;
-		if (l) {
-			/* CR8 is the APIC's TPR[7:4] */
-			pthread_mutex_lock(&cpu->vm->dev_lock);
-			lapic_mmio_write(l, 0x80, 4, v << 4);
-			pthread_mutex_unlock(&cpu->vm->dev_lock);
+		if (cpu->vm && cpu->vm->irq_router) {
+			/* CR8 is the APIC's TPR[7:4], in xAPIC and x2APIC mode alike */
+			lapic_write_cr8(cpu->vm, cpu->id, v);
 			x86_cpu_irq_notify(cpu);
 		}
 		return 0;
@@ -183,16 +179,10 @@ static uint64_t read_cr(struct x86_cpu *cpu, unsigned cr)
 	case 2: return cpu->cr2;
 	case 3: return cpu->cr3;
 	case 4: return cpu->cr4;
-	case 8: {
-		struct lapic *l = cpu->vm && cpu->vm->irq_router ?
-				  irq_router_lapic(cpu->vm->irq_router, cpu->id) : NULL;
-		if (!l)
+	case 8:
+		if (!cpu->vm || !cpu->vm->irq_router)
 			return cpu->cr8;
-		pthread_mutex_lock(&cpu->vm->dev_lock);
-		uint64_t tpr = lapic_mmio_read(l, 0x80, 4);
-		pthread_mutex_unlock(&cpu->vm->dev_lock);
-		return (tpr >> 4) & 15;
-	}
+		return lapic_read_cr8(cpu->vm, cpu->id);
 	default: ud(cpu);
 	}
 }
