@@ -138,6 +138,9 @@ static int kvm_setup_vm(struct kvm_engine_vm *kvm)
 		log_error("KVM: KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		return -errno;
 	}
+	int ret = kvm_set_pc_irq_routing(kvm->vm_fd);
+	if (ret < 0)
+		return ret;
 	/* flags 0: port 0x61 stays in the kernel next to the PIT, so that
 	 * its channel 2 output bit (which Linux's TSC calibration polls)
 	 * reflects the in-kernel PIT */

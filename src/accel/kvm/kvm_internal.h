@@ -112,6 +112,11 @@ void kvm_power_on_lapic(struct kvm_lapic_state *lapic, unsigned apic_id, bool bs
 void kvm_power_on_fpu(struct kvm_fpu *fpu);
 void kvm_power_on_pic(struct kvm_pic_state *pic);
 void kvm_power_on_ioapic(struct kvm_ioapic_state *ioapic);
+
+/* GSI routing as the MADT describes it (kvm_irq_routing.c) */
+#define KVM_PC_IRQ_ROUTES (15 + KVM_IOAPIC_NUM_PINS - 1)
+unsigned kvm_pc_irq_routes(struct kvm_irq_routing_entry *entries);
+int kvm_set_pc_irq_routing(int vm_fd);
 void kvm_power_on_pit(struct kvm_pit_state2 *pit);
 
 /* kvm_cpuid.c: fetch KVM_GET_SUPPORTED_CPUID (growing the buffer on E2BIG);
