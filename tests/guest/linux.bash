@@ -31,6 +31,10 @@ linux_start() {
 linux_wait() {
 	local out=$1 pattern=$2 limit=$(($3 * 10)) n=0
 	while ! grep -qE "$pattern" "$out" 2>/dev/null; do
+		if grep -q 'Kernel panic' "$out" 2>/dev/null; then
+			echo "the guest kernel panicked before printing /$pattern/"
+			return 1
+		fi
 		if ! kill -0 "$VM_PID" 2>/dev/null; then
 			echo "the VM ended before printing /$pattern/"
 			return 1
@@ -72,4 +76,19 @@ linux_finish() {
 # linux_cpu_ticks: user+system clock ticks the VM process has used so far
 linux_cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$VM_PID/stat"
+}
+
+# linux_wait_count OUT PATTERN N SECONDS: wait until N lines of OUT match;
+# prints how many did
+linux_wait_count() {
+	local out=$1 pattern=$2 want=$3 limit=$(($4 * 10)) n=0 have=0
+	while :; do
+		have=$(grep -cE "$pattern" "$out" 2>/dev/null)
+		[ "$have" -ge "$want" ] && break
+		kill -0 "$VM_PID" 2>/dev/null || break
+		[ $n -ge $limit ] && break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	echo "$have"
 }

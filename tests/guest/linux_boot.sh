@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Boot Debian's cloud kernel to a busybox shell on the serial console with
 # -accel tcg, run a few commands, power off, and check the exit status.
+# With more than one vCPU the machine is also reset once (`reboot -f`
+# without -no-reboot) and must come back up with all its CPUs.
 #   LINUX_SMP=N tests/guest/linux_boot.sh     (N vCPUs, default 1)
 . "$(dirname "$0")/linux.bash"
 smp=${LINUX_SMP:-1}
@@ -9,7 +11,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$work/serial
 
-linux_start "$out" "$MINIVMM" -accel tcg -m 512M -smp "$smp" -nographic -no-reboot \
+reboot_test=false
+no_reboot=-no-reboot
+if [ "$smp" -gt 1 ]; then
+	reboot_test=true
+	no_reboot=
+fi
+linux_start "$out" "$MINIVMM" -accel tcg -m 512M -smp "$smp" -nographic $no_reboot \
 	-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1"
 status=0
 if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
@@ -31,6 +39,16 @@ if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
 	idle_pct=$(((t1 - t0) * 100 / (5 * hz)))
 	echo "idle shell: ${idle_pct}% of a host core"
 	[ "$idle_pct" -le 10 ] || { echo "an idle guest should cost close to 0% of a core"; status=1; }
+	if $reboot_test; then
+		linux_type 'reboot -f'
+		if linux_wait "$out" "restarting system|reboot: Restarting" 120 &&
+			[ "$(linux_wait_count "$out" "^$MARKER cpus=$smp\b" 2 "$LINUX_TIMEOUT")" = 2 ]; then
+			echo "the machine reset and came back with $smp CPUs"
+		else
+			echo "after reboot -f the guest did not come back with $smp CPUs"
+			status=1
+		fi
+	fi
 	linux_type 'poweroff -f'
 else
 	status=1
