@@ -3,23 +3,9 @@
 	.text
 	.code32
 
-.macro trap_stub n
-	.align 16
-trap_stub_\n:
-	.if (\n == 8) || (\n >= 10 && \n <= 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
-	.else
-	pushl	$0
-	.endif
-	pushl	$\n
-	jmp	trap_common
-.endm
-
-.altmacro
-.set vec, 0
-.rept 256
-	trap_stub %vec
-	.set vec, vec + 1
-.endr
+#define TRAP_PUSH pushl
+#define TRAP_PTR .long
+#include "trap_stubs.h"
 
 trap_common:
 	pusha
@@ -30,16 +16,3 @@ trap_common:
 	popa
 	add	$8, %esp		/* vector and error code */
 	iret
-
-.macro stub_addr n
-	.long trap_stub_\n
-.endm
-	.section .rodata
-	.align 4
-	.globl trap_stubs
-trap_stubs:
-.set vec, 0
-.rept 256
-	stub_addr %vec
-	.set vec, vec + 1
-.endr

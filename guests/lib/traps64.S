@@ -1,29 +1,15 @@
 /* Exception and interrupt entry for the 64-bit guests: one stub per
- * vector pushes a zero error code when the CPU pushes none, then the
- * vector number, and joins trap_common, which saves the general registers
+ * vector (trap_stubs.h) pushes a zero error code when the CPU pushes none,
+ * then the vector number, and joins trap_common, which saves the general registers
  * as a struct trap_frame (cpu64.h) and calls trap_dispatch(frame). */
 #include "gdt.h"
 
 	.text
 	.code64
 
-.macro trap_stub n
-	.align 16
-trap_stub_\n:
-	.if (\n == 8) || (\n >= 10 && \n <= 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
-	.else
-	pushq	$0
-	.endif
-	pushq	$\n
-	jmp	trap_common
-.endm
-
-.altmacro
-.set vec, 0
-.rept 256
-	trap_stub %vec
-	.set vec, vec + 1
-.endr
+#define TRAP_PUSH pushq
+#define TRAP_PTR .quad
+#include "trap_stubs.h"
 
 trap_common:
 	push	%rax
@@ -61,19 +47,6 @@ trap_common:
 	pop	%rax
 	add	$16, %rsp		/* vector and error code */
 	iretq
-
-.macro stub_addr n
-	.quad trap_stub_\n
-.endm
-	.section .rodata
-	.align 8
-	.globl trap_stubs
-trap_stubs:
-.set vec, 0
-.rept 256
-	stub_addr %vec
-	.set vec, vec + 1
-.endr
 
 /* enter_user(rip, rsp): run ring-3 code at rip on stack rsp until it calls
  * leave_user() from a kernel handler; returns the value given to it. */

@@ -26,17 +26,27 @@ static bool bootsector_probe(const struct boot_image *img)
 	return img->size == BOOT_SECTOR_SIZE && img->data[510] == 0x55 && img->data[511] == 0xaa;
 }
 
-static int bootsector_load(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
+/* Both forms: the whole image at gpa, which must not overlap areas */
+static int flat_image_load(struct vm *vm, const struct boot_image *img, const char *what,
+			   uint64_t gpa, unsigned areas)
 {
 	char where[512];
-	int ret = boot_refuse_extras(vm, img->path, "boot sector");
+	int ret = boot_refuse_extras(vm, img->path, what);
 	if (ret < 0)
 		return ret;
 	snprintf(where, sizeof(where), "kernel '%s'", img->path);
-	ret = boot_check_placement(vm, where, "boot sector", BOOT_SECTOR_ADDR, img->size, 0);
+	ret = boot_check_placement(vm, where, what, gpa, img->size, areas);
 	if (ret < 0)
 		return ret;
-	memcpy(guest_mem_ptr(&vm->mem, BOOT_SECTOR_ADDR, img->size), img->data, img->size);
+	memcpy(guest_mem_ptr(&vm->mem, gpa, img->size), img->data, img->size);
+	return 0;
+}
+
+static int bootsector_load(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
+{
+	int ret = flat_image_load(vm, img, "boot sector", BOOT_SECTOR_ADDR, 0);
+	if (ret < 0)
+		return ret;
 	entry->mode = BOOT_MODE_REAL16;
 	entry->rip = BOOT_SECTOR_ADDR;
 	entry->gpr[X86_RDX] = 0x80;
@@ -52,16 +62,10 @@ static bool raw_probe(const struct boot_image *img)
 
 static int raw_load(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
 {
-	char where[512];
-	int ret = boot_refuse_extras(vm, img->path, "raw binary");
+	int ret = flat_image_load(vm, img, "raw binary", BOOT_RAW_ADDR,
+				  BOOT_AREA_GDT | BOOT_AREA_STACK);
 	if (ret < 0)
 		return ret;
-	snprintf(where, sizeof(where), "kernel '%s'", img->path);
-	ret = boot_check_placement(vm, where, "raw binary", BOOT_RAW_ADDR, img->size,
-				   BOOT_AREA_GDT | BOOT_AREA_STACK);
-	if (ret < 0)
-		return ret;
-	memcpy(guest_mem_ptr(&vm->mem, BOOT_RAW_ADDR, img->size), img->data, img->size);
 	entry->mode = BOOT_MODE_PROT32;
 	entry->rip = BOOT_RAW_ADDR;
 	entry->gpr[X86_RSP] = BOOT_STACK_TOP;

@@ -5,73 +5,17 @@
  * then goes through the header parser, the loader with the zero page and
  * ACPI tables, and the boot CPU set-up. */
 // FUZZ_SOURCES: src/boot/*.c src/mem/guest_mem.c src/core/log.c
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "boot/acpi.h"
 #include "boot/loaders.h"
-#include "core/vm.h"
+#include "fuzz_vm.h"
 
 #define FUZZ_RAM (40ull << 20)
-
-static struct vm vm;
-static struct x86_regs fuzz_regs;
-static struct x86_sregs fuzz_sregs;
-static char initrd_path[64];
-
-static int fuzz_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
-{
-	(void)vcpu;
-	*s = fuzz_sregs;
-	return 0;
-}
-
-static int fuzz_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
-{
-	(void)vcpu;
-	fuzz_sregs = *s;
-	return 0;
-}
-
-static int fuzz_set_regs(struct vcpu *vcpu, const struct x86_regs *r)
-{
-	(void)vcpu;
-	fuzz_regs = *r;
-	return 0;
-}
-
-static const struct accel_ops fuzz_accel = {
-	.name = "fuzz",
-	.get_sregs = fuzz_get_sregs,
-	.set_sregs = fuzz_set_sregs,
-	.set_regs = fuzz_set_regs,
-};
-
-static void remove_temp_file(void)
-{
-	unlink(initrd_path);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (guest_mem_init_pc(&vm.mem, FUZZ_RAM) < 0)
-		abort();
-	vm.cfg.ram_size = FUZZ_RAM;
-	vm.accel = &fuzz_accel;
-	vm.nr_vcpus = 1;
-	vm.vcpus[0].vm = &vm;
-	snprintf(initrd_path, sizeof(initrd_path), "/tmp/minivmm-fuzz-bz-%d", (int)getpid());
-	FILE *f = fopen(initrd_path, "w");
-	if (!f)
-		abort();
-	fputs("070701 an initrd", f);
-	fclose(f);
-	atexit(remove_temp_file);
+	fuzz_vm_init(FUZZ_RAM, "bz", "070701 an initrd");
 	return 0;
 }
 
@@ -79,16 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct boot_entry entry;
 	struct bzimage_header h;
-	if (size < 1 || size > FUZZ_RAM)
-		return 0;
 	/* the first byte steers: -initrd, -append, forced fields, vCPU count */
-	uint8_t control = data[0];
-	data++;
-	size--;
-	uint8_t *buf = malloc(size ? size : 1);
+	uint8_t *buf = fuzz_input_copy(data, &size, 1, FUZZ_RAM);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
+	uint8_t control = data[0];
 	if (size >= 0x206 && !(control & 8)) {
 		memcpy(buf + 0x202, "HdrS", 4);
 		boot_put_le16(buf + 0x1fe, 0xaa55);
@@ -101,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		boot_put_le32(buf + 0x260, boot_le32(buf + 0x260) & 0x00ffffff);
 	}
 	struct boot_image img = { .path = "fuzz", .data = buf, .size = size };
-	vm.cfg.initrd = control & 2 ? initrd_path : NULL;
+	vm.cfg.initrd = control & 2 ? fuzz_file_path : NULL;
 	vm.cfg.append = control & 4 ? "console=ttyS0 panic=-1" : NULL;
 	vm.nr_vcpus = 1 + (control >> 6) * 21;	/* 1, 22, 43 or 64 */
 	if (bzimage_parse_header(&img, &h) == 0 &&

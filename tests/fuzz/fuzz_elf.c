@@ -2,49 +2,10 @@
  * so that mutations explore the headers), loaded through the ELF/PVH path
  * or the whole format dispatch, then the boot CPU set up for the result. */
 // FUZZ_SOURCES: src/boot/*.c src/mem/guest_mem.c src/core/log.c
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "boot/loaders.h"
-#include "core/vm.h"
+#include "fuzz_vm.h"
 
 #define FUZZ_RAM (16ull << 20)
-
-static struct vm vm;
-static struct x86_regs fuzz_regs;
-static struct x86_sregs fuzz_sregs;
-static char initrd_path[64];
-
-static int fuzz_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
-{
-	(void)vcpu;
-	*s = fuzz_sregs;
-	return 0;
-}
-
-static int fuzz_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
-{
-	(void)vcpu;
-	fuzz_sregs = *s;
-	return 0;
-}
-
-static int fuzz_set_regs(struct vcpu *vcpu, const struct x86_regs *r)
-{
-	(void)vcpu;
-	fuzz_regs = *r;
-	return 0;
-}
-
-static const struct accel_ops fuzz_accel = {
-	.name = "fuzz",
-	.get_sregs = fuzz_get_sregs,
-	.set_sregs = fuzz_set_sregs,
-	.set_regs = fuzz_set_regs,
-};
 
 /* Make the header plausible so that mutations spend their time on the
  * program headers and segments rather than on the identification bytes */
@@ -71,50 +32,28 @@ static void elf_fix_header(uint8_t *buf, size_t size, bool is64)
 	}
 }
 
-static void remove_temp_file(void)
-{
-	unlink(initrd_path);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (guest_mem_init_pc(&vm.mem, FUZZ_RAM) < 0)
-		abort();
-	vm.cfg.ram_size = FUZZ_RAM;
-	vm.accel = &fuzz_accel;
-	vm.nr_vcpus = 1;
-	vm.vcpus[0].vm = &vm;
-	snprintf(initrd_path, sizeof(initrd_path), "/tmp/minivmm-fuzz-elf-%d", (int)getpid());
-	FILE *f = fopen(initrd_path, "w");
-	if (!f)
-		abort();
-	fputs("an initrd", f);
-	fclose(f);
-	atexit(remove_temp_file);
+	fuzz_vm_init(FUZZ_RAM, "elf", "an initrd");
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct boot_entry entry;
-	if (size < 1 || size > FUZZ_RAM)
-		return 0;
 	/* the first byte steers: which entry point, -initrd, -append */
-	uint8_t control = data[0];
-	data++;
-	size--;
-	uint8_t *buf = malloc(size ? size : 1);
+	uint8_t *buf = fuzz_input_copy(data, &size, 1, FUZZ_RAM);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
+	uint8_t control = data[0];
 	if (size >= 4 && !(control & 8))
 		memcpy(buf, "\177ELF", 4);
 	if ((control & 0x30) && size >= 64)
 		elf_fix_header(buf, size, control & 0x20);
 	struct boot_image img = { .path = "fuzz", .data = buf, .size = size };
-	vm.cfg.initrd = control & 2 ? initrd_path : NULL;
+	vm.cfg.initrd = control & 2 ? fuzz_file_path : NULL;
 	vm.cfg.append = control & 4 ? "console=ttyS0" : NULL;
 	int ret = control & 1 ? boot_load_image(&vm, &img, &entry) : elf_load_image(&vm, &img, &entry);
 	if (ret == 0 && boot_setup_cpu(&vm, &vm.vcpus[0], &entry) < 0)

@@ -4,11 +4,13 @@
 #ifndef MINIVMM_TEST_CPU_SNIPPET_H
 #define MINIVMM_TEST_CPU_SNIPPET_H
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/vm.h"
 #include "cpu/x86/cpu.h"
 #include "cpu/x86/fpu_internal.h"
+#include "tcg_vm.h"
 
 #define SNIP_CODE 0x200000ull
 #define SNIP_DATA 0x300000ull
@@ -23,15 +25,7 @@ struct snip {
 /* Returns 0 or a negative errno */
 static inline int snip_init(struct snip *s)
 {
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	cfg.ram_size = 16 << 20;
-	cfg.smp = 1;
-	int ret = vm_init(&s->vm, &cfg, &tcg_accel_ops);
-	if (ret < 0)
-		return ret;
-	s->cpu = s->vm.vcpus[0].engine;
-	return 0;
+	return tcg_vm_init(&s->vm, 16 << 20, &s->cpu);
 }
 
 /* CPL3 like a Linux process (CR0.NE/MP, CR4.OSFXSR/OSXMMEXCPT), the FPU
@@ -80,6 +74,29 @@ static inline bool snip_run(struct snip *s, const uint8_t *code, unsigned len)
 }
 
 #define SNIP_RUN(s, code) snip_run((s), (code), sizeof(code))
+
+/* The test program's one VM, made by the first test that needs it and
+ * reset for each test */
+static struct snip S;
+static bool snip_ok;
+
+static inline bool snip_setup(void)
+{
+	if (!snip_ok) {
+		if (snip_init(&S) < 0)
+			return false;
+		snip_ok = true;
+	}
+	snip_reset(&S);
+	return true;
+}
+
+/* in a TEST (test.h): skip it when the VM cannot be made */
+#define NEED_CPU()                                    \
+	do {                                          \
+		if (!snip_setup())                    \
+			SKIP("cannot create the VM"); \
+	} while (0)
 
 static inline uint32_t f32_bits(float f)
 {

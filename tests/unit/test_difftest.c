@@ -32,6 +32,7 @@
 #include "cpu/x86/cpu.h"
 #include "cpu/x86/fpu_internal.h"
 #include "cpu/x86/simd_features.h"
+#include "tcg_vm.h"
 
 #define DT_CODE 0x00a00000ull		/* snippet; same address natively and in the guest */
 #define DT_DATA 0x00a10000ull		/* data buffer */
@@ -1295,14 +1296,9 @@ struct dt_soft {
 
 static int dt_soft_init(struct dt_soft *s)
 {
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	cfg.ram_size = 16 << 20;
-	cfg.smp = 1;
-	int ret = vm_init(&s->vm, &cfg, &tcg_accel_ops);
+	int ret = tcg_vm_init(&s->vm, 16 << 20, &s->cpu);
 	if (ret < 0)
 		return ret;
-	s->cpu = s->vm.vcpus[0].engine;
 	s->ready = true;
 	return 0;
 }

@@ -83,6 +83,19 @@ static bool kvm_vm_up(struct vm *vm, unsigned smp, struct port_log *log)
 	return true;
 }
 
+/* In a TEST: skip it without /dev/kvm, fail it when the VM cannot be set
+ * up (kvm_vm_up) */
+#define NEED_KVM_VM(vm, smp, log)				\
+	do {							\
+		if (!kvm_accel_ops.available())			\
+			SKIP("no /dev/kvm");			\
+		if (!kvm_vm_up((vm), (smp), (log))) {		\
+			CHECK(!"KVM VM set up");		\
+			vm_destroy(vm);				\
+			return;					\
+		}						\
+	} while (0)
+
 /* vCPU 0 in real mode at 0000:CODE_ADDR running code */
 static bool load_real_mode(struct vm *vm, const uint8_t *code, size_t len)
 {
@@ -153,8 +166,6 @@ static uint32_t mp_state(struct vcpu *v)
 
 TEST(real_mode_out_then_hlt)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	static const uint8_t code[] = {
 		0xba, 0xf8, 0x03,	/* mov dx, 0x3f8 */
 		0xb0, 'A',		/* mov al, 'A' */
@@ -164,11 +175,7 @@ TEST(real_mode_out_then_hlt)
 	struct vm vm;
 	struct port_log log = { 0 };
 	bool kicked;
-	if (!kvm_vm_up(&vm, 1, &log)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, &log);
 	CHECK(load_real_mode(&vm, code, sizeof(code)));
 	enum vcpu_event ev = run_vcpu(&vm, &log.n, 1, &kicked, 10000);
 	CHECK_EQ(atomic_load(&log.n), 1);
@@ -191,8 +198,6 @@ TEST(real_mode_out_then_hlt)
 
 TEST(string_io_both_directions)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	static const uint8_t code[] = {
 		0xbe, 0x00, 0x11,	/* mov si, 0x1100 */
 		0xb9, 0x05, 0x00,	/* mov cx, 5 */
@@ -207,11 +212,7 @@ TEST(string_io_both_directions)
 	struct vm vm;
 	struct port_log log = { 0 };
 	bool kicked;
-	if (!kvm_vm_up(&vm, 1, &log)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, &log);
 	CHECK_EQ(guest_mem_write(&vm.mem, 0x1100, "hello", 5), 0);
 	CHECK(load_real_mode(&vm, code, sizeof(code)));
 	run_vcpu(&vm, &log.reads, 3, &kicked, 10000);
@@ -228,8 +229,6 @@ TEST(string_io_both_directions)
 
 TEST(unreal_mode_mmio_read_and_write)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	static const uint8_t code[] = {
 		0x66, 0xbb, 0x00, 0x00, 0x00, 0xd0,	/* mov ebx, 0xd0000000 */
 		0xb0, 0x42,				/* mov al, 0x42 */
@@ -244,11 +243,7 @@ TEST(unreal_mode_mmio_read_and_write)
 	struct port_log log = { 0 };
 	struct mmio_cell cell = { 0 };
 	bool kicked;
-	if (!kvm_vm_up(&vm, 1, &log)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, &log);
 	CHECK_EQ(io_bus_register(&vm.mmio, 0xd0000000ull, 0x1000, &cell_ops, &cell, "cell"), 0);
 	CHECK(load_real_mode(&vm, code, sizeof(code)));
 	/* a 4 GiB DS limit in real mode */
@@ -268,8 +263,6 @@ TEST(unreal_mode_mmio_read_and_write)
 
 TEST(triple_fault_asks_for_reset)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	static const uint8_t code[] = {
 		0x0f, 0x01, 0x1e, 0x00, 0x11,	/* lidt [0x1100]: limit 0 */
 		0xcc,				/* int3: no IDT entry, triple fault */
@@ -277,11 +270,7 @@ TEST(triple_fault_asks_for_reset)
 	static const uint8_t empty_idt[6] = { 0 };
 	struct vm vm;
 	bool kicked;
-	if (!kvm_vm_up(&vm, 1, NULL)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, NULL);
 	CHECK_EQ(guest_mem_write(&vm.mem, 0x1100, empty_idt, sizeof(empty_idt)), 0);
 	CHECK(load_real_mode(&vm, code, sizeof(code)));
 	CHECK_EQ(run_vcpu(&vm, NULL, 0, &kicked, 10000), VCPU_EVENT_RESET);
@@ -302,15 +291,9 @@ TEST(triple_fault_asks_for_reset)
 
 TEST(kick_before_run_returns_at_once)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	static const uint8_t spin[] = { 0xeb, 0xfe };	/* jmp $ */
 	struct vm vm;
-	if (!kvm_vm_up(&vm, 1, NULL)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, NULL);
 	CHECK(load_real_mode(&vm, spin, sizeof(spin)));
 	vm.accel->vcpu_kick(&vm.vcpus[0]);
 	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[0]), VCPU_EVENT_YIELD);
@@ -325,14 +308,8 @@ TEST(kick_before_run_returns_at_once)
 
 TEST(aps_wait_for_init_with_their_own_apic_id)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
 	struct vm vm;
-	if (!kvm_vm_up(&vm, 2, NULL)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 2, NULL);
 	CHECK_EQ(mp_state(&vm.vcpus[0]), KVM_MP_STATE_RUNNABLE);
 	CHECK_EQ(mp_state(&vm.vcpus[1]), KVM_MP_STATE_UNINITIALIZED);
 	struct x86_sregs s;
@@ -363,7 +340,6 @@ TEST(long_mode_entry_through_the_boot_code)
 {
 	if (!kvm_accel_ops.available())
 		SKIP("no /dev/kvm");
-#if __has_include("boot/cpu_setup.c")
 	static const uint8_t code[] = {
 		0x66, 0xba, 0xf8, 0x03,	/* mov dx, 0x3f8 */
 		0xb0, 'L',		/* mov al, 'L' */
@@ -373,11 +349,7 @@ TEST(long_mode_entry_through_the_boot_code)
 	struct vm vm;
 	struct port_log log = { 0 };
 	bool kicked;
-	if (!kvm_vm_up(&vm, 1, &log)) {
-		CHECK(!"KVM VM set up");
-		vm_destroy(&vm);
-		return;
-	}
+	NEED_KVM_VM(&vm, 1, &log);
 	CHECK_EQ(guest_mem_write(&vm.mem, 0x100000, code, sizeof(code)), 0);
 	struct boot_entry entry = { .mode = BOOT_MODE_LONG64, .rip = 0x100000 };
 	CHECK_EQ(boot_setup_cpu(&vm, &vm.vcpus[0], &entry), 0);
@@ -389,9 +361,6 @@ TEST(long_mode_entry_through_the_boot_code)
 	CHECK(s.efer & X86_EFER_LMA);
 	CHECK_EQ(s.seg[X86_CS].l, 1);
 	vm_destroy(&vm);
-#else
-	SKIP("the boot code (src/boot/cpu_setup.c) is not there yet");
-#endif
 }
 
 RUN_TESTS(T(real_mode_out_then_hlt), T(string_io_both_directions), T(unreal_mode_mmio_read_and_write),

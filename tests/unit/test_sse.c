@@ -39,30 +39,10 @@ static const uint8_t c_dpps[] = { 0x66, 0x0f, 0x3a, 0x40, 0xc1, 0xf1 };
 static const uint8_t c_movd_rax[] = { 0x66, 0x48, 0x0f, 0x7e, 0xc0 };
 static const uint8_t c_pinsrq[] = { 0x66, 0x48, 0x0f, 0x3a, 0x22, 0xc0, 0x01 };
 
-static struct snip S;
-static bool snip_ok;
-
-static bool setup(void)
-{
-	if (!snip_ok) {
-		if (snip_init(&S) < 0)
-			return false;
-		snip_ok = true;
-	}
-	snip_reset(&S);
-	return true;
-}
-
 static union xmm_reg *X(unsigned n)
 {
 	return &S.cpu->fpu.xmm[n];
 }
-
-#define NEED_CPU()                                    \
-	do {                                          \
-		if (!setup())                         \
-			SKIP("cannot create the VM"); \
-	} while (0)
 
 TEST(sse_nan_propagation)
 {

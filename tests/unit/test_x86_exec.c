@@ -10,6 +10,7 @@
 #include "accel/tcg/tcg.h"
 #include "core/vm.h"
 #include "cpu/x86/cpu.h"
+#include "tcg_vm.h"
 #include "cpu/x86/internal.h"
 #include "hw/i8259.h"
 #include "hw/irq_router.h"
@@ -77,15 +78,7 @@ static struct x86_cpu *cpu;
 
 static bool vm_up(void)
 {
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	cfg.ram_size = 32ull << 20;
-	if (vm_init(&vm, &cfg, &tcg_accel_ops) < 0) {
-		vm_destroy(&vm);
-		return false;
-	}
-	cpu = vm.vcpus[0].engine;
-	return true;
+	return tcg_vm_init(&vm, 32ull << 20, &cpu) == 0;
 }
 
 static void vm_down(void)

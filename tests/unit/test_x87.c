@@ -40,26 +40,6 @@ static const uint8_t c_fdivl[] = { 0xdc, 0x33 };
 static const uint8_t c_fptan[] = { 0xd9, 0xf2 };
 static const uint8_t c_fprem[] = { 0xd9, 0xf8 };
 
-static struct snip S;
-static bool snip_ok;
-
-static bool setup(void)
-{
-	if (!snip_ok) {
-		if (snip_init(&S) < 0)
-			return false;
-		snip_ok = true;
-	}
-	snip_reset(&S);
-	return true;
-}
-
-#define NEED_CPU()                                    \
-	do {                                          \
-		if (!setup())                         \
-			SKIP("cannot create the VM"); \
-	} while (0)
-
 static uint16_t fsw(void)
 {
 	return x87_fsw(&S.cpu->fpu);

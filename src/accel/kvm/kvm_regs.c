@@ -5,28 +5,36 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Where each x86_regs.gpr[] lives in kvm_regs: the one mapping both
+ * directions use, so they cannot disagree */
+static const size_t kvm_gpr_offset[16] = {
+	[X86_RAX] = offsetof(struct kvm_regs, rax),
+	[X86_RCX] = offsetof(struct kvm_regs, rcx),
+	[X86_RDX] = offsetof(struct kvm_regs, rdx),
+	[X86_RBX] = offsetof(struct kvm_regs, rbx),
+	[X86_RSP] = offsetof(struct kvm_regs, rsp),
+	[X86_RBP] = offsetof(struct kvm_regs, rbp),
+	[X86_RSI] = offsetof(struct kvm_regs, rsi),
+	[X86_RDI] = offsetof(struct kvm_regs, rdi),
+	[X86_R8] = offsetof(struct kvm_regs, r8),
+	[X86_R9] = offsetof(struct kvm_regs, r9),
+	[X86_R10] = offsetof(struct kvm_regs, r10),
+	[X86_R11] = offsetof(struct kvm_regs, r11),
+	[X86_R12] = offsetof(struct kvm_regs, r12),
+	[X86_R13] = offsetof(struct kvm_regs, r13),
+	[X86_R14] = offsetof(struct kvm_regs, r14),
+	[X86_R15] = offsetof(struct kvm_regs, r15),
+};
 
 void kvm_regs_from_x86(struct kvm_regs *out, const struct x86_regs *in)
 {
 	memset(out, 0, sizeof(*out));
-	out->rax = in->gpr[X86_RAX];
-	out->rbx = in->gpr[X86_RBX];
-	out->rcx = in->gpr[X86_RCX];
-	out->rdx = in->gpr[X86_RDX];
-	out->rsi = in->gpr[X86_RSI];
-	out->rdi = in->gpr[X86_RDI];
-	out->rsp = in->gpr[X86_RSP];
-	out->rbp = in->gpr[X86_RBP];
-	out->r8 = in->gpr[X86_R8];
-	out->r9 = in->gpr[X86_R9];
-	out->r10 = in->gpr[X86_R10];
-	out->r11 = in->gpr[X86_R11];
-	out->r12 = in->gpr[X86_R12];
-	out->r13 = in->gpr[X86_R13];
-	out->r14 = in->gpr[X86_R14];
-	out->r15 = in->gpr[X86_R15];
+	for (int i = 0; i < 16; i++)
+		memcpy((char *)out + kvm_gpr_offset[i], &in->gpr[i], sizeof(uint64_t));
 	out->rip = in->rip;
 	out->rflags = in->rflags;
 }
@@ -34,58 +42,39 @@ void kvm_regs_from_x86(struct kvm_regs *out, const struct x86_regs *in)
 void kvm_regs_to_x86(struct x86_regs *out, const struct kvm_regs *in)
 {
 	memset(out, 0, sizeof(*out));
-	out->gpr[X86_RAX] = in->rax;
-	out->gpr[X86_RBX] = in->rbx;
-	out->gpr[X86_RCX] = in->rcx;
-	out->gpr[X86_RDX] = in->rdx;
-	out->gpr[X86_RSI] = in->rsi;
-	out->gpr[X86_RDI] = in->rdi;
-	out->gpr[X86_RSP] = in->rsp;
-	out->gpr[X86_RBP] = in->rbp;
-	out->gpr[X86_R8] = in->r8;
-	out->gpr[X86_R9] = in->r9;
-	out->gpr[X86_R10] = in->r10;
-	out->gpr[X86_R11] = in->r11;
-	out->gpr[X86_R12] = in->r12;
-	out->gpr[X86_R13] = in->r13;
-	out->gpr[X86_R14] = in->r14;
-	out->gpr[X86_R15] = in->r15;
+	for (int i = 0; i < 16; i++)
+		memcpy(&out->gpr[i], (const char *)in + kvm_gpr_offset[i], sizeof(uint64_t));
 	out->rip = in->rip;
 	out->rflags = in->rflags;
 }
 
+/* kvm_segment and x86_segment name their fields alike; both directions
+ * copy the same fields with the same masks */
+#define KVM_COPY_SEGMENT(out, in)			\
+	do {						\
+		memset(out, 0, sizeof(*(out)));		\
+		(out)->base = (in)->base;		\
+		(out)->limit = (in)->limit;		\
+		(out)->selector = (in)->selector;	\
+		(out)->type = (in)->type & 0xf;		\
+		(out)->present = (in)->present;		\
+		(out)->dpl = (in)->dpl & 3;		\
+		(out)->db = (in)->db;			\
+		(out)->s = (in)->s;			\
+		(out)->l = (in)->l;			\
+		(out)->g = (in)->g;			\
+		(out)->avl = (in)->avl;			\
+		(out)->unusable = (in)->unusable;	\
+	} while (0)
+
 void kvm_segment_from_x86(struct kvm_segment *out, const struct x86_segment *in)
 {
-	memset(out, 0, sizeof(*out));
-	out->base = in->base;
-	out->limit = in->limit;
-	out->selector = in->selector;
-	out->type = in->type & 0xf;
-	out->present = in->present;
-	out->dpl = in->dpl & 3;
-	out->db = in->db;
-	out->s = in->s;
-	out->l = in->l;
-	out->g = in->g;
-	out->avl = in->avl;
-	out->unusable = in->unusable;
+	KVM_COPY_SEGMENT(out, in);
 }
 
 void kvm_segment_to_x86(struct x86_segment *out, const struct kvm_segment *in)
 {
-	memset(out, 0, sizeof(*out));
-	out->base = in->base;
-	out->limit = in->limit;
-	out->selector = in->selector;
-	out->type = in->type & 0xf;
-	out->present = in->present;
-	out->dpl = in->dpl & 3;
-	out->db = in->db;
-	out->s = in->s;
-	out->l = in->l;
-	out->g = in->g;
-	out->avl = in->avl;
-	out->unusable = in->unusable;
+	KVM_COPY_SEGMENT(out, in);
 }
 
 /* kvm_sregs names its segments; x86_sregs indexes them by enum x86_seg */
@@ -113,23 +102,29 @@ static struct kvm_segment *kvm_sregs_seg(struct kvm_sregs *s, enum x86_seg seg)
 	return &s->tr;
 }
 
+/* the descriptor tables and control registers, alike in both structs */
+#define KVM_COPY_SREGS_SCALARS(out, in)			\
+	do {						\
+		(out)->gdt.base = (in)->gdt.base;	\
+		(out)->gdt.limit = (in)->gdt.limit;	\
+		(out)->idt.base = (in)->idt.base;	\
+		(out)->idt.limit = (in)->idt.limit;	\
+		(out)->cr0 = (in)->cr0;			\
+		(out)->cr2 = (in)->cr2;			\
+		(out)->cr3 = (in)->cr3;			\
+		(out)->cr4 = (in)->cr4;			\
+		(out)->cr8 = (in)->cr8;			\
+		(out)->efer = (in)->efer;		\
+		(out)->apic_base = (in)->apic_base;	\
+	} while (0)
+
 void kvm_sregs_from_x86(struct kvm_sregs *out, const struct x86_sregs *in)
 {
 	for (int i = 0; i < X86_NR_SEGS; i++)
 		kvm_segment_from_x86(kvm_sregs_seg(out, (enum x86_seg)i), &in->seg[i]);
 	memset(&out->gdt, 0, sizeof(out->gdt));
 	memset(&out->idt, 0, sizeof(out->idt));
-	out->gdt.base = in->gdt.base;
-	out->gdt.limit = in->gdt.limit;
-	out->idt.base = in->idt.base;
-	out->idt.limit = in->idt.limit;
-	out->cr0 = in->cr0;
-	out->cr2 = in->cr2;
-	out->cr3 = in->cr3;
-	out->cr4 = in->cr4;
-	out->cr8 = in->cr8;
-	out->efer = in->efer;
-	out->apic_base = in->apic_base;
+	KVM_COPY_SREGS_SCALARS(out, in);
 }
 
 void kvm_sregs_to_x86(struct x86_sregs *out, const struct kvm_sregs *in)
@@ -137,17 +132,7 @@ void kvm_sregs_to_x86(struct x86_sregs *out, const struct kvm_sregs *in)
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < X86_NR_SEGS; i++)
 		kvm_segment_to_x86(&out->seg[i], kvm_sregs_seg((struct kvm_sregs *)in, (enum x86_seg)i));
-	out->gdt.base = in->gdt.base;
-	out->gdt.limit = in->gdt.limit;
-	out->idt.base = in->idt.base;
-	out->idt.limit = in->idt.limit;
-	out->cr0 = in->cr0;
-	out->cr2 = in->cr2;
-	out->cr3 = in->cr3;
-	out->cr4 = in->cr4;
-	out->cr8 = in->cr8;
-	out->efer = in->efer;
-	out->apic_base = in->apic_base;
+	KVM_COPY_SREGS_SCALARS(out, in);
 }
 
 struct out_buf {
