@@ -11,6 +11,7 @@
  * host (pci_host.c) implements. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "boot/acpi.h"
 #include "core/log.h"
@@ -106,7 +107,7 @@ static void acpi_pm_sleep(struct acpi_pm *pm)
 {
 	unsigned typ = (pm->cnt & ACPI_PM1_SLP_TYP_MASK) >> ACPI_PM1_SLP_TYP_SHIFT;
 	if (typ == ACPI_SLP_TYP_S5) {
-		vm_request_exit(pm->vm, 0);
+		vm_request_poweroff(pm->vm);
 		return;
 	}
 	/* the DSDT offers only S5: anything else is a confused guest */
@@ -187,14 +188,15 @@ int acpi_pm_create(struct vm *vm)
 	ret = io_bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, &acpi_pm_ops, pm,
 			      "acpi-pm");
 	if (ret < 0) {
-		log_error("acpi-pm: cannot register ports 0x%x-0x%x: %d", ACPI_PM_IO_BASE,
-			  ACPI_PM_IO_BASE + ACPI_PM_IO_LEN - 1, ret);
+		log_error("acpi-pm: cannot claim ports 0x%x-0x%x: %s", ACPI_PM_IO_BASE,
+			  ACPI_PM_IO_BASE + ACPI_PM_IO_LEN - 1,
+			  ret == -EEXIST ? "another device uses them" : strerror(-ret));
 		free(pm);
 		return ret;
 	}
 	ret = vm_add_device(vm, "acpi-pm", pm, acpi_pm_reset, acpi_pm_destroy);
 	if (ret < 0) {
-		log_error("acpi-pm: cannot add the device: %d", ret);
+		log_error("acpi-pm: cannot add the device: %s", strerror(-ret));
 		io_bus_unregister(&vm->pio, ACPI_PM_IO_BASE);
 		free(pm);
 	}

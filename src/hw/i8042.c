@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -256,7 +257,7 @@ int i8042_create(struct vm *vm, struct i8042 **out)
 	i8042_reset(kbc);
 	if ((ret = io_bus_register(&vm->pio, I8042_DATA, 1, &data_ops, kbc, "i8042-data")) < 0 ||
 	    (ret = io_bus_register(&vm->pio, I8042_CMD, 1, &cmd_ops, kbc, "i8042-cmd")) < 0) {
-		log_error("i8042: cannot register ports 0x60/0x64: %d", ret);
+		log_error("i8042: cannot register ports 0x60/0x64: %s", strerror(-ret));
 		return ret;
 	}
 	if (out)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -427,7 +428,7 @@ int i8254_create(struct vm *vm, struct i8254 **out)
 	i8254_reset(pit);
 	if ((ret = io_bus_register(&vm->pio, PIT_PORT, 4, &pit_ops, pit, "pit")) < 0 ||
 	    (ret = io_bus_register(&vm->pio, PORT61, 1, &port61_ops, pit, "port61")) < 0) {
-		log_error("i8254: cannot register its ports: %d", ret);
+		log_error("i8254: cannot register its ports: %s", strerror(-ret));
 		return ret;
 	}
 	if (out)

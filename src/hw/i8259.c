@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -405,7 +406,7 @@ int i8259_create(struct vm *vm, struct i8259 **out)
 	if ((ret = io_bus_register(&vm->pio, MASTER_PORT, 2, &master_ops, pic, "pic-master")) < 0 ||
 	    (ret = io_bus_register(&vm->pio, SLAVE_PORT, 2, &slave_ops, pic, "pic-slave")) < 0 ||
 	    (ret = io_bus_register(&vm->pio, ELCR_PORT, 2, &elcr_ops, pic, "elcr")) < 0) {
-		log_error("i8259: cannot register its ports: %d", ret);
+		log_error("i8259: cannot register its ports: %s", strerror(-ret));
 		return ret;
 	}
 	vm->irqchip = &i8259_irqchip_ops;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -212,7 +213,7 @@ int ioapic_new(struct vm *vm, struct irq_router *router, struct ioapic **out)
 	ret = io_bus_register(&vm->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops,
 			      io, "ioapic");
 	if (ret < 0) {
-		log_error("ioapic: cannot register its MMIO range: %d", ret);
+		log_error("ioapic: cannot register its MMIO range: %s", strerror(-ret));
 		free(io);
 		return ret;
 	}

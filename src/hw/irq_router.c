@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -220,7 +221,7 @@ int irq_router_create(struct vm *vm)
 	ret = io_bus_register(&vm->mmio, APIC_DEFAULT_BASE, APIC_MMIO_SIZE, &lapic_range_ops, r,
 			      "lapic");
 	if (ret < 0) {
-		log_error("lapic: cannot register its MMIO range: %d", ret);
+		log_error("lapic: cannot register its MMIO range: %s", strerror(-ret));
 		goto fail;
 	}
 	ret = vm_add_device(vm, "irq-router", r, irq_router_reset, irq_router_destroy);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -473,7 +474,7 @@ int mc146818_rtc_create(struct vm *vm, struct mc146818_rtc **out)
 	}
 	ret = io_bus_register(&vm->pio, RTC_PORT, 2, &rtc_ops, rtc, "rtc");
 	if (ret < 0) {
-		log_error("rtc: cannot register ports 0x70-0x71: %d", ret);
+		log_error("rtc: cannot register ports 0x70-0x71: %s", strerror(-ret));
 		return ret;
 	}
 	if (out)

@@ -425,7 +425,7 @@ int pci_host_create(struct vm *vm, struct pci_bus **out)
 	(void)pci_register_device(bus, &bus->host);	/* slot 0 is free */
 	if ((ret = io_bus_register(&vm->pio, PCI_ADDR_PORT, 4, &pci_addr_ops, bus, "pci-addr")) < 0 ||
 	    (ret = io_bus_register(&vm->pio, PCI_DATA_PORT, 4, &pci_data_ops, bus, "pci-data")) < 0) {
-		log_error("pci: cannot register ports 0xcf8-0xcff: %d", ret);
+		log_error("pci: cannot register ports 0xcf8-0xcff: %s", strerror(-ret));
 		return ret;
 	}
 	if (out)

@@ -4,6 +4,7 @@
  * unimp reports.  A read returns the last code, as POST cards show it. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -50,6 +51,6 @@ int port80_create(struct vm *vm)
 	}
 	ret = io_bus_register(&vm->pio, PORT80, 1, &port80_ops, p, "post");
 	if (ret < 0)
-		log_error("port 0x80: cannot register: %d", ret);
+		log_error("port 0x80: cannot register: %s", strerror(-ret));
 	return ret;
 }

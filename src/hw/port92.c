@@ -3,6 +3,7 @@
  * whatever is written; setting bit 0 resets the machine. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/vm.h"
@@ -64,6 +65,6 @@ int port92_create(struct vm *vm)
 	}
 	ret = io_bus_register(&vm->pio, PORT92, 1, &port92_ops, p, "port92");
 	if (ret < 0)
-		log_error("port 0x92: cannot register: %d", ret);
+		log_error("port 0x92: cannot register: %s", strerror(-ret));
 	return ret;
 }
