@@ -401,36 +401,20 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 	return b;
 }
 
-static inline unsigned jc_index(uint64_t lin)
-{
-	return (unsigned)((lin ^ (lin >> 10)) & (X86_JMP_CACHE_SIZE - 1));
-}
-
-struct x86_block *x86_get_block(struct x86_cpu *cpu)
+/* The jump cache missed (x86_get_block in internal.h): the hash by
+ * physical address, else a new translation */
+struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t key,
+				     struct x86_block **jc)
 {
 	const bool user = x86_user(cpu);
-	uint64_t lin;
-	if (cpu->mode == X86_MODE_LONG64) {
-		lin = cpu->rip;
-		if (!x86_canonical(lin))
-			x86_raise_exception(cpu, X86_EXC_GP, 0);
-	} else {
-		if (cpu->rip > cpu->seg[X86_CS].limit)
-			x86_raise_exception(cpu, X86_EXC_GP, 0);
-		lin = (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
-	}
-	const uint32_t key = (uint32_t)cpu->mode | (user ? 4u : 0u);
-	struct x86_block **jc = &cpu->jmp_cache[jc_index(lin)];
-	struct x86_block *b = *jc;
-	if (b && b->lin == lin && b->key == key && b->page2 == ~0ull) {
-		/* still the same physical page? (the jump cache survives TLB
-		 * flushes: the fetch TLB says whether the mapping holds) */
-		const struct x86_tlb_entry *e =
-			&cpu->tlb[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
-		if (e->tag == x86_tlb_tag(lin, user) && e->phys == (b->phys & ~0xfffull))
-			return b;
-	}
-
+	struct x86_block *b;
+	/* Blocks die only in x86_code_written, which also empties every
+	 * jump cache: the next lookup after a death comes here, between
+	 * blocks, so this is where the dead are freed */
+	if (cpu->bc && cpu->bc->dead)
+		x86_block_cache_reap(cpu->bc);
+	if (cpu->mode == X86_MODE_LONG64 && !x86_canonical(lin))
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
 	uint64_t phys = x86_translate(cpu, lin, X86_ACC_FETCH, user);
 	struct x86_block_cache *bc = cpu->bc;
 	if (bc) {

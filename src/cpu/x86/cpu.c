@@ -179,6 +179,19 @@ static bool deliver_exception(struct x86_cpu *cpu)
 	return true;
 }
 
+/* Whether take_interrupts has anything to do: checked before every block,
+ * so it is inline and asks the irqchip only when something may have
+ * changed, and now and then in case a controller changed state on its own */
+static inline bool interrupts_wanted(struct x86_cpu *cpu)
+{
+	if (cpu->nmi_pending)
+		return true;
+	if (!(cpu->rflags & X86_RFLAGS_IF))
+		return false;
+	unsigned gen = atomic_load_explicit(&cpu->irq_gen, memory_order_relaxed);
+	return gen != cpu->irq_gen_checked || !(++cpu->irq_poll & 255);
+}
+
 static void take_interrupts(struct x86_cpu *cpu)
 {
 	struct vm *vm = cpu->vm;
@@ -188,13 +201,13 @@ static void take_interrupts(struct x86_cpu *cpu)
 		x86_deliver(cpu, X86_EXC_NMI, X86_EV_NMI, false, 0, cpu->rip);
 		return;
 	}
-	if (!(cpu->rflags & X86_RFLAGS_IF) || !vm || !vm->irqchip)
+	if (!(cpu->rflags & X86_RFLAGS_IF))
 		return;
-	/* ask the irqchip only when something may have changed, and now and
-	 * then in case a controller changed state on its own */
 	unsigned gen = atomic_load_explicit(&cpu->irq_gen, memory_order_relaxed);
-	if (gen == cpu->irq_gen_checked && (++cpu->irq_poll & 255))
+	if (!vm || !vm->irqchip) {
+		cpu->irq_gen_checked = gen;	/* nothing to ask */
 		return;
+	}
 	pthread_mutex_lock(&vm->dev_lock);
 	int v = -1;
 	if (vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id))
@@ -274,6 +287,15 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 	}
 
 	for (;;) {
+		/* one test for the rare events between blocks, each of which
+		 * is then handled in order below */
+		const bool rare =
+			atomic_load_explicit(&cpu->kick, memory_order_relaxed) | !cpu->budget |
+			atomic_load_explicit(&cpu->init_pending, memory_order_relaxed) |
+			(atomic_load_explicit(&cpu->sipi_pending, memory_order_relaxed) >= 0) |
+			cpu->wait_for_sipi;
+		if (__builtin_expect(!rare, 1))
+			goto events_done;
 		if (atomic_load_explicit(&cpu->kick, memory_order_relaxed)) {
 			ret = X86_EXIT_KICK;
 			break;
@@ -282,8 +304,6 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			ret = X86_EXIT_BUDGET;
 			break;
 		}
-		if (cpu->bc && cpu->bc->dead)
-			x86_block_cache_reap(cpu->bc);
 		if (__builtin_expect(atomic_load_explicit(&cpu->init_pending, memory_order_relaxed), 0)) {
 			/* INIT: power-on state but the APIC base, then wait for SIPI */
 			uint64_t apic_base = cpu->apic_base;
@@ -299,12 +319,14 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			ret = X86_EXIT_HLT;
 			break;
 		}
-		/* after sti, mov ss or pop ss: one instruction runs before
+events_done:
+		/* (invalidated blocks are freed in x86_get_block's miss path)
+		 * After sti, mov ss or pop ss: one instruction runs before
 		 * interrupts are looked at again */
 		bool shadow = cpu->intr_shadow;
 		if (shadow)
 			cpu->intr_shadow = false;
-		else if ((cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending)
+		else if (interrupts_wanted(cpu))
 			take_interrupts(cpu);
 		if (cpu->halted) {
 			ret = X86_EXIT_HLT;
@@ -319,9 +341,30 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 		cpu->blocks_executed++;
 		const uint64_t mask = cpu->mode == X86_MODE_LONG64 ? ~0ull :
 				      cpu->mode == X86_MODE_PROT32 ? 0xffffffffull : 0xffffull;
+		const struct x86_op *op = b->ops, *end = b->ops + b->n;
 		int r = 0;
-		for (unsigned i = 0; i < b->n; i++) {
-			const struct x86_insn *in = &b->ops[i].in;
+		if (__builtin_expect(!shadow && cpu->stop_rip == ~0ull &&
+				     !(cpu->rflags & X86_RFLAGS_TF) && b->n <= cpu->budget, 1)) {
+			/* The common case, with the per-instruction work cut to
+			 * the bone: no stop address is set, no single step, and
+			 * the budget covers the whole block.  An instruction that
+			 * sets an interrupt shadow (sti, mov ss, pop ss) returns
+			 * X86_EXEC_END_BLOCK, and one that sets TF sets
+			 * block_dirty (x86_cpu_set_rflags): the next instruction
+			 * then starts a block in the careful loop below, which
+			 * handles both. */
+			do {
+				cpu->next_rip = (cpu->rip + op->in.len) & mask;
+				r = op->fn(cpu, &op->in);
+				cpu->rip = cpu->next_rip;
+				cpu->budget--;
+				if (__builtin_expect(r | cpu->block_dirty, 0))
+					break;
+			} while (++op < end);
+			goto block_done;
+		}
+		for (; op < end; op++) {
+			const struct x86_insn *in = &op->in;
 			if (__builtin_expect(cpu->rip == cpu->stop_rip, 0)) {
 				drop_block(cpu);
 				ret = X86_EXIT_STOP;
@@ -329,7 +372,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			}
 			bool tf = cpu->rflags & X86_RFLAGS_TF;
 			cpu->next_rip = (cpu->rip + in->len) & mask;
-			r = b->ops[i].fn(cpu, in);
+			r = op->fn(cpu, in);
 			cpu->rip = cpu->next_rip;
 			cpu->budget--;
 			if (__builtin_expect(tf, 0) && r != X86_EXEC_HLT) {
@@ -348,6 +391,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 				shadow = true;
 			}
 		}
+block_done:
 		drop_block(cpu);
 		if (r == X86_EXEC_HLT) {
 			ret = X86_EXIT_HLT;

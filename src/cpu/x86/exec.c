@@ -6,31 +6,13 @@
 uint64_t x86_get_reg(const struct x86_cpu *cpu, const struct x86_insn *in, unsigned reg,
 		     unsigned size)
 {
-	switch (size) {
-	case 1:
-		if ((!in || !in->rex) && reg >= 4 && reg < 8)
-			return (cpu->gpr[reg - 4] >> 8) & 0xff;
-		return cpu->gpr[reg] & 0xff;
-	case 2: return cpu->gpr[reg] & 0xffff;
-	case 4: return cpu->gpr[reg] & 0xffffffffull;
-	default: return cpu->gpr[reg];
-	}
+	return x86_reg_read(cpu, in, reg, size);
 }
 
 void x86_set_reg(struct x86_cpu *cpu, const struct x86_insn *in, unsigned reg, unsigned size,
 		 uint64_t v)
 {
-	switch (size) {
-	case 1:
-		if ((!in || !in->rex) && reg >= 4 && reg < 8)
-			cpu->gpr[reg - 4] = (cpu->gpr[reg - 4] & ~0xff00ull) | ((v & 0xff) << 8);
-		else
-			cpu->gpr[reg] = (cpu->gpr[reg] & ~0xffull) | (v & 0xff);
-		break;
-	case 2: cpu->gpr[reg] = (cpu->gpr[reg] & ~0xffffull) | (v & 0xffff); break;
-	case 4: cpu->gpr[reg] = (uint32_t)v; break;
-	default: cpu->gpr[reg] = v; break;
-	}
+	x86_reg_write(cpu, in, reg, size, v);
 }
 
 static inline unsigned osize(const struct x86_insn *in)
@@ -62,7 +44,7 @@ static inline void rm_resolve(struct x86_cpu *cpu, const struct x86_insn *in, un
 	o->lin = 0;
 	o->reg = 0;
 	if (o->mem)
-		o->lin = x86_seg_linear(cpu, in->seg, x86_insn_ea(cpu, in), size, write);
+		o->lin = x86_seg_linear(cpu, in->seg, x86_ea(cpu, in), size, write);
 	else
 		o->reg = in->rm;
 }
@@ -72,7 +54,7 @@ static inline uint64_t op_read(struct x86_cpu *cpu, const struct x86_insn *in, c
 {
 	if (o->mem)
 		return x86_read_lin_u(cpu, o->lin, size, x86_user(cpu));
-	return x86_get_reg(cpu, in, o->reg, size);
+	return x86_reg_read(cpu, in, o->reg, size);
 }
 
 static inline void op_write(struct x86_cpu *cpu, const struct x86_insn *in, const struct operand *o,
@@ -81,28 +63,31 @@ static inline void op_write(struct x86_cpu *cpu, const struct x86_insn *in, cons
 	if (o->mem)
 		x86_write_lin_u(cpu, o->lin, size, v, x86_user(cpu));
 	else
-		x86_set_reg(cpu, in, o->reg, size, v);
+		x86_reg_write(cpu, in, o->reg, size, v);
 }
 
 static inline uint64_t rm_read(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size)
 {
 	if (in->mod == 3)
-		return x86_get_reg(cpu, in, in->rm, size);
-	return x86_mem_read(cpu, in->seg, x86_insn_ea(cpu, in), size);
+		return x86_reg_read(cpu, in, in->rm, size);
+	return x86_mem_read(cpu, in->seg, x86_ea(cpu, in), size);
 }
 
 static inline void rm_write(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size,
 			    uint64_t v)
 {
 	if (in->mod == 3)
-		x86_set_reg(cpu, in, in->rm, size, v);
+		x86_reg_write(cpu, in, in->rm, size, v);
 	else
-		x86_mem_write(cpu, in->seg, x86_insn_ea(cpu, in), size, v);
+		x86_mem_write(cpu, in->seg, x86_ea(cpu, in), size, v);
 }
 
 /* ---- arithmetic ---- */
 
-static uint64_t alu(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t a, uint64_t b)
+/* always inline where op is a constant (the specialised executors), so
+ * the switch folds away; alu() is the out-of-line form for the rest */
+static inline __attribute__((always_inline)) uint64_t alu_op(struct x86_cpu *cpu, unsigned op,
+							     unsigned size, uint64_t a, uint64_t b)
 {
 	uint64_t m = x86_mask(size), r;
 	a &= m;
@@ -130,6 +115,11 @@ static uint64_t alu(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t a,
 	default: r = a ^ b; x86_set_cc(cpu, X86_CC_LOGIC, size, r, 0, 0); break;
 	}
 	return r & m;
+}
+
+static uint64_t alu(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t a, uint64_t b)
+{
+	return alu_op(cpu, op, size, a, b);
 }
 
 static void set_flags_bits(struct x86_cpu *cpu, uint64_t set, uint64_t clear)
@@ -335,8 +325,8 @@ static void group3_muldiv(struct x86_cpu *cpu, const struct x86_insn *in, unsign
 	if (size == 1) {
 		cpu->gpr[X86_RAX] = (cpu->gpr[X86_RAX] & ~0xffffull) | (lo & 0xff) | ((hi & 0xff) << 8);
 	} else {
-		x86_set_reg(cpu, in, X86_RAX, size, lo);
-		x86_set_reg(cpu, in, X86_RDX, size, hi);
+		x86_reg_write(cpu, in, X86_RAX, size, lo);
+		x86_reg_write(cpu, in, X86_RDX, size, hi);
 	}
 }
 
@@ -383,7 +373,7 @@ static uint64_t counter_read(struct x86_cpu *cpu, const struct x86_insn *in)
 
 static void counter_write(struct x86_cpu *cpu, const struct x86_insn *in, uint64_t v)
 {
-	x86_set_reg(cpu, in, X86_RCX, in->addrsize, v);
+	x86_reg_write(cpu, in, X86_RCX, in->addrsize, v);
 }
 
 /* ---- BCD ---- */
@@ -468,21 +458,21 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		case 1:
 			rm_resolve(cpu, in, size, aop != 7, &o);
 			a = op_read(cpu, in, &o, size);
-			r = alu(cpu, aop, size, a, x86_get_reg(cpu, in, in->reg, size));
+			r = alu(cpu, aop, size, a, x86_reg_read(cpu, in, in->reg, size));
 			if (aop != 7)
 				op_write(cpu, in, &o, size, r);
 			break;
 		case 2:
 		case 3:
 			b = rm_read(cpu, in, size);
-			r = alu(cpu, aop, size, x86_get_reg(cpu, in, in->reg, size), b);
+			r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->reg, size), b);
 			if (aop != 7)
-				x86_set_reg(cpu, in, in->reg, size, r);
+				x86_reg_write(cpu, in, in->reg, size, r);
 			break;
 		default:
-			r = alu(cpu, aop, size, x86_get_reg(cpu, in, X86_RAX, size), in->imm);
+			r = alu(cpu, aop, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
 			if (aop != 7)
-				x86_set_reg(cpu, in, X86_RAX, size, r);
+				x86_reg_write(cpu, in, X86_RAX, size, r);
 			break;
 		}
 		return 0;
@@ -510,20 +500,20 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0x48 ... 0x4f: {
 		unsigned reg = op & 7;
 		bool c = x86_get_cf(cpu);
-		a = x86_get_reg(cpu, in, reg, size);
+		a = x86_reg_read(cpu, in, reg, size);
 		r = op < 0x48 ? a + 1 : a - 1;
 		cpu->cc_carry = c;
 		x86_set_cc(cpu, op < 0x48 ? X86_CC_INC : X86_CC_DEC, size, r, a, 1);
-		x86_set_reg(cpu, in, reg, size, r);
+		x86_reg_write(cpu, in, reg, size, r);
 		return 0;
 	}
 	case 0x50 ... 0x57:
-		x86_push(cpu, in->opsize, x86_get_reg(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0),
+		x86_push(cpu, in->opsize, x86_reg_read(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0),
 						      in->opsize));
 		return 0;
 	case 0x58 ... 0x5f:
 		r = x86_pop(cpu, in->opsize);
-		x86_set_reg(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, r);
+		x86_reg_write(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, r);
 		return 0;
 	case 0x60: { /* pusha */
 		uint64_t sp = x86_get_sp(cpu), m = x86_mask(x86_stack_size(cpu));
@@ -542,16 +532,16 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 			v[7 - i] = x86_mem_read(cpu, X86_SS, (sp + i * s) & m, s);
 		for (unsigned i = 0; i < 8; i++)
 			if (i != X86_RSP)
-				x86_set_reg(cpu, in, i, s, v[i]);
+				x86_reg_write(cpu, in, i, s, v[i]);
 		x86_set_sp(cpu, sp + 8 * s);
 		return 0;
 	}
 	case 0x62: { /* bound */
 		if (in->mod == 3)
 			ud(cpu);
-		uint64_t ea = x86_insn_ea(cpu, in);
+		uint64_t ea = x86_ea(cpu, in);
 		unsigned s = in->opsize;
-		int64_t idx = (int64_t)x86_sext(x86_get_reg(cpu, in, in->reg, s), s);
+		int64_t idx = (int64_t)x86_sext(x86_reg_read(cpu, in, in->reg, s), s);
 		int64_t lo = (int64_t)x86_sext(x86_mem_read(cpu, in->seg, ea, s), s);
 		int64_t hi = (int64_t)x86_sext(x86_mem_read(cpu, in->seg, (ea + s) & x86_mask(in->addrsize), s), s);
 		if (idx < lo || idx > hi)
@@ -561,7 +551,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0x63:
 		if (cpu->mode == X86_MODE_LONG64) { /* movsxd */
 			r = rm_read(cpu, in, 4);
-			x86_set_reg(cpu, in, in->reg, in->opsize, x86_sext(r, 4));
+			x86_reg_write(cpu, in, in->reg, in->opsize, x86_sext(r, 4));
 			return 0;
 		}
 		if (!x86_prot_mode(cpu))
@@ -569,7 +559,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		/* arpl */
 		rm_resolve(cpu, in, 2, true, &o);
 		a = op_read(cpu, in, &o, 2);
-		b = x86_get_reg(cpu, in, in->reg, 2);
+		b = x86_reg_read(cpu, in, in->reg, 2);
 		if ((a & 3) < (b & 3)) {
 			op_write(cpu, in, &o, 2, (a & ~3ull) | (b & 3));
 			set_flags_bits(cpu, X86_RFLAGS_ZF, 0);
@@ -584,7 +574,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0x69:
 	case 0x6b:
 		r = imul_trunc(cpu, in->opsize, rm_read(cpu, in, in->opsize), in->imm);
-		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+		x86_reg_write(cpu, in, in->reg, in->opsize, r);
 		return 0;
 	case 0x6c ... 0x6f:
 	case 0xa4 ... 0xa7:
@@ -605,23 +595,23 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	case 0x84:
 	case 0x85:
-		alu(cpu, 4, size, rm_read(cpu, in, size), x86_get_reg(cpu, in, in->reg, size));
+		alu(cpu, 4, size, rm_read(cpu, in, size), x86_reg_read(cpu, in, in->reg, size));
 		return 0;
 	case 0x86:
 	case 0x87:
 		rm_resolve(cpu, in, size, true, &o);
 		a = op_read(cpu, in, &o, size);
-		b = x86_get_reg(cpu, in, in->reg, size);
+		b = x86_reg_read(cpu, in, in->reg, size);
 		op_write(cpu, in, &o, size, b);
-		x86_set_reg(cpu, in, in->reg, size, a);
+		x86_reg_write(cpu, in, in->reg, size, a);
 		return 0;
 	case 0x88:
 	case 0x89:
-		rm_write(cpu, in, size, x86_get_reg(cpu, in, in->reg, size));
+		rm_write(cpu, in, size, x86_reg_read(cpu, in, in->reg, size));
 		return 0;
 	case 0x8a:
 	case 0x8b:
-		x86_set_reg(cpu, in, in->reg, size, rm_read(cpu, in, size));
+		x86_reg_write(cpu, in, in->reg, size, rm_read(cpu, in, size));
 		return 0;
 	case 0x8c: {
 		unsigned sr = in->reg & 7;
@@ -629,7 +619,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 			ud(cpu);
 		uint16_t sel = cpu->seg[sr].selector;
 		if (in->mod == 3)
-			x86_set_reg(cpu, in, in->rm, in->opsize, sel);
+			x86_reg_write(cpu, in, in->rm, in->opsize, sel);
 		else
 			rm_write(cpu, in, 2, sel);
 		return 0;
@@ -637,7 +627,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0x8d:
 		if (in->mod == 3)
 			ud(cpu);
-		x86_set_reg(cpu, in, in->reg, in->opsize, x86_insn_ea(cpu, in));
+		x86_reg_write(cpu, in, in->reg, in->opsize, x86_ea(cpu, in));
 		return 0;
 	case 0x8e: {
 		unsigned sr = in->reg & 7;
@@ -659,10 +649,10 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		uint64_t old_rsp = cpu->gpr[X86_RSP];
 		x86_set_sp(cpu, sp + in->opsize);
 		if (in->mod == 3) {
-			x86_set_reg(cpu, in, in->rm, in->opsize, r);
+			x86_reg_write(cpu, in, in->rm, in->opsize, r);
 		} else {
 			/* the address is computed with the incremented stack pointer */
-			uint64_t ea = x86_insn_ea(cpu, in);
+			uint64_t ea = x86_ea(cpu, in);
 			uint64_t lin;
 			/* undo the pop if the store faults */
 			uint64_t new_rsp = cpu->gpr[X86_RSP];
@@ -677,23 +667,23 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		unsigned reg = (op & 7) | (in->rex & X86_REX_B ? 8 : 0);
 		if (reg == 0) /* nop, pause */
 			return 0;
-		a = x86_get_reg(cpu, in, reg, in->opsize);
-		x86_set_reg(cpu, in, reg, in->opsize, x86_get_reg(cpu, in, X86_RAX, in->opsize));
-		x86_set_reg(cpu, in, X86_RAX, in->opsize, a);
+		a = x86_reg_read(cpu, in, reg, in->opsize);
+		x86_reg_write(cpu, in, reg, in->opsize, x86_reg_read(cpu, in, X86_RAX, in->opsize));
+		x86_reg_write(cpu, in, X86_RAX, in->opsize, a);
 		return 0;
 	}
 	case 0x98:
 		if (in->opsize == 2)
-			x86_set_reg(cpu, in, X86_RAX, 2, x86_sext(cpu->gpr[X86_RAX], 1));
+			x86_reg_write(cpu, in, X86_RAX, 2, x86_sext(cpu->gpr[X86_RAX], 1));
 		else if (in->opsize == 4)
-			x86_set_reg(cpu, in, X86_RAX, 4, x86_sext(cpu->gpr[X86_RAX], 2));
+			x86_reg_write(cpu, in, X86_RAX, 4, x86_sext(cpu->gpr[X86_RAX], 2));
 		else
 			cpu->gpr[X86_RAX] = x86_sext(cpu->gpr[X86_RAX], 4);
 		return 0;
 	case 0x99: {
 		unsigned s = in->opsize;
 		bool neg = cpu->gpr[X86_RAX] & (1ull << (s * 8 - 1));
-		x86_set_reg(cpu, in, X86_RDX, s, neg ? ~0ull : 0);
+		x86_reg_write(cpu, in, X86_RDX, s, neg ? ~0ull : 0);
 		return 0;
 	}
 	case 0x9a:
@@ -745,20 +735,20 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0xa0 ... 0xa3: {
 		uint64_t off = (uint64_t)in->disp & x86_mask(in->addrsize);
 		if (op < 0xa2)
-			x86_set_reg(cpu, in, X86_RAX, size, x86_mem_read(cpu, in->seg, off, size));
+			x86_reg_write(cpu, in, X86_RAX, size, x86_mem_read(cpu, in->seg, off, size));
 		else
-			x86_mem_write(cpu, in->seg, off, size, x86_get_reg(cpu, in, X86_RAX, size));
+			x86_mem_write(cpu, in->seg, off, size, x86_reg_read(cpu, in, X86_RAX, size));
 		return 0;
 	}
 	case 0xa8:
 	case 0xa9:
-		alu(cpu, 4, size, x86_get_reg(cpu, in, X86_RAX, size), in->imm);
+		alu(cpu, 4, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
 		return 0;
 	case 0xb0 ... 0xb7:
-		x86_set_reg(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), 1, in->imm);
+		x86_reg_write(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), 1, in->imm);
 		return 0;
 	case 0xb8 ... 0xbf:
-		x86_set_reg(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, in->imm);
+		x86_reg_write(cpu, in, (op & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, in->imm);
 		return 0;
 	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
 		unsigned count = op <= 0xc1 ? (uint8_t)in->imm : op <= 0xd1 ? 1 :
@@ -783,12 +773,12 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0xc5: {
 		if (in->mod == 3)
 			ud(cpu);
-		uint64_t ea = x86_insn_ea(cpu, in);
+		uint64_t ea = x86_ea(cpu, in);
 		unsigned s = in->opsize;
 		uint64_t off = x86_mem_read(cpu, in->seg, ea, s);
 		uint16_t sel = (uint16_t)x86_mem_read(cpu, in->seg, (ea + s) & x86_mask(in->addrsize), 2);
 		x86_load_seg(cpu, op == 0xc4 ? X86_ES : X86_DS, sel);
-		x86_set_reg(cpu, in, in->reg, s, off);
+		x86_reg_write(cpu, in, in->reg, s, off);
 		return 0;
 	}
 	case 0xc6:
@@ -819,7 +809,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		sp = (sp - (uint16_t)in->imm) & m;
 		/* the new stack top must be writable */
 		x86_seg_linear(cpu, X86_SS, sp, 1, true);
-		x86_set_reg(cpu, in, X86_RBP, s == 2 ? 2 : x86_stack_size(cpu) == 2 ? 2 : s,
+		x86_reg_write(cpu, in, X86_RBP, s == 2 ? 2 : x86_stack_size(cpu) == 2 ? 2 : s,
 			    frame);
 		x86_set_sp(cpu, sp);
 		return 0;
@@ -829,7 +819,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		uint64_t bp = cpu->gpr[X86_RBP] & x86_mask(ss);
 		r = x86_mem_read(cpu, X86_SS, bp, in->opsize);
 		x86_set_sp(cpu, bp + in->opsize);
-		x86_set_reg(cpu, in, X86_RBP, in->opsize, r);
+		x86_reg_write(cpu, in, X86_RBP, in->opsize, r);
 		return 0;
 	}
 	case 0xca:
@@ -877,7 +867,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	case 0xd7: { /* xlat */
 		uint64_t off = (cpu->gpr[X86_RBX] + (cpu->gpr[X86_RAX] & 0xff)) & x86_mask(in->addrsize);
-		x86_set_reg(cpu, in, X86_RAX, 1, x86_mem_read(cpu, in->seg, off, 1));
+		x86_reg_write(cpu, in, X86_RAX, 1, x86_mem_read(cpu, in->seg, off, 1));
 		return 0;
 	}
 	case 0xe0 ... 0xe2: { /* loopne, loope, loop */
@@ -901,7 +891,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		unsigned s = size == 8 ? 4 : size;
 		x86_io_check(cpu, port, s);
 		uint32_t v = x86_io_in(cpu, port, s);
-		x86_set_reg(cpu, in, X86_RAX, s, v);
+		x86_reg_write(cpu, in, X86_RAX, s, v);
 		return 0;
 	}
 	case 0xe6: case 0xe7: case 0xee: case 0xef: {
@@ -1001,7 +991,7 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 		case 5: {
 			if (in->mod == 3)
 				ud(cpu);
-			uint64_t ea = x86_insn_ea(cpu, in);
+			uint64_t ea = x86_ea(cpu, in);
 			unsigned s = in->opsize;
 			uint64_t off = x86_mem_read(cpu, in->seg, ea, s);
 			uint16_t sel = (uint16_t)x86_mem_read(cpu, in->seg,
@@ -1034,13 +1024,13 @@ static int bit_op(struct x86_cpu *cpu, const struct x86_insn *in, unsigned kind,
 	bool bit;
 	if (in->mod == 3) {
 		unsigned n = bitoff & (bits - 1);
-		a = x86_get_reg(cpu, in, in->rm, size);
+		a = x86_reg_read(cpu, in, in->rm, size);
 		bit = (a >> n) & 1;
 		r = kind == 1 ? a | (1ull << n) : kind == 2 ? a & ~(1ull << n) : a ^ (1ull << n);
 		if (kind)
-			x86_set_reg(cpu, in, in->rm, size, r);
+			x86_reg_write(cpu, in, in->rm, size, r);
 	} else {
-		uint64_t ea = x86_insn_ea(cpu, in);
+		uint64_t ea = x86_ea(cpu, in);
 		if (reg_offset) {
 			int64_t off = (int64_t)x86_sext(bitoff, size);
 			ea += (uint64_t)((off >> (bits == 16 ? 4 : bits == 32 ? 5 : 6)) * (int64_t)size);
@@ -1096,9 +1086,9 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0x40 ... 0x4f:
 		r = rm_read(cpu, in, in->opsize);
 		if (x86_cond(cpu, op & 15))
-			x86_set_reg(cpu, in, in->reg, in->opsize, r);
+			x86_reg_write(cpu, in, in->reg, in->opsize, r);
 		else if (in->opsize == 4)
-			x86_set_reg(cpu, in, in->reg, 4, x86_get_reg(cpu, in, in->reg, 4));
+			x86_reg_write(cpu, in, in->reg, 4, x86_reg_read(cpu, in, in->reg, 4));
 		return 0;
 	case 0x80 ... 0x8f:
 		if (x86_cond(cpu, op & 15))
@@ -1117,10 +1107,10 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 		x86_set_sp(cpu, sp + in->opsize);
 		return 0;
 	}
-	case 0xa3: return bit_op(cpu, in, 0, x86_get_reg(cpu, in, in->reg, in->opsize), true);
-	case 0xab: return bit_op(cpu, in, 1, x86_get_reg(cpu, in, in->reg, in->opsize), true);
-	case 0xb3: return bit_op(cpu, in, 2, x86_get_reg(cpu, in, in->reg, in->opsize), true);
-	case 0xbb: return bit_op(cpu, in, 3, x86_get_reg(cpu, in, in->reg, in->opsize), true);
+	case 0xa3: return bit_op(cpu, in, 0, x86_reg_read(cpu, in, in->reg, in->opsize), true);
+	case 0xab: return bit_op(cpu, in, 1, x86_reg_read(cpu, in, in->reg, in->opsize), true);
+	case 0xb3: return bit_op(cpu, in, 2, x86_reg_read(cpu, in, in->reg, in->opsize), true);
+	case 0xbb: return bit_op(cpu, in, 3, x86_reg_read(cpu, in, in->reg, in->opsize), true);
 	case 0xba:
 		if ((in->reg & 7) < 4)
 			ud(cpu);
@@ -1130,43 +1120,43 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 		size = in->opsize;
 		rm_resolve(cpu, in, size, true, &o);
 		a = op_read(cpu, in, &o, size);
-		b = x86_get_reg(cpu, in, in->reg, size);
+		b = x86_reg_read(cpu, in, in->reg, size);
 		r = shld_op(cpu, op >= 0xac, size, a, b, count);
 		if ((count & (size == 8 ? 0x3f : 0x1f)) || !o.mem)
 			op_write(cpu, in, &o, size, r);
 		return 0;
 	}
 	case 0xaf:
-		r = imul_trunc(cpu, in->opsize, x86_get_reg(cpu, in, in->reg, in->opsize),
+		r = imul_trunc(cpu, in->opsize, x86_reg_read(cpu, in, in->reg, in->opsize),
 			       rm_read(cpu, in, in->opsize));
-		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+		x86_reg_write(cpu, in, in->reg, in->opsize, r);
 		return 0;
 	case 0xb0:
 	case 0xb1: { /* cmpxchg */
 		rm_resolve(cpu, in, size, true, &o);
 		a = op_read(cpu, in, &o, size);
-		uint64_t acc = x86_get_reg(cpu, in, X86_RAX, size);
+		uint64_t acc = x86_reg_read(cpu, in, X86_RAX, size);
 		alu(cpu, 7, size, acc, a);
 		if (acc == a) {
-			op_write(cpu, in, &o, size, x86_get_reg(cpu, in, in->reg, size));
+			op_write(cpu, in, &o, size, x86_reg_read(cpu, in, in->reg, size));
 		} else {
 			/* memory is written back even when unequal (the locked
 			 * cycle); a register destination is left alone */
 			if (o.mem)
 				op_write(cpu, in, &o, size, a);
-			x86_set_reg(cpu, in, X86_RAX, size, a);
+			x86_reg_write(cpu, in, X86_RAX, size, a);
 		}
 		return 0;
 	}
 	case 0xb2: case 0xb4: case 0xb5: {
 		if (in->mod == 3)
 			ud(cpu);
-		uint64_t ea = x86_insn_ea(cpu, in);
+		uint64_t ea = x86_ea(cpu, in);
 		unsigned s = in->opsize;
 		uint64_t off = x86_mem_read(cpu, in->seg, ea, s);
 		uint16_t sel = (uint16_t)x86_mem_read(cpu, in->seg, (ea + s) & x86_mask(in->addrsize), 2);
 		x86_load_seg(cpu, op == 0xb2 ? X86_SS : op == 0xb4 ? X86_FS : X86_GS, sel);
-		x86_set_reg(cpu, in, in->reg, s, off);
+		x86_reg_write(cpu, in, in->reg, s, off);
 		return 0;
 	}
 	case 0xb6: case 0xb7: case 0xbe: case 0xbf: {
@@ -1174,7 +1164,7 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 		r = rm_read(cpu, in, ss);
 		if (op >= 0xbe)
 			r = x86_sext(r, ss);
-		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+		x86_reg_write(cpu, in, in->reg, in->opsize, r);
 		return 0;
 	}
 	case 0xb8: { /* popcnt */
@@ -1182,14 +1172,14 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 			ud(cpu);
 		a = rm_read(cpu, in, in->opsize);
 		r = (uint64_t)__builtin_popcountll(a);
-		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+		x86_reg_write(cpu, in, in->reg, in->opsize, r);
 		x86_set_arith_flags(cpu, a ? 0 : X86_RFLAGS_ZF);
 		return 0;
 	}
 	case 0xbc: /* bsf (tzcnt is not reported: F3 is ignored, as on older parts) */
 		a = rm_read(cpu, in, in->opsize);
 		if (a)
-			x86_set_reg(cpu, in, in->reg, in->opsize, (uint64_t)__builtin_ctzll(a));
+			x86_reg_write(cpu, in, in->reg, in->opsize, (uint64_t)__builtin_ctzll(a));
 		bitscan_flags(cpu, !a, false);
 		return 0;
 	case 0xbd: {
@@ -1197,12 +1187,12 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 		a = rm_read(cpu, in, in->opsize);
 		if (in->mandatory == 0xf3) { /* lzcnt */
 			r = a ? (uint64_t)(__builtin_clzll(a) - (64 - (int)bits)) : bits;
-			x86_set_reg(cpu, in, in->reg, in->opsize, r);
+			x86_reg_write(cpu, in, in->reg, in->opsize, r);
 			bitscan_flags(cpu, r == 0, a == 0);
 			return 0;
 		}
 		if (a)
-			x86_set_reg(cpu, in, in->reg, in->opsize, (uint64_t)(63 - __builtin_clzll(a)));
+			x86_reg_write(cpu, in, in->reg, in->opsize, (uint64_t)(63 - __builtin_clzll(a)));
 		bitscan_flags(cpu, !a, false);
 		return 0;
 	}
@@ -1210,16 +1200,16 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0xc1: /* xadd */
 		rm_resolve(cpu, in, size, true, &o);
 		a = op_read(cpu, in, &o, size);
-		b = x86_get_reg(cpu, in, in->reg, size);
+		b = x86_reg_read(cpu, in, in->reg, size);
 		r = alu(cpu, 0, size, a, b);
-		x86_set_reg(cpu, in, in->reg, size, a);
+		x86_reg_write(cpu, in, in->reg, size, a);
 		op_write(cpu, in, &o, size, r);
 		return 0;
 	case 0xc7: {
 		unsigned sub = in->reg & 7;
 		if (sub != 1 || in->mod == 3)
 			ud(cpu);
-		uint64_t ea = x86_insn_ea(cpu, in);
+		uint64_t ea = x86_ea(cpu, in);
 		if (in->rex & X86_REX_W) { /* cmpxchg16b */
 			if (ea & 15)
 				gp0(cpu);
@@ -1256,9 +1246,9 @@ static int exec_0f(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0xc8 ... 0xcf: {
 		unsigned reg = (op & 7) | (in->rex & X86_REX_B ? 8 : 0);
 		if (in->opsize == 2)
-			x86_set_reg(cpu, in, reg, 2, 0);
+			x86_reg_write(cpu, in, reg, 2, 0);
 		else if (in->opsize == 4)
-			x86_set_reg(cpu, in, reg, 4, __builtin_bswap32((uint32_t)cpu->gpr[reg]));
+			x86_reg_write(cpu, in, reg, 4, __builtin_bswap32((uint32_t)cpu->gpr[reg]));
 		else
 			cpu->gpr[reg] = __builtin_bswap64(cpu->gpr[reg]);
 		return 0;
@@ -1280,9 +1270,9 @@ static int exec_0f38(struct x86_cpu *cpu, const struct x86_insn *in)
 			v = rm_read(cpu, in, s);
 			v = s == 2 ? __builtin_bswap16((uint16_t)v) : s == 4 ? __builtin_bswap32((uint32_t)v) :
 			    __builtin_bswap64(v);
-			x86_set_reg(cpu, in, in->reg, s, v);
+			x86_reg_write(cpu, in, in->reg, s, v);
 		} else {
-			v = x86_get_reg(cpu, in, in->reg, s);
+			v = x86_reg_read(cpu, in, in->reg, s);
 			v = s == 2 ? __builtin_bswap16((uint16_t)v) : s == 4 ? __builtin_bswap32((uint32_t)v) :
 			    __builtin_bswap64(v);
 			rm_write(cpu, in, s, v);
@@ -1355,30 +1345,78 @@ static int fast_alu(struct x86_cpu *cpu, const struct x86_insn *in)
 	case 0:
 	case 1:
 		if (in->mod == 3) {
-			r = alu(cpu, aop, size, x86_get_reg(cpu, in, in->rm, size),
-				x86_get_reg(cpu, in, in->reg, size));
+			r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->rm, size),
+				x86_reg_read(cpu, in, in->reg, size));
 			if (aop != 7)
-				x86_set_reg(cpu, in, in->rm, size, r);
+				x86_reg_write(cpu, in, in->rm, size, r);
 			return 0;
 		}
 		rm_resolve(cpu, in, size, aop != 7, &o);
-		r = alu(cpu, aop, size, op_read(cpu, in, &o, size), x86_get_reg(cpu, in, in->reg, size));
+		r = alu(cpu, aop, size, op_read(cpu, in, &o, size), x86_reg_read(cpu, in, in->reg, size));
 		if (aop != 7)
 			op_write(cpu, in, &o, size, r);
 		return 0;
 	case 2:
 	case 3:
-		r = alu(cpu, aop, size, x86_get_reg(cpu, in, in->reg, size), rm_read(cpu, in, size));
+		r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->reg, size), rm_read(cpu, in, size));
 		if (aop != 7)
-			x86_set_reg(cpu, in, in->reg, size, r);
+			x86_reg_write(cpu, in, in->reg, size, r);
 		return 0;
 	default:
-		r = alu(cpu, aop, size, x86_get_reg(cpu, in, X86_RAX, size), in->imm);
+		r = alu(cpu, aop, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
 		if (aop != 7)
-			x86_set_reg(cpu, in, X86_RAX, size, r);
+			x86_reg_write(cpu, in, X86_RAX, size, r);
 		return 0;
 	}
 }
+
+/* 00-3D with the operation fixed at translation (alu_op inlines with a
+ * constant op); adc and sbb keep the generic fast_alu */
+static inline __attribute__((always_inline)) int alu_form(struct x86_cpu *cpu,
+							  const struct x86_insn *in, unsigned aop)
+{
+	const unsigned size = osize(in);
+	struct operand o;
+	uint64_t r;
+	switch (in->opcode & 7) {
+	case 0:
+	case 1:
+		if (in->mod == 3) {
+			r = alu_op(cpu, aop, size, x86_reg_read(cpu, in, in->rm, size),
+				x86_reg_read(cpu, in, in->reg, size));
+			if (aop != 7)
+				x86_reg_write(cpu, in, in->rm, size, r);
+			return 0;
+		}
+		rm_resolve(cpu, in, size, aop != 7, &o);
+		r = alu_op(cpu, aop, size, op_read(cpu, in, &o, size), x86_reg_read(cpu, in, in->reg, size));
+		if (aop != 7)
+			op_write(cpu, in, &o, size, r);
+		return 0;
+	case 2:
+	case 3:
+		r = alu_op(cpu, aop, size, x86_reg_read(cpu, in, in->reg, size), rm_read(cpu, in, size));
+		if (aop != 7)
+			x86_reg_write(cpu, in, in->reg, size, r);
+		return 0;
+	default:
+		r = alu_op(cpu, aop, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
+		if (aop != 7)
+			x86_reg_write(cpu, in, X86_RAX, size, r);
+		return 0;
+	}
+}
+
+#define FAST_ALU(aop, name) \
+	static int fast_alu_##name(struct x86_cpu *cpu, const struct x86_insn *in) \
+	{ return alu_form(cpu, in, aop); }
+FAST_ALU(0, add)
+FAST_ALU(1, or)
+FAST_ALU(4, and)
+FAST_ALU(5, sub)
+FAST_ALU(6, xor)
+FAST_ALU(7, cmp)
+#undef FAST_ALU
 
 static int fast_grp1(struct x86_cpu *cpu, const struct x86_insn *in)
 {
@@ -1391,50 +1429,102 @@ static int fast_grp1(struct x86_cpu *cpu, const struct x86_insn *in)
 	return 0;
 }
 
+/* 80-83 with the operation fixed at translation: cmp, add, sub, and with
+ * an immediate are among the most frequent instructions of all */
+static inline __attribute__((always_inline)) int grp1_op(struct x86_cpu *cpu,
+							 const struct x86_insn *in, unsigned aop)
+{
+	const unsigned size = osize(in);
+	if (in->mod == 3) {
+		uint64_t r = alu_op(cpu, aop, size, x86_reg_read(cpu, in, in->rm, size), in->imm);
+		if (aop != 7)
+			x86_reg_write(cpu, in, in->rm, size, r);
+		return 0;
+	}
+	struct operand o;
+	rm_resolve(cpu, in, size, aop != 7, &o);
+	uint64_t r = alu_op(cpu, aop, size, op_read(cpu, in, &o, size), in->imm);
+	if (aop != 7)
+		op_write(cpu, in, &o, size, r);
+	return 0;
+}
+
+static int fast_grp1_add(struct x86_cpu *cpu, const struct x86_insn *in) { return grp1_op(cpu, in, 0); }
+static int fast_grp1_and(struct x86_cpu *cpu, const struct x86_insn *in) { return grp1_op(cpu, in, 4); }
+static int fast_grp1_sub(struct x86_cpu *cpu, const struct x86_insn *in) { return grp1_op(cpu, in, 5); }
+static int fast_grp1_cmp(struct x86_cpu *cpu, const struct x86_insn *in) { return grp1_op(cpu, in, 7); }
+
 static int fast_test(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	const unsigned size = osize(in);
-	alu(cpu, 4, size, rm_read(cpu, in, size), x86_get_reg(cpu, in, in->reg, size));
+	alu(cpu, 4, size, rm_read(cpu, in, size), x86_reg_read(cpu, in, in->reg, size));
 	return 0;
 }
 
 static int fast_mov_store(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	const unsigned size = osize(in);
-	rm_write(cpu, in, size, x86_get_reg(cpu, in, in->reg, size));
+	rm_write(cpu, in, size, x86_reg_read(cpu, in, in->reg, size));
 	return 0;
 }
 
 static int fast_mov_load(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	const unsigned size = osize(in);
-	x86_set_reg(cpu, in, in->reg, size, rm_read(cpu, in, size));
+	x86_reg_write(cpu, in, in->reg, size, rm_read(cpu, in, size));
+	return 0;
+}
+
+/* mov with the operand size fixed at translation, so the size switches
+ * of the register and memory helpers fold away: the 32- and 64-bit forms
+ * are most moves in 64-bit code */
+static int fast_mov_store4(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	rm_write(cpu, in, 4, x86_reg_read(cpu, in, in->reg, 4));
+	return 0;
+}
+
+static int fast_mov_store8(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	rm_write(cpu, in, 8, x86_reg_read(cpu, in, in->reg, 8));
+	return 0;
+}
+
+static int fast_mov_load4(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_reg_write(cpu, in, in->reg, 4, rm_read(cpu, in, 4));
+	return 0;
+}
+
+static int fast_mov_load8(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_reg_write(cpu, in, in->reg, 8, rm_read(cpu, in, 8));
 	return 0;
 }
 
 static int fast_lea(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	x86_set_reg(cpu, in, in->reg, in->opsize, x86_insn_ea(cpu, in));
+	x86_reg_write(cpu, in, in->reg, in->opsize, x86_ea(cpu, in));
 	return 0;
 }
 
 static int fast_mov_imm(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	x86_set_reg(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), osize(in), in->imm);
+	x86_reg_write(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), osize(in), in->imm);
 	return 0;
 }
 
 static int fast_push(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	unsigned reg = (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0);
-	x86_push(cpu, in->opsize, x86_get_reg(cpu, in, reg, in->opsize));
+	x86_push(cpu, in->opsize, x86_reg_read(cpu, in, reg, in->opsize));
 	return 0;
 }
 
 static int fast_pop(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t v = x86_pop(cpu, in->opsize);
-	x86_set_reg(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, v);
+	x86_reg_write(cpu, in, (in->opcode & 7) | (in->rex & X86_REX_B ? 8 : 0), in->opsize, v);
 	return 0;
 }
 
@@ -1443,6 +1533,68 @@ static int fast_jcc(struct x86_cpu *cpu, const struct x86_insn *in)
 	if (x86_cond(cpu, in->opcode & 15))
 		near_branch(cpu, in, cpu->next_rip + in->imm);
 	return X86_EXEC_END_BLOCK;
+}
+
+/* jcc after cmp or sub, with the condition fixed at translation: most
+ * conditional branches, decided from the operands without building the
+ * flags or calling x86_cond */
+static inline __attribute__((always_inline)) int jcc_op(struct x86_cpu *cpu,
+							const struct x86_insn *in, unsigned cc)
+{
+	bool taken;
+	if (cpu->cc_op == X86_CC_SUB) {
+		const unsigned bits = cpu->cc_size * 8u;
+		const uint64_t m = x86_mask(cpu->cc_size);
+		const uint64_t a = cpu->cc_src & m, b = cpu->cc_src2 & m;
+		const int64_t sa = (int64_t)(a << (64 - bits)), sb = (int64_t)(b << (64 - bits));
+		switch (cc >> 1) {
+		case 1: taken = a < b; break;
+		case 2: taken = a == b; break;
+		case 3: taken = a <= b; break;
+		case 6: taken = sa < sb; break;
+		default: taken = sa <= sb; break;
+		}
+		if (cc & 1)
+			taken = !taken;
+	} else {
+		taken = x86_cond(cpu, cc);
+	}
+	if (taken)
+		near_branch(cpu, in, cpu->next_rip + in->imm);
+	return X86_EXEC_END_BLOCK;
+}
+
+#define FAST_JCC(cc, name) \
+	static int fast_##name(struct x86_cpu *cpu, const struct x86_insn *in) \
+	{ return jcc_op(cpu, in, cc); }
+FAST_JCC(0x2, jb)
+FAST_JCC(0x3, jae)
+FAST_JCC(0x4, je)
+FAST_JCC(0x5, jne)
+FAST_JCC(0x6, jbe)
+FAST_JCC(0x7, ja)
+FAST_JCC(0xc, jl)
+FAST_JCC(0xd, jge)
+FAST_JCC(0xe, jle)
+FAST_JCC(0xf, jg)
+#undef FAST_JCC
+
+/* The executor of jcc (70-7F, 0F 80-8F) by condition */
+static x86_exec_fn select_jcc(unsigned cc)
+{
+	switch (cc) {
+	case 0x2: return fast_jb;
+	case 0x3: return fast_jae;
+	case 0x4: return fast_je;
+	case 0x5: return fast_jne;
+	case 0x6: return fast_jbe;
+	case 0x7: return fast_ja;
+	case 0xc: return fast_jl;
+	case 0xd: return fast_jge;
+	case 0xe: return fast_jle;
+	case 0xf: return fast_jg;
+	default: return fast_jcc;	/* o, no, s, ns, p, np: from the flags */
+	}
 }
 
 static int fast_jmp(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -1467,23 +1619,56 @@ static int fast_ret(struct x86_cpu *cpu, const struct x86_insn *in)
 	return X86_EXEC_END_BLOCK;
 }
 
-static int fast_movx(struct x86_cpu *cpu, const struct x86_insn *in)
+/* movzx/movsx (0F B6, B7, BE, BF), one executor per source size and
+ * signedness so the source read is a fixed-size load */
+static inline __attribute__((always_inline)) int movx_op(struct x86_cpu *cpu,
+							 const struct x86_insn *in, unsigned ss,
+							 bool sign)
 {
-	unsigned ss = (in->opcode & 1) ? 2 : 1;
 	uint64_t r = rm_read(cpu, in, ss);
-	if (in->opcode >= 0xbe)
+	if (sign)
 		r = x86_sext(r, ss);
-	x86_set_reg(cpu, in, in->reg, in->opsize, r);
+	x86_reg_write(cpu, in, in->reg, in->opsize, r);
 	return 0;
+}
+
+static int fast_movzx8(struct x86_cpu *cpu, const struct x86_insn *in) { return movx_op(cpu, in, 1, false); }
+static int fast_movzx16(struct x86_cpu *cpu, const struct x86_insn *in) { return movx_op(cpu, in, 2, false); }
+static int fast_movsx8(struct x86_cpu *cpu, const struct x86_insn *in) { return movx_op(cpu, in, 1, true); }
+static int fast_movsx16(struct x86_cpu *cpu, const struct x86_insn *in) { return movx_op(cpu, in, 2, true); }
+
+/* movsxd: only chosen with a REX prefix, which exists only in 64-bit
+ * mode (elsewhere 63 is arpl) */
+static int fast_movsxd(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_reg_write(cpu, in, in->reg, in->opsize, x86_sext(rm_read(cpu, in, 4), 4));
+	return 0;
+}
+
+/* FF /4: the indirect jump of every switch and interpreter loop */
+static int fast_jmp_ind(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	near_branch(cpu, in, rm_read(cpu, in, in->opsize));
+	return X86_EXEC_END_BLOCK;
+}
+
+/* FF /2 */
+static int fast_call_ind(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t target = rm_read(cpu, in, in->opsize);
+	uint64_t ret = cpu->next_rip;
+	near_branch(cpu, in, target);
+	x86_push(cpu, in->opsize, ret);
+	return X86_EXEC_END_BLOCK;
 }
 
 static int fast_cmov(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	uint64_t r = rm_read(cpu, in, in->opsize);
 	if (x86_cond(cpu, in->opcode & 15))
-		x86_set_reg(cpu, in, in->reg, in->opsize, r);
+		x86_reg_write(cpu, in, in->reg, in->opsize, r);
 	else if (in->opsize == 4)
-		x86_set_reg(cpu, in, in->reg, 4, x86_get_reg(cpu, in, in->reg, 4));
+		x86_reg_write(cpu, in, in->reg, 4, x86_reg_read(cpu, in, in->reg, 4));
 	return 0;
 }
 
@@ -1499,30 +1684,60 @@ x86_exec_fn x86_select_exec(const struct x86_insn *in)
 		return x86_exec;	/* checks whether LOCK is allowed */
 	if (in->map == X86_MAP_1B) {
 		uint8_t op = in->opcode;
-		if (op < 0x40 && (op & 7) < 6)
-			return fast_alu;
+		if (op < 0x40 && (op & 7) < 6) {
+			static const x86_exec_fn by_op[8] = {
+				fast_alu_add, fast_alu_or, fast_alu, fast_alu,
+				fast_alu_and, fast_alu_sub, fast_alu_xor, fast_alu_cmp,
+			};
+			return by_op[op >> 3];
+		}
 		switch (op) {
 		case 0x50 ... 0x57: return fast_push;
 		case 0x58 ... 0x5f: return fast_pop;
-		case 0x70 ... 0x7f: return fast_jcc;
-		case 0x80 ... 0x83: return fast_grp1;
+		case 0x70 ... 0x7f: return select_jcc(op & 15);
+		case 0x80 ... 0x83:
+			switch (in->reg & 7) {
+			case 0: return fast_grp1_add;
+			case 4: return fast_grp1_and;
+			case 5: return fast_grp1_sub;
+			case 7: return fast_grp1_cmp;
+			default: return fast_grp1;
+			}
 		case 0x84: case 0x85: return fast_test;
-		case 0x88: case 0x89: return fast_mov_store;
-		case 0x8a: case 0x8b: return fast_mov_load;
+		case 0x89:
+			if (in->opsize == 8)
+				return fast_mov_store8;
+			return in->opsize == 4 ? fast_mov_store4 : fast_mov_store;
+		case 0x8b:
+			if (in->opsize == 8)
+				return fast_mov_load8;
+			return in->opsize == 4 ? fast_mov_load4 : fast_mov_load;
+		case 0x88: return fast_mov_store;
+		case 0x8a: return fast_mov_load;
 		case 0x8d: return in->mod == 3 ? x86_exec : fast_lea;
 		case 0xb0 ... 0xbf: return fast_mov_imm;
 		case 0xc3: return fast_ret;
 		case 0xe8: return fast_call;
 		case 0xe9: case 0xeb: return fast_jmp;
+		case 0x63: return in->rex ? fast_movsxd : exec_1b;
+		case 0xff:
+			if ((in->reg & 7) == 2)
+				return fast_call_ind;
+			if ((in->reg & 7) == 4)
+				return fast_jmp_ind;
+			return exec_1b;
 		default: return exec_1b;
 		}
 	}
 	if (in->map == X86_MAP_0F) {
 		switch (in->opcode) {
 		case 0x40 ... 0x4f: return fast_cmov;
-		case 0x80 ... 0x8f: return fast_jcc;
+		case 0x80 ... 0x8f: return select_jcc(in->opcode & 15);
 		case 0x90 ... 0x9f: return fast_setcc;
-		case 0xb6: case 0xb7: case 0xbe: case 0xbf: return fast_movx;
+		case 0xb6: return fast_movzx8;
+		case 0xb7: return fast_movzx16;
+		case 0xbe: return fast_movsx8;
+		case 0xbf: return fast_movsx16;
 		default: return exec_0f;
 		}
 	}

@@ -70,8 +70,6 @@ static inline bool x86_is_code_page(const struct x86_block_cache *bc, uint64_t p
 	return bc && pn < bc->nr_pages && (bc->code_bitmap[pn >> 3] & (1u << (pn & 7)));
 }
 
-/* Block lookup or translation for the current RIP */
-struct x86_block *x86_get_block(struct x86_cpu *cpu);
 
 /* ---- flags (flags.c) ---- */
 uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu);
@@ -128,6 +126,52 @@ static inline bool x86_user(const struct x86_cpu *cpu)
 
 __attribute__((noreturn)) void x86_raise_pf(struct x86_cpu *cpu, uint64_t lin, uint32_t err);
 
+/* Inline forms of x86_get_reg, x86_set_reg and x86_insn_ea for the
+ * executors: they run for nearly every instruction, and a call there
+ * cost more than the work (the size switch folds away where the size is
+ * known). */
+static inline uint64_t x86_reg_read(const struct x86_cpu *cpu, const struct x86_insn *in,
+				    unsigned reg, unsigned size)
+{
+	switch (size) {
+	case 1:
+		if ((!in || !in->rex) && reg >= 4 && reg < 8)
+			return (cpu->gpr[reg - 4] >> 8) & 0xff;
+		return cpu->gpr[reg] & 0xff;
+	case 2: return cpu->gpr[reg] & 0xffff;
+	case 4: return cpu->gpr[reg] & 0xffffffffull;
+	default: return cpu->gpr[reg];
+	}
+}
+
+static inline void x86_reg_write(struct x86_cpu *cpu, const struct x86_insn *in, unsigned reg,
+				 unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		if ((!in || !in->rex) && reg >= 4 && reg < 8)
+			cpu->gpr[reg - 4] = (cpu->gpr[reg - 4] & ~0xff00ull) | ((v & 0xff) << 8);
+		else
+			cpu->gpr[reg] = (cpu->gpr[reg] & ~0xffull) | (v & 0xff);
+		break;
+	case 2: cpu->gpr[reg] = (cpu->gpr[reg] & ~0xffffull) | (v & 0xffff); break;
+	case 4: cpu->gpr[reg] = (uint32_t)v; break;
+	default: cpu->gpr[reg] = v; break;
+	}
+}
+
+static inline uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t ea = (uint64_t)in->disp;
+	if (in->base != X86_NO_REG)
+		ea += cpu->gpr[in->base];
+	if (in->index != X86_NO_REG)
+		ea += cpu->gpr[in->index] * in->scale;
+	if (in->rip_rel)
+		ea += cpu->rip + in->len;
+	return ea & x86_mask(in->addrsize);
+}
+
 /* ---- memory (mmu.c) ---- */
 
 /* Slow paths: walk, fill the TLB, cross pages, go to MMIO */
@@ -177,6 +221,46 @@ static inline void x86_write_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigned s
 		return;
 	}
 	x86_write_lin_slow(cpu, lin, size, v, user);
+}
+
+struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t key,
+				     struct x86_block **jc);
+
+static inline unsigned x86_jc_index(uint64_t lin)
+{
+	return (unsigned)((lin ^ (lin >> 10)) & (X86_JMP_CACHE_SIZE - 1));
+}
+
+/* Block lookup or translation for the current RIP.  Runs once per block,
+ * so the jump cache hit is inline here and everything else is out of
+ * line in block.c (a call with the slow path's register saves cost more
+ * than the hit itself). */
+static inline struct x86_block *x86_get_block(struct x86_cpu *cpu)
+{
+	const bool user = x86_user(cpu);
+	uint64_t lin;
+	if (cpu->mode == X86_MODE_LONG64) {
+		/* the canonical check is on the miss path only: a block is
+		 * only ever made at a canonical address, so a hit is one */
+		lin = cpu->rip;
+	} else {
+		if (cpu->rip > cpu->seg[X86_CS].limit)
+			x86_raise_exception(cpu, X86_EXC_GP, 0);
+		lin = (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
+	}
+	const uint32_t key = (uint32_t)cpu->mode | (user ? 4u : 0u);
+	struct x86_block **jc = &cpu->jmp_cache[x86_jc_index(lin)];
+	struct x86_block *b = *jc;
+	if (__builtin_expect(b && b->lin == lin && b->key == key && b->page2 == ~0ull, 1)) {
+		/* still the same physical page? (the jump cache survives TLB
+		 * flushes: the fetch TLB says whether the mapping holds) */
+		const struct x86_tlb_entry *e =
+			&cpu->tlb[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
+		if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) &&
+				     e->phys == (b->phys & ~0xfffull), 1))
+			return b;
+	}
+	return x86_get_block_slow(cpu, lin, key, jc);
 }
 
 /* seg:offset -> linear, with the checks of segmentation (64-bit mode:

@@ -419,12 +419,5 @@ void x86_write_mem_u(struct x86_cpu *cpu, int seg, uint64_t offset, unsigned siz
 
 uint64_t x86_insn_ea(const struct x86_cpu *cpu, const struct x86_insn *in)
 {
-	uint64_t ea = (uint64_t)in->disp;
-	if (in->base != X86_NO_REG)
-		ea += cpu->gpr[in->base];
-	if (in->index != X86_NO_REG)
-		ea += cpu->gpr[in->index] * in->scale;
-	if (in->rip_rel)
-		ea += cpu->rip + in->len;
-	return ea & x86_mask(in->addrsize);
+	return x86_ea(cpu, in);
 }
