@@ -258,6 +258,32 @@ TEST(div_by_zero_raises_de)
 	vm_down();
 }
 
+/* popf setting TF: the instruction after popf runs, then the #DB trap,
+ * both from a freshly decoded block and from the cached one */
+TEST(single_step_trap_after_popf)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	/* pushfq; or qword [rsp], 0x100; popfq; nop; nop; nop */
+	static const uint8_t code[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,
+					0x9d, 0x90, 0x90, 0x90 };
+	CHECK_EQ(run64(code, sizeof(code), 0, CODE + sizeof(code)), X86_EXIT_EXCEPTION);
+	CHECK_EQ(cpu->exc_vector, X86_EXC_DB);
+	CHECK_EQ(cpu->rip, CODE + 11);
+	CHECK(cpu->dr[6] & 0x4000);	/* BS */
+	/* again without reloading the code: the block comes from the cache */
+	x86_cpu_reset(cpu, true);
+	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
+	cpu->rip = CODE;
+	cpu->gpr[X86_RSP] = 0x180000;
+	cpu->stop_rip = CODE + sizeof(code);
+	cpu->exit_on_exception = true;
+	CHECK_EQ(x86_cpu_run(cpu, 1000000), X86_EXIT_EXCEPTION);
+	CHECK_EQ(cpu->exc_vector, X86_EXC_DB);
+	CHECK_EQ(cpu->rip, CODE + 11);
+	vm_down();
+}
+
 TEST(ud_and_privileged_in_user_mode)
 {
 	if (!vm_up())
@@ -669,7 +695,7 @@ TEST(budget_counts_instructions)
 	vm_down();
 }
 
-RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(ud_and_privileged_in_user_mode),
+RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(single_step_trap_after_popf), T(ud_and_privileged_in_user_mode),
 	  T(string_ops_rep_and_df), T(real_to_protected_to_long_mode),
 	  T(interrupt_gate_privilege_change_and_iretq), T(external_interrupt_wakes_hlt),
 	  T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
