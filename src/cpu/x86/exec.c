@@ -1336,40 +1336,6 @@ int x86_exec(struct x86_cpu *cpu, const struct x86_insn *in)
 /* ---- specialised executors, chosen once per instruction at translation:
  * the common integer forms skip the two-level opcode dispatch ---- */
 
-static int fast_alu(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-	const unsigned aop = in->opcode >> 3, size = osize(in);
-	struct operand o;
-	uint64_t r;
-	switch (in->opcode & 7) {
-	case 0:
-	case 1:
-		if (in->mod == 3) {
-			r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->rm, size),
-				x86_reg_read(cpu, in, in->reg, size));
-			if (aop != 7)
-				x86_reg_write(cpu, in, in->rm, size, r);
-			return 0;
-		}
-		rm_resolve(cpu, in, size, aop != 7, &o);
-		r = alu(cpu, aop, size, op_read(cpu, in, &o, size), x86_reg_read(cpu, in, in->reg, size));
-		if (aop != 7)
-			op_write(cpu, in, &o, size, r);
-		return 0;
-	case 2:
-	case 3:
-		r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->reg, size), rm_read(cpu, in, size));
-		if (aop != 7)
-			x86_reg_write(cpu, in, in->reg, size, r);
-		return 0;
-	default:
-		r = alu(cpu, aop, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
-		if (aop != 7)
-			x86_reg_write(cpu, in, X86_RAX, size, r);
-		return 0;
-	}
-}
-
 /* 00-3D with the operation fixed at translation (alu_op inlines with a
  * constant op); adc and sbb keep the generic fast_alu */
 static inline __attribute__((always_inline)) int alu_form(struct x86_cpu *cpu,
@@ -1405,6 +1371,12 @@ static inline __attribute__((always_inline)) int alu_form(struct x86_cpu *cpu,
 			x86_reg_write(cpu, in, X86_RAX, size, r);
 		return 0;
 	}
+}
+
+/* adc and sbb: the operation from the opcode at run time */
+static int fast_alu(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	return alu_form(cpu, in, in->opcode >> 3);
 }
 
 #define FAST_ALU(aop, name) \
