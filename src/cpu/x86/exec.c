@@ -442,6 +442,8 @@ flags:
 
 /* ---- the one-byte map ---- */
 
+static inline int alu_form(struct x86_cpu *cpu, const struct x86_insn *in, unsigned aop);
+
 static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	const uint8_t op = in->opcode;
@@ -452,30 +454,8 @@ static int exec_1b(struct x86_cpu *cpu, const struct x86_insn *in)
 	switch (op) {
 	case 0x00 ... 0x05: case 0x08 ... 0x0d: case 0x10 ... 0x15: case 0x18 ... 0x1d:
 	case 0x20 ... 0x25: case 0x28 ... 0x2d: case 0x30 ... 0x35: case 0x38 ... 0x3d: {
-		unsigned aop = op >> 3;
-		switch (op & 7) {
-		case 0:
-		case 1:
-			rm_resolve(cpu, in, size, aop != 7, &o);
-			a = op_read(cpu, in, &o, size);
-			r = alu(cpu, aop, size, a, x86_reg_read(cpu, in, in->reg, size));
-			if (aop != 7)
-				op_write(cpu, in, &o, size, r);
-			break;
-		case 2:
-		case 3:
-			b = rm_read(cpu, in, size);
-			r = alu(cpu, aop, size, x86_reg_read(cpu, in, in->reg, size), b);
-			if (aop != 7)
-				x86_reg_write(cpu, in, in->reg, size, r);
-			break;
-		default:
-			r = alu(cpu, aop, size, x86_reg_read(cpu, in, X86_RAX, size), in->imm);
-			if (aop != 7)
-				x86_reg_write(cpu, in, X86_RAX, size, r);
-			break;
-		}
-		return 0;
+		/* reached with a lock prefix; the plain forms have fast executors */
+		return alu_form(cpu, in, op >> 3);
 	}
 	case 0x06: x86_push(cpu, push_size(in) , cpu->seg[X86_ES].selector); return 0;
 	case 0x0e: x86_push(cpu, push_size(in), cpu->seg[X86_CS].selector); return 0;
