@@ -2,7 +2,8 @@
 # Install the Debian packages minivmm needs to build, test and fuzz.
 # Idempotent; run as root (or with sudo available).
 set -euo pipefail
-pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools)
+pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools kmod
+	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libseccomp-dev pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
