@@ -1,0 +1,195 @@
+/* The stack: push and pop of registers, immediates, memory, segment
+ * registers and flags, pusha/popa, enter and leave. */
+#include "cpu/x86/ops/ops.h"
+
+static int pop_seg(struct x86_cpu *cpu, const struct x86_insn *in, int seg)
+{
+	uint64_t sp = x86_get_sp(cpu);
+	uint16_t sel = (uint16_t)x86_mem_read(cpu, X86_SS, sp, in->opsize);
+	x86_load_seg(cpu, seg, sel);
+	x86_set_sp(cpu, sp + in->opsize);
+	if (seg == X86_SS) {
+		cpu->intr_shadow = true;
+		return X86_EXEC_END_BLOCK;
+	}
+	return 0;
+}
+
+static int pop_rm(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if (in->reg & 7)
+		ud(cpu);
+	uint64_t sp = x86_get_sp(cpu);
+	uint64_t r = x86_mem_read(cpu, X86_SS, sp, in->opsize);
+	uint64_t old_rsp = cpu->gpr[X86_RSP];
+	x86_set_sp(cpu, sp + in->opsize);
+	if (in->mod == 3) {
+		x86_reg_write(cpu, in, in->rm, in->opsize, r);
+	} else {
+		/* the address is computed with the incremented stack pointer */
+		uint64_t ea = x86_ea(cpu, in);
+		uint64_t lin;
+		/* undo the pop if the store faults */
+		uint64_t new_rsp = cpu->gpr[X86_RSP];
+		cpu->gpr[X86_RSP] = old_rsp;
+		lin = x86_seg_linear(cpu, in->seg, ea, in->opsize, true);
+		x86_write_lin_u(cpu, lin, in->opsize, r, x86_user(cpu));
+		cpu->gpr[X86_RSP] = new_rsp;
+	}
+	return 0;
+}
+
+static void pusha(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t sp = x86_get_sp(cpu), m = x86_mask(x86_stack_size(cpu));
+	unsigned s = in->opsize;
+	for (unsigned i = 0; i < 8; i++)
+		x86_mem_write(cpu, X86_SS, (sp - (i + 1) * s) & m, s, i == 4 ? sp : cpu->gpr[i]);
+	x86_set_sp(cpu, sp - 8 * s);
+}
+
+static void popa(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t sp = x86_get_sp(cpu), m = x86_mask(x86_stack_size(cpu));
+	unsigned s = in->opsize;
+	uint64_t v[8];
+	for (unsigned i = 0; i < 8; i++)
+		v[7 - i] = x86_mem_read(cpu, X86_SS, (sp + i * s) & m, s);
+	for (unsigned i = 0; i < 8; i++)
+		if (i != X86_RSP)
+			x86_reg_write(cpu, in, i, s, v[i]);
+	x86_set_sp(cpu, sp + 8 * s);
+}
+
+static void pushf(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	if ((cpu->rflags & X86_RFLAGS_VM) && ((cpu->rflags >> 12) & 3) != 3)
+		gp0(cpu);
+	uint64_t f = x86_cpu_get_rflags(cpu) & ~(X86_RFLAGS_VM | X86_RFLAGS_RF);
+	x86_push(cpu, in->opsize, f);
+}
+
+static int popf(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned iopl = (cpu->rflags >> 12) & 3;
+	if ((cpu->rflags & X86_RFLAGS_VM) && iopl != 3)
+		gp0(cpu);
+	uint64_t nf = x86_pop(cpu, in->opsize);
+	uint64_t old = x86_cpu_get_rflags(cpu);
+	uint64_t mask = X86_ARITH_FLAGS | X86_RFLAGS_TF | X86_RFLAGS_DF | X86_RFLAGS_NT |
+			X86_RFLAGS_AC | X86_RFLAGS_ID;
+	if (cpu->cpl == 0 && !(cpu->rflags & X86_RFLAGS_VM))
+		mask |= X86_RFLAGS_IOPL;
+	if (cpu->cpl <= iopl)
+		mask |= X86_RFLAGS_IF;
+	if (in->opsize == 2)
+		mask &= 0xffff;
+	x86_cpu_set_rflags(cpu, ((old & ~mask) | (nf & mask)) & ~X86_RFLAGS_RF);
+	return X86_EXEC_END_BLOCK;	/* IF or TF may have changed */
+}
+
+static void enter(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned s = in->opsize;
+	unsigned level = (unsigned)in->imm2 & 31;
+	uint64_t m = x86_mask(x86_stack_size(cpu));
+	uint64_t sp = x86_get_sp(cpu);
+	uint64_t bp = cpu->gpr[X86_RBP] & m;
+	sp = (sp - s) & m;
+	x86_mem_write(cpu, X86_SS, sp, s, cpu->gpr[X86_RBP]);
+	uint64_t frame = sp;
+	if (level) {
+		for (unsigned i = 1; i < level; i++) {
+			bp = (bp - s) & m;
+			uint64_t v = x86_mem_read(cpu, X86_SS, bp, s);
+			sp = (sp - s) & m;
+			x86_mem_write(cpu, X86_SS, sp, s, v);
+		}
+		sp = (sp - s) & m;
+		x86_mem_write(cpu, X86_SS, sp, s, frame);
+	}
+	sp = (sp - (uint16_t)in->imm) & m;
+	/* the new stack top must be writable */
+	x86_seg_linear(cpu, X86_SS, sp, 1, true);
+	x86_reg_write(cpu, in, X86_RBP, s == 2 ? 2 : x86_stack_size(cpu) == 2 ? 2 : s, frame);
+	x86_set_sp(cpu, sp);
+}
+
+static void leave(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	unsigned ss = x86_stack_size(cpu);
+	uint64_t bp = cpu->gpr[X86_RBP] & x86_mask(ss);
+	uint64_t r = x86_mem_read(cpu, X86_SS, bp, in->opsize);
+	x86_set_sp(cpu, bp + in->opsize);
+	x86_reg_write(cpu, in, X86_RBP, in->opsize, r);
+}
+
+int x86_exec_stack(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	const uint8_t op = in->opcode;
+	if (in->map == X86_MAP_0F) {
+		switch (op) {
+		case 0xa0: x86_push(cpu, in->opsize, cpu->seg[X86_FS].selector); return 0;
+		case 0xa8: x86_push(cpu, in->opsize, cpu->seg[X86_GS].selector); return 0;
+		case 0xa1: return pop_seg(cpu, in, X86_FS);
+		default: return pop_seg(cpu, in, X86_GS);	/* A9 */
+		}
+	}
+	switch (op) {
+	case 0x06: x86_push(cpu, in->opsize, cpu->seg[X86_ES].selector); return 0;
+	case 0x0e: x86_push(cpu, in->opsize, cpu->seg[X86_CS].selector); return 0;
+	case 0x16: x86_push(cpu, in->opsize, cpu->seg[X86_SS].selector); return 0;
+	case 0x1e: x86_push(cpu, in->opsize, cpu->seg[X86_DS].selector); return 0;
+	case 0x07: return pop_seg(cpu, in, X86_ES);
+	case 0x17: return pop_seg(cpu, in, X86_SS);
+	case 0x1f: return pop_seg(cpu, in, X86_DS);
+	case 0x50 ... 0x57:
+		x86_push(cpu, in->opsize, x86_reg_read(cpu, in, opcode_reg(in), in->opsize));
+		return 0;
+	case 0x58 ... 0x5f: {
+		uint64_t r = x86_pop(cpu, in->opsize);
+		x86_reg_write(cpu, in, opcode_reg(in), in->opsize, r);
+		return 0;
+	}
+	case 0x60: pusha(cpu, in); return 0;
+	case 0x61: popa(cpu, in); return 0;
+	case 0x68:
+	case 0x6a:
+		x86_push(cpu, in->opsize, in->imm);
+		return 0;
+	case 0x8f: return pop_rm(cpu, in);
+	case 0x9c: pushf(cpu, in); return 0;
+	case 0x9d: return popf(cpu, in);
+	case 0xc8: enter(cpu, in); return 0;
+	case 0xc9: leave(cpu, in); return 0;
+	default: /* FF /6 */
+		x86_push(cpu, in->opsize, rm_read(cpu, in, in->opsize));
+		return 0;
+	}
+}
+
+/* ---- specialised executors ---- */
+
+static int fast_push(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	x86_push(cpu, in->opsize, x86_reg_read(cpu, in, opcode_reg(in), in->opsize));
+	return 0;
+}
+
+static int fast_pop(struct x86_cpu *cpu, const struct x86_insn *in)
+{
+	uint64_t v = x86_pop(cpu, in->opsize);
+	x86_reg_write(cpu, in, opcode_reg(in), in->opsize, v);
+	return 0;
+}
+
+x86_exec_fn x86_select_stack(const struct x86_insn *in)
+{
+	if (in->map != X86_MAP_1B)
+		return NULL;
+	switch (in->opcode) {
+	case 0x50 ... 0x57: return fast_push;
+	case 0x58 ... 0x5f: return fast_pop;
+	default: return NULL;
+	}
+}
