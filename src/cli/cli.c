@@ -210,9 +210,23 @@ static enum cli_result opt_accel(struct cli *c, const char *arg)
 						(int)kv.val_len, kv.val);
 			tcg_only = "thread";
 		} else if (kv_key_is(&kv, "tb-size")) {
+			/* the translated code buffer, in MiB as QEMU has it */
 			if (kv_number(c, &kv, &n) != CLI_RUN)
 				return CLI_ERROR;
+			if (n < 4 || n > 65536)
+				return cli_fail(c, "tb-size=%llu: expected 4 to 65536 (MiB)",
+						(unsigned long long)n);
+			c->cfg->tcg_tb_size = n << 20;
 			tcg_only = "tb-size";
+		} else if (kv_key_is(&kv, "jit")) {
+			/* off: the interpreter alone, the reference the translator is checked against */
+			if (kv_val_is(&kv, "on"))
+				c->cfg->tcg_interpret = false;
+			else if (kv_val_is(&kv, "off"))
+				c->cfg->tcg_interpret = true;
+			else
+				return cli_fail(c, "jit=%.*s: expected on or off", (int)kv.val_len, kv.val);
+			tcg_only = "jit";
 		} else if (kv_key_is(&kv, "kernel-irqchip")) {
 			/* the KVM engine always keeps the interrupt controllers in the kernel */
 			if (!kv_val_is(&kv, "on"))
@@ -510,7 +524,7 @@ static const struct cli_option cli_options[] = {
 	  opt_memory },
 	{ "smp", NULL, "[cpus=]N[,sockets=,dies=,clusters=,cores=,threads=,maxcpus=]",
 	  "number of vCPUs (1-64)", opt_smp },
-	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=N][,kernel-irqchip=on]",
+	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=MiB][,jit=on|off][,kernel-irqchip=on]",
 	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
 	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
 	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg]", "machine type: only pc", opt_machine },

@@ -86,6 +86,8 @@ struct vm_config {
 	const char *initrd;
 	const char *append;
 	enum accel_choice accel;
+	bool tcg_interpret;		/* -accel tcg,jit=off: no translation to host code */
+	uint64_t tcg_tb_size;		/* -accel tcg,tb-size=MiB, in bytes; 0: the default */
 	bool nographic;
 	bool no_reboot;
 	bool no_shutdown;

@@ -300,6 +300,8 @@ TEST(accel)
 		{ "tcg,thread=multi", ACCEL_TCG },
 		{ "tcg,tb-size=256", ACCEL_TCG },
 		{ "tcg,thread=single,tb-size=0x100", ACCEL_TCG },
+		{ "tcg,jit=off", ACCEL_TCG },
+		{ "tcg,jit=on,tb-size=64", ACCEL_TCG },
 		{ "kvm,kernel-irqchip=on", ACCEL_KVM },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -338,7 +340,10 @@ TEST(accel_errors)
 	FAILS("-accel", "missing accelerator name", "-accel", "");
 	FAILS("-accel", "missing accelerator name", "-accel", "thread=single");
 	FAILS("-accel", "thread= applies to tcg only", "-accel", "kvm,thread=single");
-	FAILS("-accel", "tb-size= applies to tcg only", "-accel", "kvm,tb-size=1");
+	FAILS("-accel", "tb-size= applies to tcg only", "-accel", "kvm,tb-size=64");
+	FAILS("-accel", "jit= applies to tcg only", "-accel", "kvm,jit=off");
+	FAILS("-accel", "tb-size=1: expected 4 to 65536", "-accel", "tcg,tb-size=1");
+	FAILS("-accel", "jit=maybe: expected on or off", "-accel", "tcg,jit=maybe");
 	FAILS("-accel", "kernel-irqchip= applies to kvm only", "-accel", "tcg,kernel-irqchip=on");
 	FAILS("-accel", "thread=many", "-accel", "tcg,thread=many");
 	FAILS("-accel", "kernel-irqchip=split is not supported", "-accel",

@@ -676,7 +676,7 @@ TEST(block_cache_reuses_blocks)
 	CHECK_EQ(run64(code, sizeof(code), 0, CODE + sizeof(code)), X86_EXIT_STOP);
 	CHECK_EQ(cpu->gpr[X86_RAX], 1000 * 1001 / 2);
 	CHECK(cpu->blocks_translated - t0 < 10);
-	CHECK(cpu->blocks_executed > 1000);
+	CHECK(cpu->blocks_executed >= 1000);
 	vm_down();
 }
 

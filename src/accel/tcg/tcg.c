@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "cpu/x86/internal.h"
+#include "cpu/x86/jit/jit.h"
 
 /* instructions per vcpu_run: about a millisecond of guest time */
 #define TCG_SLICE 200000
@@ -67,6 +68,16 @@ static int tcg_vm_create(struct vm *vm)
 		free(t);
 		log_error("tcg: cannot allocate the code page map");
 		return ret;
+	}
+	if (!vm->cfg.tcg_interpret) {
+		ret = jit_create(&t->bc, vm->cfg.tcg_tb_size);
+		if (ret < 0) {
+			x86_block_cache_destroy(&t->bc);
+			free(t);
+			log_error("tcg: cannot map the translated code buffer: %s (-accel tcg,jit=off "
+				  "runs without one)", strerror(-ret));
+			return ret;
+		}
 	}
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_t ca;
@@ -205,6 +216,7 @@ static void tcg_vcpu_kick(struct vcpu *vcpu)
 	if (!cpu)
 		return;
 	atomic_store(&cpu->kick, true);
+	x86_cpu_request_exit(cpu);
 	/* callers are threads (vm_wake_all, devices): a halted vCPU wakes at once */
 	tcg_wake(vcpu->vm);
 }
@@ -315,6 +327,7 @@ static void tcg_vm_destroy(struct vm *vm)
 	if (!t)
 		return;
 	x86_block_cache_destroy(&t->bc);
+	jit_destroy(&t->bc);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->wake);
 	free(t);
@@ -336,6 +349,7 @@ void tcg_vcpu_init_signal(struct vm *vm, unsigned id)
 	/* taken at a block boundary: the CPU may be the one sending it */
 	atomic_store(&cpu->init_pending, true);
 	atomic_store(&cpu->kick, true);
+	x86_cpu_request_exit(cpu);
 	tcg_wake(vm);
 }
 
@@ -345,6 +359,7 @@ void tcg_vcpu_sipi(struct vm *vm, unsigned id, uint8_t vector)
 	if (!cpu)
 		return;
 	atomic_store(&cpu->sipi_pending, vector);
+	x86_cpu_request_exit(cpu);
 	tcg_wake(vm);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "cpu/x86/jit/jit.h"
 
 #define MAX_BLOCKS 65536
 
@@ -46,10 +47,19 @@ void x86_block_cache_reap(struct x86_block_cache *bc)
 	bc->dead = NULL;
 }
 
+/* What an empty jump cache slot holds: no lookup matches it */
+struct x86_block x86_no_block = { .lin = X86_NO_LIN, .page2 = ~0ull };
+
+void x86_jmp_cache_clear(struct x86_cpu *cpu)
+{
+	for (unsigned i = 0; i < X86_JMP_CACHE_SIZE; i++)
+		cpu->jmp_cache[i] = &x86_no_block;
+}
+
 static void flush_jmp_caches(struct x86_block_cache *bc)
 {
 	for (unsigned i = 0; i < bc->nr_cpus; i++)
-		memset(bc->cpus[i]->jmp_cache, 0, sizeof(bc->cpus[i]->jmp_cache));
+		x86_jmp_cache_clear(bc->cpus[i]);
 }
 
 void x86_block_cache_flush(struct x86_block_cache *bc)
@@ -64,6 +74,7 @@ void x86_block_cache_flush(struct x86_block_cache *bc)
 		bc->hash[i] = NULL;
 	}
 	x86_block_cache_reap(bc);
+	jit_reset(bc);
 	if (bc->page_blocks)
 		memset(bc->page_blocks, 0, bc->nr_pages * sizeof(*bc->page_blocks));
 	if (bc->code_bitmap)
@@ -122,6 +133,7 @@ static void block_remove(struct x86_block_cache *bc, struct x86_block *b)
 	page_list_remove(bc, b->phys >> 12, b);
 	if (b->page2 != ~0ull)
 		page_list_remove(bc, b->page2 >> 12, b);
+	jit_block_removed(bc, b);
 	b->invalid = true;
 	b->free_next = bc->dead;
 	bc->dead = b;
@@ -136,10 +148,12 @@ static void mark_code_page(struct x86_block_cache *bc, uint64_t pn)
 	bc->code_bitmap[pn >> 3] |= bit;
 	/* stores to this page must now take the slow path */
 	for (unsigned i = 0; i < bc->nr_cpus; i++) {
-		struct x86_cpu *c = bc->cpus[i];
-		for (unsigned j = 0; j < X86_TLB_SIZE; j++)
-			if (c->tlb[X86_ACC_WRITE][j].phys == (pn << 12))
-				c->tlb[X86_ACC_WRITE][j].tag = X86_TLB_EMPTY;
+		for (int user = 0; user < 2; user++) {
+			struct x86_tlb_entry *e = bc->cpus[i]->tlb[user][X86_ACC_WRITE];
+			for (unsigned j = 0; j < X86_TLB_SIZE; j++)
+				if (e[j].phys == (pn << 12))
+					e[j].tag = X86_TLB_EMPTY;
+		}
 	}
 }
 
@@ -217,9 +231,9 @@ static size_t fetch_bytes(struct x86_cpu *cpu, uint64_t lin, uint64_t phys, uint
 			next = (uint32_t)next;
 		/* probe the next page; a fault matters only if the instruction
 		 * really extends there */
-		struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_FETCH][(next >> 12) & (X86_TLB_SIZE - 1)];
+		struct x86_tlb_entry *e = x86_tlb_entry(cpu, X86_ACC_FETCH, user, next);
 		uint64_t ph;
-		if (e->tag == x86_tlb_tag(next, user)) {
+		if (e->tag == x86_tlb_tag(next)) {
 			ph = e->phys;
 		} else {
 			/* translate may raise #PF: do it only on demand */
@@ -331,6 +345,7 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 	b->lin = lin;
 	b->key = key;
 	b->page2 = ~0ull;
+	b->jit_key = ~0u;
 	bool ram = guest_mem_ptr(&cpu->vm->mem, phys, 1) != NULL;
 	b->uncached = !ram || !bc || (phys >> 12) >= bc->nr_pages;
 
@@ -354,6 +369,8 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 		uint64_t r = (rip + off) & mask;
 		if (cpu->mode != X86_MODE_LONG64 && r > cpu->seg[X86_CS].limit)
 			break;
+		if (r == cpu->stop_rip)
+			break;	/* a test stops there: end the block, translated or not */
 		uint8_t buf[16];
 		uint64_t ph2 = ~0ull;
 		bool fault2 = false;
@@ -428,8 +445,13 @@ struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t
 				if ((x86_translate(cpu, l2, X86_ACC_FETCH, user) & ~0xfffull) != b->page2)
 					continue;
 			}
-			if (b->lin != lin)
+			if (b->lin != lin) {
+				/* translated code holds its linear addresses: an alias
+				 * gets a block of its own */
+				if (b->jit_entry)
+					continue;
 				b->lin = lin;
+			}
 			*jc = b;
 			return b;
 		}

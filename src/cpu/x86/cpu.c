@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "cpu/x86/jit/jit.h"
 
 #define X86_CPUID_SIGNATURE 0x000306a9u
 
@@ -41,6 +42,7 @@ void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
 	cpu->vm = vm;
 	cpu->id = id;
 	cpu->debug_mask = vm ? vm->cfg.debug_mask : 0;
+	x86_jmp_cache_clear(cpu);
 	atomic_store(&cpu->sipi_pending, -1);
 	x86_cpu_reset(cpu, id == 0);
 }
@@ -259,6 +261,52 @@ static void drop_block(struct x86_cpu *cpu)
 		free(b);
 }
 
+/* Whether translated code may run block b now: 64-bit mode, no single
+ * step, the budget covers the block, and a test's stop address is not
+ * inside it */
+static bool jit_may_run(const struct x86_cpu *cpu, const struct x86_block *b)
+{
+	if (cpu->mode != X86_MODE_LONG64 || (cpu->rflags & X86_RFLAGS_TF) || b->uncached ||
+	    b->jit_failed || b->n > cpu->budget)
+		return false;
+	return cpu->stop_rip == ~0ull || cpu->stop_rip <= b->lin ||
+	       cpu->stop_rip >= b->lin + (b->phys_end - b->phys);
+}
+
+/* Run translated code from b: returns the enum jit_exit that ended it,
+ * or -1 when b must be interpreted */
+static int run_translated(struct x86_cpu *cpu, struct x86_block *b)
+{
+	/* With a stop address set only this block may run: every exit comes
+	 * back here, where the address is checked */
+	int32_t start = cpu->stop_rip != ~0ull ? (int32_t)b->n :
+			cpu->budget < INT32_MAX / 4 ? (int32_t)cpu->budget : INT32_MAX / 4;
+	atomic_store(&cpu->jit.icount, start);
+	/* an event that came before the store above is seen here; one after
+	 * it leaves icount negative for translated code to see */
+	if (atomic_load_explicit(&cpu->kick, memory_order_relaxed) ||
+	    atomic_load_explicit(&cpu->init_pending, memory_order_relaxed) ||
+	    atomic_load_explicit(&cpu->sipi_pending, memory_order_relaxed) >= 0 ||
+	    interrupts_wanted(cpu))
+		return JIT_EXIT_BUDGET;
+	enum jit_exit why;
+	int r = jit_run(cpu, b, &why);
+	if (r <= 0)
+		return r < 0 ? JIT_EXIT_NORMAL : -1;	/* flushed: look the block up again */
+	int32_t left = atomic_load_explicit(&cpu->jit.icount, memory_order_relaxed);
+	if (left > X86_ICOUNT_EXIT / 2) {
+		uint64_t done = (uint64_t)(start - left);
+		cpu->budget -= done < cpu->budget ? done : cpu->budget;
+	}
+	if (why == JIT_EXIT_INDIRECT && !x86_canonical(cpu->rip)) {
+		/* #GP at the branch, with RSP as it was */
+		cpu->gpr[X86_RSP] -= (uint64_t)cpu->jit.branch_rsp_delta;
+		cpu->rip = cpu->jit.branch_rip;
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	}
+	return why;
+}
+
 enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 {
 	enum x86_exit ret;
@@ -333,9 +381,26 @@ events_done:
 			break;
 		}
 
+		if (__builtin_expect(cpu->rip == cpu->stop_rip, 0)) {
+			ret = X86_EXIT_STOP;
+			break;
+		}
 		struct x86_block *b = x86_get_block(cpu);
 		if (__builtin_expect(cpu->debug_mask & (DEBUG_EXEC | DEBUG_CPU), 0))
 			log_block(cpu, b);
+		if (cpu->jit.chain_link)
+			jit_link(cpu, b);
+		if (cpu->bc && cpu->bc->jit && !shadow && jit_may_run(cpu, b)) {
+			cpu->blocks_executed++;	/* counts entries into translated code */
+			int r = run_translated(cpu, b);
+			if (r == JIT_EXIT_HLT) {
+				ret = X86_EXIT_HLT;
+				break;
+			}
+			if (r >= 0)
+				continue;
+			/* not translatable: interpreted below */
+		}
 		cpu->cur_block = b;
 		cpu->block_dirty = false;
 		cpu->blocks_executed++;

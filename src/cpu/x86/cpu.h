@@ -97,17 +97,18 @@ enum x86_cc_op {
 	X86_CC_NEG,
 	X86_CC_SHIFT,		/* shl/shr/sar: CF in cc_carry, OF in cc_src2, AF=0 */
 	X86_CC_MUL,		/* mul/imul: CF=OF in cc_carry and cc_src2, AF=0 */
+	X86_CC_JIT,		/* translated code's form, in cpu->jit.flags */
 };
 
 #define X86_ARITH_FLAGS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
 			 X86_RFLAGS_SF | X86_RFLAGS_OF)
 
-/* Software TLB: direct-mapped, one array per access kind.  tag is the
- * linear page address | X86_TLB_USER for a CPL3 access, or X86_TLB_EMPTY.
- * A hit is a compare; the host address is addend + linear address. */
+/* Software TLB: direct-mapped, one array per privilege (CPL3 accesses
+ * and the others) and access kind.  tag is the linear page address, or
+ * X86_TLB_EMPTY.  A hit is a compare; the host address is addend +
+ * linear address. */
 #define X86_TLB_BITS 8
 #define X86_TLB_SIZE (1u << X86_TLB_BITS)
-#define X86_TLB_USER 1ull
 #define X86_TLB_EMPTY 2ull	/* never matches: real tags have bit 1 clear */
 enum x86_access { X86_ACC_READ, X86_ACC_WRITE, X86_ACC_FETCH, X86_ACC_KINDS };
 
@@ -138,10 +139,32 @@ enum {
 	X86_EXEC_HLT = 2,
 };
 
+/* What translated code (jit/) keeps in the CPU state besides the
+ * architectural registers; it sits right after them so that code
+ * addressing the state from cpu + 128 reaches all of it with one-byte
+ * displacements */
+struct x86_jit_state {
+	/* Blocks translated code may still start, minus their instructions;
+	 * negative: return to the run loop.  Other threads set it negative
+	 * to ask for that (x86_cpu_request_exit). */
+	_Atomic int32_t icount;
+	/* the arithmetic flags while cc_op is X86_CC_JIT: OF in bit 0, the
+	 * low byte of RFLAGS (what LAHF gives) in bits 8-15 */
+	uint16_t flags;
+	uint8_t exit;		/* enum jit_exit: why translated code returned */
+	uint8_t pad;
+	uint64_t scratch[2];	/* a memory operand on the slow path */
+	uint64_t host_sp;	/* the host stack in the entry trampoline */
+	void *chain_link;	/* the direct exit that left (struct x86_jit_link), or NULL */
+	uint64_t branch_rip;	/* the indirect branch that left */
+	int64_t branch_rsp_delta;	/* what it added to RSP */
+};
+
 struct x86_cpu {
 	uint64_t gpr[16];	/* enum x86_gpr */
 	uint64_t rip;		/* start of the current instruction */
 	uint64_t next_rip;	/* set before an executor runs: rip + len */
+	struct x86_jit_state jit;
 
 	/* RFLAGS without the arithmetic flags, which live in the lazy state */
 	uint64_t rflags;
@@ -218,10 +241,23 @@ struct x86_cpu {
 	struct vm *vm;
 	unsigned id;
 
-	/* software MMU, last: large and touched through an index */
-	struct x86_tlb_entry tlb[X86_ACC_KINDS][X86_TLB_SIZE];
-	struct x86_block *jmp_cache[X86_JMP_CACHE_SIZE];	/* by linear RIP */
+	/* software MMU, last: large and touched through an index;
+	 * tlb[user][access kind][index] */
+	struct x86_tlb_entry tlb[2][X86_ACC_KINDS][X86_TLB_SIZE];
+	/* by linear RIP; an empty slot holds x86_no_block, never NULL */
+	struct x86_block *jmp_cache[X86_JMP_CACHE_SIZE];
 };
+
+/* Make translated code return to the run loop soon (safe from any
+ * thread): it looks at the counter at every block entry.  The vCPU's own
+ * update of it may race with this store and lose it; the run loop comes
+ * round at the end of the slice anyway, so that delays, never loses, an
+ * event whose flag the caller set first. */
+#define X86_ICOUNT_EXIT (INT32_MIN / 2)
+static inline void x86_cpu_request_exit(struct x86_cpu *cpu)
+{
+	atomic_store_explicit(&cpu->jit.icount, X86_ICOUNT_EXIT, memory_order_relaxed);
+}
 
 /* Something outside the CPU changed what the irqchip would answer (for
  * interrupt controllers that change state without vm_set_irq, e.g. a
@@ -229,6 +265,7 @@ struct x86_cpu {
 static inline void x86_cpu_irq_notify(struct x86_cpu *cpu)
 {
 	atomic_fetch_add_explicit(&cpu->irq_gen, 1, memory_order_relaxed);
+	x86_cpu_request_exit(cpu);
 }
 
 /* Power-on state (bsp: start at F000:FFF0; an AP waits for SIPI) */

@@ -4,6 +4,7 @@
  * sse.c), and x86_select_exec picks the executor for a decoded
  * instruction once, at decode time. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 uint64_t x86_get_reg(const struct x86_cpu *cpu, const struct x86_insn *in, unsigned reg,
 		     unsigned size)
@@ -203,4 +204,40 @@ x86_exec_fn x86_select_exec(const struct x86_insn *in)
 	else if (group == x86_exec_branch || group == exec_group45)
 		fast = x86_select_branch(in);
 	return fast ? fast : group;
+}
+
+x86_emit_fn *x86_select_emit(const struct x86_insn *in)
+{
+	if ((in->prefixes & X86_PFX_LOCK) && !lock_allowed(in))
+		return NULL;	/* #UD: the executor raises it */
+	x86_exec_fn group = group_exec(in);
+	if (group == x86_exec_alu)
+		return x86_emit_alu;
+	if (group == x86_exec_shift)
+		return x86_emit_shift;
+	if (group == x86_exec_muldiv)
+		return x86_emit_muldiv;
+	if (group == x86_exec_mov)
+		return x86_emit_mov;
+	if (group == x86_exec_stack)
+		return x86_emit_stack;
+	if (group == x86_exec_branch)
+		return x86_emit_branch;
+	if (group == x86_exec_bitops)
+		return x86_emit_bitops;
+	if (group == x86_exec_xchg)
+		return x86_emit_xchg;
+	if (group == x86_exec_misc)
+		return x86_emit_misc;
+	if (group == exec_group3)
+		return (in->reg & 7) < 4 ? x86_emit_alu : x86_emit_muldiv;
+	if (group == exec_group45) {
+		unsigned sub = in->reg & 7;
+		if (sub < 2)
+			return x86_emit_alu;
+		if (in->opcode == 0xfe || sub == 7)
+			return NULL;
+		return sub == 6 ? x86_emit_stack : x86_emit_branch;
+	}
+	return NULL;
 }

@@ -24,10 +24,20 @@ uint64_t x86_szp_flags(uint64_t r, unsigned size)
 	return f;
 }
 
+/* The flags translated code saved with LAHF and SETO */
+static uint64_t jit_flags(const struct x86_cpu *cpu)
+{
+	uint64_t f = cpu->jit.flags;
+	return ((f >> 8) & (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF |
+			    X86_RFLAGS_SF)) | ((f & 1) ? X86_RFLAGS_OF : 0);
+}
+
 uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu)
 {
 	if (cpu->cc_op == X86_CC_EFLAGS)
 		return cpu->cc_src & X86_ARITH_FLAGS;
+	if (cpu->cc_op == X86_CC_JIT)
+		return jit_flags(cpu);
 	const unsigned bits = cpu->cc_size * 8u;
 	const uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
 	const uint64_t sign = 1ull << (bits - 1);
@@ -38,6 +48,8 @@ uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu)
 	switch (cpu->cc_op) {
 	case X86_CC_EFLAGS:
 		return cpu->cc_src & X86_ARITH_FLAGS;
+	case X86_CC_JIT:
+		return jit_flags(cpu);
 	case X86_CC_ADD:
 		cf = r < a;
 		of = ((a ^ r) & (b ^ r)) & sign;
@@ -114,6 +126,7 @@ bool x86_get_cf(const struct x86_cpu *cpu)
 	case X86_CC_NEG: return a != 0;
 	case X86_CC_SHIFT:
 	case X86_CC_MUL: return cpu->cc_carry;
+	case X86_CC_JIT: return cpu->jit.flags & 0x100;
 	default: return cpu->cc_src & X86_RFLAGS_CF;
 	}
 }
@@ -121,6 +134,15 @@ bool x86_get_cf(const struct x86_cpu *cpu)
 uint64_t x86_cpu_get_rflags(struct x86_cpu *cpu)
 {
 	return (cpu->rflags & ~X86_ARITH_FLAGS) | x86_compute_arith_flags(cpu) | X86_RFLAGS_FIXED;
+}
+
+void x86_flags_to_jit(struct x86_cpu *cpu)
+{
+	if (cpu->cc_op == X86_CC_JIT)
+		return;
+	uint64_t f = x86_compute_arith_flags(cpu);
+	cpu->jit.flags = (uint16_t)(((f & 0xff) << 8) | X86_RFLAGS_FIXED << 8 | ((f & X86_RFLAGS_OF) ? 1 : 0));
+	cpu->cc_op = X86_CC_JIT;
 }
 
 void x86_set_arith_flags(struct x86_cpu *cpu, uint64_t flags)

@@ -25,6 +25,17 @@ struct x86_op {
  * integer forms, else x86_exec */
 x86_exec_fn x86_select_exec(const struct x86_insn *in);
 
+/* A direct jump from one block's translated code to another block's
+ * (jit/): made when the jump is first taken, undone when either block
+ * leaves the cache */
+struct x86_jit_link {
+	struct x86_block *from, *to;	/* to: NULL while it goes to its exit stub */
+	uint64_t target;		/* the linear address it jumps to */
+	uint8_t *site;			/* the jump's rel32, writable view */
+	uint64_t stub;			/* its exit stub (executable address) */
+	struct x86_jit_link *next_in;	/* in to->jit_in */
+};
+
 struct x86_block {
 	uint64_t phys;		/* guest-physical address of the first byte */
 	uint64_t lin;		/* linear address it was entered at */
@@ -37,6 +48,13 @@ struct x86_block {
 	struct x86_block *hash_next;
 	struct x86_block *page_next[2];	/* in the per-page lists of its one or two pages */
 	struct x86_block *free_next;
+	/* translated code (jit/) */
+	void *jit_entry;	/* NULL: not translated */
+	void *jit_checked;	/* entry that checks the fetch TLB still maps lin to phys */
+	uint32_t jit_key;	/* key once translated, else ~0: what the jump cache probe compares */
+	bool jit_failed;	/* cannot be translated: the interpreter runs it */
+	struct x86_jit_link jit_out[2];
+	struct x86_jit_link *jit_in;
 	struct x86_op ops[];
 };
 
@@ -52,7 +70,13 @@ struct x86_block_cache {
 	uint64_t generation;		/* bumped on every invalidation */
 	struct x86_cpu *cpus[VM_MAX_VCPUS];	/* to flush their write TLBs and jump caches */
 	unsigned nr_cpus;
+	struct jit_ctx *jit;		/* the translator's code buffer; NULL: interpret only */
 };
+
+/* An empty jump cache slot points here (lin X86_NO_LIN matches nothing) */
+#define X86_NO_LIN 0x8000000000000001ull
+extern struct x86_block x86_no_block;
+void x86_jmp_cache_clear(struct x86_cpu *cpu);
 
 int x86_block_cache_init(struct x86_block_cache *bc, uint64_t phys_limit);
 void x86_block_cache_destroy(struct x86_block_cache *bc);
@@ -73,6 +97,8 @@ static inline bool x86_is_code_page(const struct x86_block_cache *bc, uint64_t p
 
 /* ---- flags (flags.c) ---- */
 uint64_t x86_compute_arith_flags(const struct x86_cpu *cpu);
+/* Put the flags in translated code's form (cc_op X86_CC_JIT) */
+void x86_flags_to_jit(struct x86_cpu *cpu);
 bool x86_get_cf(const struct x86_cpu *cpu);
 /* SF, ZF and PF of a result */
 uint64_t x86_szp_flags(uint64_t r, unsigned size);
@@ -199,15 +225,21 @@ static inline void x86_store_host(void *p, unsigned size, uint64_t v)
 	}
 }
 
-static inline uint64_t x86_tlb_tag(uint64_t lin, bool user)
+static inline uint64_t x86_tlb_tag(uint64_t lin)
 {
-	return (lin & ~0xfffull) | (user ? X86_TLB_USER : 0);
+	return lin & ~0xfffull;
+}
+
+static inline struct x86_tlb_entry *x86_tlb_entry(struct x86_cpu *cpu, enum x86_access acc,
+						  bool user, uint64_t lin)
+{
+	return &cpu->tlb[user][acc][(lin >> 12) & (X86_TLB_SIZE - 1)];
 }
 
 static inline uint64_t x86_read_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool user)
 {
-	const struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_READ][(lin >> 12) & (X86_TLB_SIZE - 1)];
-	if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) && (lin & 0xfff) + size <= 4096, 1))
+	const struct x86_tlb_entry *e = x86_tlb_entry(cpu, X86_ACC_READ, user, lin);
+	if (__builtin_expect(e->tag == x86_tlb_tag(lin) && (lin & 0xfff) + size <= 4096, 1))
 		return x86_load_host((const void *)(e->addend + lin), size);
 	return x86_read_lin_slow(cpu, lin, size, user);
 }
@@ -215,8 +247,8 @@ static inline uint64_t x86_read_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigne
 static inline void x86_write_lin_u(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t v,
 				   bool user)
 {
-	const struct x86_tlb_entry *e = &cpu->tlb[X86_ACC_WRITE][(lin >> 12) & (X86_TLB_SIZE - 1)];
-	if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) && (lin & 0xfff) + size <= 4096, 1)) {
+	const struct x86_tlb_entry *e = x86_tlb_entry(cpu, X86_ACC_WRITE, user, lin);
+	if (__builtin_expect(e->tag == x86_tlb_tag(lin) && (lin & 0xfff) + size <= 4096, 1)) {
 		x86_store_host((void *)(e->addend + lin), size, v);
 		return;
 	}
@@ -251,12 +283,11 @@ static inline struct x86_block *x86_get_block(struct x86_cpu *cpu)
 	const uint32_t key = (uint32_t)cpu->mode | (user ? 4u : 0u);
 	struct x86_block **jc = &cpu->jmp_cache[x86_jc_index(lin)];
 	struct x86_block *b = *jc;
-	if (__builtin_expect(b && b->lin == lin && b->key == key && b->page2 == ~0ull, 1)) {
+	if (__builtin_expect(b->lin == lin && b->key == key && b->page2 == ~0ull, 1)) {
 		/* still the same physical page? (the jump cache survives TLB
 		 * flushes: the fetch TLB says whether the mapping holds) */
-		const struct x86_tlb_entry *e =
-			&cpu->tlb[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
-		if (__builtin_expect(e->tag == x86_tlb_tag(lin, user) &&
+		const struct x86_tlb_entry *e = x86_tlb_entry(cpu, X86_ACC_FETCH, user, lin);
+		if (__builtin_expect(e->tag == x86_tlb_tag(lin) &&
 				     e->phys == (b->phys & ~0xfffull), 1))
 			return b;
 	}

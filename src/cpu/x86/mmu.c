@@ -222,10 +222,10 @@ bool x86_probe(struct x86_cpu *cpu, uint64_t lin, uint64_t *phys)
 void x86_tlb_flush(struct x86_cpu *cpu, bool include_global)
 {
 	cpu->tlb_flushes++;
-	for (int k = 0; k < X86_ACC_KINDS; k++)
-		for (unsigned i = 0; i < X86_TLB_SIZE; i++)
-			if (include_global || !cpu->tlb[k][i].global)
-				cpu->tlb[k][i].tag = X86_TLB_EMPTY;
+	struct x86_tlb_entry *e = &cpu->tlb[0][0][0];
+	for (unsigned i = 0; i < 2 * X86_ACC_KINDS * X86_TLB_SIZE; i++)
+		if (include_global || !e[i].global)
+			e[i].tag = X86_TLB_EMPTY;
 	if (include_global)
 		cpu->tlb_has_large = false;
 }
@@ -237,18 +237,19 @@ void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t lin)
 		x86_tlb_flush(cpu, true);
 		return;
 	}
-	unsigned idx = (lin >> 12) & (X86_TLB_SIZE - 1);
-	for (int k = 0; k < X86_ACC_KINDS; k++) {
-		struct x86_tlb_entry *e = &cpu->tlb[k][idx];
-		if ((e->tag & ~X86_TLB_USER) == (lin & ~0xfffull))
-			e->tag = X86_TLB_EMPTY;
+	for (int user = 0; user < 2; user++) {
+		for (int k = 0; k < X86_ACC_KINDS; k++) {
+			struct x86_tlb_entry *e = x86_tlb_entry(cpu, k, user, lin);
+			if (e->tag == x86_tlb_tag(lin))
+				e->tag = X86_TLB_EMPTY;
+		}
 	}
 }
 
 uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, bool user)
 {
-	struct x86_tlb_entry *e = &cpu->tlb[acc][(lin >> 12) & (X86_TLB_SIZE - 1)];
-	if (e->tag == x86_tlb_tag(lin, user))
+	struct x86_tlb_entry *e = x86_tlb_entry(cpu, acc, user, lin);
+	if (e->tag == x86_tlb_tag(lin))
 		return e->phys | (lin & 0xfff);
 	cpu->tlb_misses++;
 	struct walk_result r;
@@ -261,7 +262,7 @@ uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, b
 	void *host = guest_mem_ptr(&cpu->vm->mem, page, 4096);
 	if (!host)
 		return r.phys;	/* MMIO is never cached as RAM */
-	e->tag = x86_tlb_tag(lin, user);
+	e->tag = x86_tlb_tag(lin);
 	e->addend = (uintptr_t)host - (lin & ~0xfffull);
 	e->phys = page;
 	e->global = r.global;

@@ -1,6 +1,7 @@
 /* Integer arithmetic and logic: add or adc sbb and sub xor cmp (00-3F,
  * 80-83), test, inc/dec, not/neg, and the carry flag instructions. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 /* always inline where op is a constant (the specialised executors), so
  * the switch folds away; x86_alu is the out-of-line form for the rest */
@@ -238,5 +239,81 @@ x86_exec_fn x86_select_alu(const struct x86_insn *in)
 		}
 	case 0x84: case 0x85: return fast_test;
 	default: return NULL;
+	}
+}
+
+/* ---- translation ----
+ * Every one of these is the same instruction on the host, with the same
+ * flags: jit_emit_same maps the operands. */
+
+/* op AL/eAX, imm (04, 05, 0C, ... A8, A9) as the r/m form on the guest's RAX */
+static bool emit_acc_imm(struct jit *j, const struct x86_insn *in, uint8_t opcode,
+			 unsigned digit, unsigned opts)
+{
+	struct x86_insn t = *in;
+	t.opcode = opcode;
+	t.has_modrm = 1;
+	t.mod = 3;
+	t.rm = X86_RAX;
+	t.reg = (uint8_t)digit;
+	t.rex |= 0x40;	/* AL, not a high byte */
+	return jit_emit_same(j, &t, opts | JS_NO_REG);
+}
+
+bool x86_emit_alu(struct jit *j, const struct x86_insn *in)
+{
+	const uint8_t op = in->opcode;
+	if (in->map != X86_MAP_1B)
+		return false;
+	switch (op) {
+	case 0x00 ... 0x3f: {
+		const unsigned aop = op >> 3, form = op & 7;
+		const unsigned fl = aop == 2 || aop == 3 ? JS_FLAGS_IN | JS_FLAGS_OUT : JS_FLAGS_OUT;
+		const unsigned w = aop == 7 ? 0 : 1;
+		if (form < 2)
+			return jit_emit_same(j, in, fl | JS_READ_REG | JS_READ_RM | JS_LOCK |
+						    (w ? JS_WRITE_RM : 0));
+		if (form < 4)
+			return jit_emit_same(j, in, fl | JS_READ_REG | JS_READ_RM |
+						    (w ? JS_WRITE_REG : 0));
+		return emit_acc_imm(j, in, in->byte_op ? 0x80 : 0x81, aop,
+				    fl | JS_READ_RM | (w ? JS_WRITE_RM : 0));
+	}
+	case 0x80 ... 0x83: {
+		const unsigned aop = in->reg & 7;
+		const unsigned fl = aop == 2 || aop == 3 ? JS_FLAGS_IN | JS_FLAGS_OUT : JS_FLAGS_OUT;
+		return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | fl |
+					    (aop == 7 ? 0 : JS_WRITE_RM | JS_LOCK));
+	}
+	case 0x84:
+	case 0x85:
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_FLAGS_OUT);
+	case 0xa8:
+	case 0xa9:
+		return emit_acc_imm(j, in, in->byte_op ? 0xf6 : 0xf7, 0, JS_READ_RM | JS_FLAGS_OUT);
+	case 0xf6:
+	case 0xf7:
+		switch (in->reg & 7) {
+		case 0:
+		case 1: return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_FLAGS_OUT);
+		case 2: return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_WRITE_RM | JS_LOCK);
+		case 3:
+			return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_WRITE_RM | JS_LOCK |
+						    JS_FLAGS_OUT);
+		default: return false;
+		}
+	case 0xfe:
+	case 0xff:	/* only /0 and /1 come here */
+		return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_WRITE_RM | JS_LOCK |
+					    JS_FLAGS_SOME);
+	case 0xf5:
+	case 0xf8:
+	case 0xf9:
+		jit_flags_need(j, &j->e);
+		e_byte(&j->e, op);
+		jit_flags_set(j);
+		return true;
+	default:
+		return false;
 	}
 }

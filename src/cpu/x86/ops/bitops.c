@@ -1,6 +1,7 @@
 /* Bit instructions: bt bts btr btc (0F A3 AB B3 BB, BA /4-7), bsf, bsr,
  * lzcnt and popcnt. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 static int bit_op(struct x86_cpu *cpu, const struct x86_insn *in, unsigned kind, uint64_t bitoff,
 		  bool reg_offset)
@@ -84,5 +85,39 @@ int x86_exec_bitops(struct x86_cpu *cpu, const struct x86_insn *in)
 		bitscan_flags(cpu, !a, false);
 		return 0;
 	}
+	}
+}
+
+/* ---- translation ---- */
+
+bool x86_emit_bitops(struct jit *j, const struct x86_insn *in)
+{
+	switch (in->opcode) {
+	case 0xba: /* bt* r/m, imm8: CF, the rest undefined but ZF kept */
+		if ((in->reg & 7) < 4)
+			return false;
+		return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_FLAGS_SOME |
+					    ((in->reg & 7) == 4 ? 0 : JS_WRITE_RM | JS_LOCK));
+	case 0xa3: case 0xab: case 0xb3: case 0xbb:
+		/* with a memory operand the offset reaches outside it */
+		if (in->mod != 3)
+			return false;
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_FLAGS_SOME | JS_RM_REG |
+					    (in->opcode == 0xa3 ? 0 : JS_WRITE_RM));
+	case 0xbc: /* bsf; F3 is ignored (no tzcnt) */
+		if (in->mandatory == 0xf3)
+			return false;
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_WRITE_REG | JS_FLAGS_OUT);
+	case 0xbd:
+		if (in->mandatory == 0xf3 && !__builtin_cpu_supports("abm"))
+			return false;
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_WRITE_REG | JS_FLAGS_OUT |
+					    JS_F3);
+	case 0xb8:
+		if (in->mandatory != 0xf3 || !__builtin_cpu_supports("popcnt"))
+			return false;
+		return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG | JS_FLAGS_OUT | JS_F3);
+	default:
+		return false;
 	}
 }

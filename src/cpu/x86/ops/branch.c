@@ -1,6 +1,7 @@
 /* Control transfer: jcc, jmp, call and ret (near, indirect and far),
  * loop/jcxz, int/int3/into/int1 and iret.  Every one ends its block. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 void x86_near_branch(struct x86_cpu *cpu, const struct x86_insn *in, uint64_t target)
 {
@@ -264,5 +265,93 @@ x86_exec_fn x86_select_branch(const struct x86_insn *in)
 			return fast_jmp_ind;
 		return NULL;
 	default: return NULL;
+	}
+}
+
+/* ---- translation (64-bit mode, 64-bit operand size) ----
+ * Direct branches become exits the run loop links to the target block;
+ * indirect ones probe the jump cache inline.  A target that is not
+ * canonical raises #GP: a direct one is left to the interpreter, an
+ * indirect one is caught by the run loop on the jump cache miss. */
+
+/* the target of an indirect branch (register or memory) into r11 */
+static void body_target(struct jit *j, struct emit *e, const struct x86_insn *in, struct hrm m)
+{
+	(void)j;
+	(void)in;
+	e_load(e, 8, HR_RAX, m);
+}
+
+static bool target_to_t2(struct jit *j, const struct x86_insn *in)
+{
+	if (in->mod != 3) {
+		if (!jit_emit_memop(j, in, 8, JIT_LOAD, body_target))
+			return false;
+		e_mov_rr(&j->e, 8, JIT_T2, HR_RAX);
+		return true;
+	}
+	int h = jit_host_reg[in->rm];
+	if (h != HR_NONE)
+		e_mov_rr(&j->e, 8, JIT_T2, h);
+	else
+		e_load(&j->e, 8, JIT_T2, jit_gpr_slot(in->rm));
+	return true;
+}
+
+bool x86_emit_branch(struct jit *j, const struct x86_insn *in)
+{
+	if (j->mode != X86_MODE_LONG64 || in->opsize != 8)
+		return false;
+	const uint64_t target = j->next_rip + in->imm;
+	const uint8_t op = in->opcode;
+	if (in->map == X86_MAP_0F || (op >= 0x70 && op <= 0x7f)) {
+		if (!x86_canonical(target))
+			return false;
+		jit_exit_jcc(j, op & 15, target);
+		jit_exit_direct(j, j->next_rip);
+		return true;
+	}
+	switch (op) {
+	case 0xe9:
+	case 0xeb:
+		if (!x86_canonical(target))
+			return false;
+		jit_exit_direct(j, target);
+		return true;
+	case 0xe8:
+		if (!x86_canonical(target) || !jit_emit_push(j, JIT_PUSH_IMM, j->next_rip, 8))
+			return false;
+		jit_exit_direct(j, target);
+		return true;
+	case 0xc2:
+	case 0xc3: {
+		int32_t extra = op == 0xc2 ? (uint16_t)in->imm : 0;
+		if (!jit_emit_pop(j, HR_NONE, 8, extra))
+			return false;
+		e_mov_rr(&j->e, 8, JIT_T2, HR_RAX);
+		jit_exit_indirect(j, 8 + extra);
+		return true;
+	}
+	case 0xff:
+		if ((in->reg & 7) == 4) {
+			if (!target_to_t2(j, in))
+				return false;
+			jit_exit_indirect(j, 0);
+			return true;
+		}
+		if ((in->reg & 7) == 2) {
+			/* the target first (its load may fault), kept over the push */
+			if (!target_to_t2(j, in))
+				return false;
+			e_store(&j->e, 8, js_mem(JS(jit.scratch[1])), JIT_T2);
+			if (!jit_emit_push(j, JIT_PUSH_IMM, j->next_rip, 8))
+				return false;
+			e_load(&j->e, 8, JIT_T2, js_mem(JS(jit.scratch[1])));
+			jit_exit_indirect(j, -8);
+			return true;
+		}
+		return false;
+	default:
+		return false;
 	}
 }

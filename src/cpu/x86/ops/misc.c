@@ -2,6 +2,7 @@
  * port), hlt, cli/sti, cld/std, bound, and the hint nops of 0F 0D and
  * 0F 18-1F. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 static int port_io(struct x86_cpu *cpu, const struct x86_insn *in)
 {
@@ -64,5 +65,25 @@ int x86_exec_misc(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	case 0xfc: cpu->rflags &= ~X86_RFLAGS_DF; return 0;
 	default: cpu->rflags |= X86_RFLAGS_DF; return 0;	/* FD */
+	}
+}
+
+/* ---- translation ---- */
+
+bool x86_emit_misc(struct jit *j, const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_0F)
+		return true;	/* hint nops */
+	switch (in->opcode) {
+	case 0xfc:
+	case 0xfd: /* cld/std: DF is in cpu->rflags */
+		jit_flags_clobber(j, &j->e);
+		if (in->opcode == 0xfc)
+			e_alu_i(&j->e, 4, 8, js_mem(JS(rflags)), (int32_t)~X86_RFLAGS_DF);
+		else
+			e_alu_i(&j->e, 1, 8, js_mem(JS(rflags)), (int32_t)X86_RFLAGS_DF);
+		return true;
+	default:
+		return false;
 	}
 }

@@ -3,6 +3,7 @@
  * segment registers and the far-pointer loads (les lds lss lfs lgs);
  * arpl shares movsxd's opcode outside 64-bit mode. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 /* les lds lss lfs lgs: offset then selector from memory */
 static int load_far_pointer(struct x86_cpu *cpu, const struct x86_insn *in, int seg)
@@ -327,5 +328,159 @@ x86_exec_fn x86_select_mov(const struct x86_insn *in)
 	case 0xb0 ... 0xbf: return fast_mov_imm;
 	case 0x63: return in->rex ? fast_movsxd : NULL;
 	default: return NULL;
+	}
+}
+
+/* ---- translation ---- */
+
+/* lea: the host's lea on the mapped registers, no memory access */
+static bool emit_lea(struct jit *j, const struct x86_insn *in)
+{
+	if (in->mod == 3 || in->opsize == 2)
+		return false;
+	struct emit *e = &j->e;
+	int dst = jit_host_reg[in->reg];
+	int t = dst == HR_NONE ? JIT_T1 : dst;
+	/* 32 bits when either size is: the upper half is zero either way */
+	const unsigned size = in->opsize == 8 && in->addrsize == 8 ? 8 : 4;
+	if (in->rip_rel || (in->base == X86_NO_REG && in->index == X86_NO_REG)) {
+		uint64_t ea = in->rip_rel ? j->next_rip + (uint64_t)in->disp : (uint64_t)in->disp;
+		e_mov_ri(e, t, size == 4 ? (uint32_t)ea : ea);
+	} else {
+		int base = HR_NONE, index = HR_NONE;
+		if (in->base != X86_NO_REG) {
+			base = jit_host_reg[in->base];
+			if (base == HR_NONE) {
+				base = JIT_T1;
+				e_load(e, 8, base, jit_gpr_slot(in->base));
+			}
+		}
+		if (in->index != X86_NO_REG) {
+			index = jit_host_reg[in->index];
+			if (index == HR_NONE) {
+				index = JIT_T2;
+				e_load(e, 8, index, jit_gpr_slot(in->index));
+			}
+		}
+		e_lea(e, size, t, hrm_mem(base, index, in->scale, (int32_t)in->disp));
+	}
+	if (dst == HR_NONE)
+		e_store(e, 8, jit_gpr_slot(in->reg), t);
+	return true;
+}
+
+/* mov r, imm (B0-BF) */
+static bool emit_mov_imm(struct jit *j, const struct x86_insn *in)
+{
+	const unsigned reg = opcode_reg(in), size = osize(in);
+	if (size == 1 && !in->rex && reg >= 4)
+		return false;	/* AH..BH */
+	struct emit *e = &j->e;
+	int h = jit_host_reg[reg];
+	uint64_t v = in->imm & x86_mask(size);
+	if (h != HR_NONE) {
+		if (size >= 4)
+			e_mov_ri(e, h, v);
+		else
+			e_insn(e, size == 1 ? E_BYTEREGS : 0, size, (const uint8_t[]){ size == 1 ? 0xc6 : 0xc7 },
+			       1, 0, &(struct hrm){ .reg = (int8_t)h }, size, v);
+		return true;
+	}
+	if (size < 4)
+		e_store_imm(e, size, jit_gpr_slot(reg), (int32_t)v);
+	else if ((int64_t)v == (int32_t)v)
+		e_store_imm(e, 8, jit_gpr_slot(reg), (int32_t)v);
+	else {
+		e_mov_ri(e, JIT_T1, v);
+		e_store(e, 8, jit_gpr_slot(reg), JIT_T1);
+	}
+	return true;
+}
+
+/* cbw/cwde/cdqe and cwd/cdq/cqo */
+static bool emit_convert(struct jit *j, const struct x86_insn *in)
+{
+	struct emit *e = &j->e;
+	const int a = jit_host_reg[X86_RAX];
+	if (in->opcode == 0x98) {
+		const unsigned s = in->opsize;
+		e_movsx(e, s, s / 2, a, hrm_reg(a));
+		return true;
+	}
+	e_mov_rr(e, 8, HR_RAX, a);
+	if (in->opsize == 2)
+		e_byte(e, 0x66);
+	else if (in->opsize == 8)
+		e_byte(e, 0x48);
+	e_byte(e, 0x99);
+	return true;
+}
+
+static bool emit_bswap(struct jit *j, const struct x86_insn *in)
+{
+	if (in->opsize == 2)
+		return false;
+	struct emit *e = &j->e;
+	const unsigned reg = opcode_reg(in);
+	int h = jit_host_reg[reg];
+	int t = h == HR_NONE ? JIT_T1 : h;
+	if (h == HR_NONE)
+		e_load(e, 8, t, jit_gpr_slot(reg));
+	unsigned rex = (in->opsize == 8 ? 8 : 0) | (t & 8 ? 1 : 0);
+	if (rex)
+		e_byte(e, (uint8_t)(0x40 | rex));
+	e_byte(e, 0x0f);
+	e_byte(e, (uint8_t)(0xc8 + (t & 7)));
+	if (h == HR_NONE)
+		e_store(e, 8, jit_gpr_slot(reg), t);
+	return true;
+}
+
+bool x86_emit_mov(struct jit *j, const struct x86_insn *in)
+{
+	const uint8_t op = in->opcode;
+	if (in->map == X86_MAP_0F) {
+		switch (op) {
+		case 0x40 ... 0x4f:
+			return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_WRITE_REG | JS_FLAGS_IN);
+		case 0x90 ... 0x9f:
+			return jit_emit_same(j, in, JS_NO_REG | JS_WRITE_RM | JS_RM_SIZE1 | JS_FLAGS_IN);
+		case 0xb6: case 0xbe:
+			return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG | JS_RM_SIZE1);
+		case 0xb7: case 0xbf:
+			return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG | JS_RM_SIZE2);
+		case 0xc8 ... 0xcf:
+			return emit_bswap(j, in);
+		default:
+			return false;
+		}
+	}
+	if (in->map != X86_MAP_1B)
+		return false;
+	switch (op) {
+	case 0x63:
+		if (j->mode != X86_MODE_LONG64)
+			return false;
+		return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG | JS_RM_SIZE4);
+	case 0x88:
+	case 0x89:
+		return jit_emit_same(j, in, JS_READ_REG | JS_WRITE_RM);
+	case 0x8a:
+	case 0x8b:
+		return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG);
+	case 0x8d:
+		return emit_lea(j, in);
+	case 0x98:
+	case 0x99:
+		return emit_convert(j, in);
+	case 0xb0 ... 0xbf:
+		return emit_mov_imm(j, in);
+	case 0xc6:
+	case 0xc7:
+		if (in->reg & 7)
+			return false;
+		return jit_emit_same(j, in, JS_NO_REG | JS_WRITE_RM);
+	default:
+		return false;
 	}
 }

@@ -1,6 +1,7 @@
 /* Multiplication and division: group 3 mul imul div idiv (F6/F7 /4-7)
  * and the two- and three-operand imul (0F AF, 69, 6B). */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 static void mul_flags(struct x86_cpu *cpu, bool overflow, uint64_t low, unsigned size)
 {
@@ -102,4 +103,37 @@ int x86_exec_muldiv(struct x86_cpu *cpu, const struct x86_insn *in)
 		group3_muldiv(cpu, in, osize(in), rm_read(cpu, in, osize(in)));
 		return 0;
 	}
+}
+
+/* ---- translation ---- */
+
+/* mul/imul r/m: the accumulator through the host's RAX (the guest's RDX
+ * is the host's) */
+static void body_mul(struct jit *j, struct emit *e, const struct x86_insn *in, struct hrm m)
+{
+	const unsigned size = osize(in);
+	e_mov_rr(e, 8, HR_RAX, jit_host_reg[X86_RAX]);
+	jit_same_op(e, in, JS_NO_REG, in->reg & 7, m);
+	if (size <= 2)
+		e_mov_rr(e, 2, jit_host_reg[X86_RAX], HR_RAX);
+	else
+		e_mov_rr(e, 8, jit_host_reg[X86_RAX], HR_RAX);
+	jit_flags_set(j);
+}
+
+bool x86_emit_muldiv(struct jit *j, const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_0F)	/* imul r, r/m */
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_WRITE_REG | JS_FLAGS_OUT);
+	if (in->opcode == 0x69 || in->opcode == 0x6b)
+		return jit_emit_same(j, in, JS_READ_RM | JS_WRITE_REG | JS_FLAGS_OUT);
+	if ((in->reg & 7) >= 6)
+		return false;	/* div/idiv: #DE is the interpreter's */
+	if (in->mod != 3)
+		return jit_emit_memop(j, in, osize(in), JIT_LOAD, body_mul);
+	if (in->byte_op && !in->rex && in->rm >= 4 && in->rm < 8)
+		return false;
+	int rm = jit_host_reg[in->rm];
+	body_mul(j, &j->e, in, rm == HR_NONE ? jit_gpr_slot(in->rm) : hrm_reg(rm));
+	return true;
 }

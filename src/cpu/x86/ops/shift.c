@@ -1,6 +1,7 @@
 /* Shifts and rotates: group 2 (C0 C1 D0-D3: rol ror rcl rcr shl shr sal
  * sar) and the double shifts shld/shrd (0F A4 A5 AC AD). */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 /* Group 2: rol ror rcl rcr shl shr sal sar */
 static uint64_t shift_op(struct x86_cpu *cpu, unsigned op, unsigned size, uint64_t a, unsigned count)
@@ -155,4 +156,28 @@ int x86_exec_shift(struct x86_cpu *cpu, const struct x86_insn *in)
 	if ((count & (size == 8 ? 0x3f : 0x1f)) || !o.mem)
 		op_write(cpu, in, &o, size, r);
 	return 0;
+}
+
+/* ---- translation: the host's shift gives the same result and flags,
+ * including those the SDM leaves undefined ---- */
+
+bool x86_emit_shift(struct jit *j, const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_0F)	/* shld, shrd: a count of 0 keeps the flags */
+		return jit_emit_same(j, in, JS_READ_REG | JS_READ_RM | JS_WRITE_RM | JS_FLAGS_SOME);
+	const unsigned op = in->reg & 7, size = osize(in);
+	unsigned flags;
+	if (in->opcode == 0xd2 || in->opcode == 0xd3) {
+		flags = JS_FLAGS_SOME;	/* by CL (the guest's RCX is the host's) */
+	} else {
+		unsigned count = in->opcode <= 0xc1 ? (uint8_t)in->imm : 1;
+		count &= size == 8 ? 0x3f : 0x1f;
+		if (!count)
+			flags = 0;
+		else if (op >= 4)
+			flags = JS_FLAGS_OUT;
+		else	/* rotates keep SF ZF AF PF; rcl/rcr read CF */
+			flags = JS_FLAGS_SOME;
+	}
+	return jit_emit_same(j, in, JS_NO_REG | JS_READ_RM | JS_WRITE_RM | flags);
 }

@@ -1,6 +1,7 @@
 /* The stack: push and pop of registers, immediates, memory, segment
  * registers and flags, pusha/popa, enter and leave. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 static int pop_seg(struct x86_cpu *cpu, const struct x86_insn *in, int seg)
 {
@@ -191,5 +192,62 @@ x86_exec_fn x86_select_stack(const struct x86_insn *in)
 	case 0x50 ... 0x57: return fast_push;
 	case 0x58 ... 0x5f: return fast_pop;
 	default: return NULL;
+	}
+}
+
+/* ---- translation (64-bit mode; RSP stays in the state block) ---- */
+
+static bool emit_push_reg(struct jit *j, unsigned reg, unsigned size)
+{
+	int h = jit_host_reg[reg];
+	return jit_emit_push(j, h == HR_NONE ? JIT_PUSH_SLOT : h, reg, size);
+}
+
+/* the popped value, in rax, to guest register reg */
+static void pop_to(struct jit *j, unsigned reg, unsigned size)
+{
+	int h = jit_host_reg[reg];
+	if (h != HR_NONE)
+		e_mov_rr(&j->e, size == 2 ? 2 : 8, h, HR_RAX);
+	else
+		e_store(&j->e, size == 2 ? 2 : 8, jit_gpr_slot(reg), HR_RAX);
+}
+
+bool x86_emit_stack(struct jit *j, const struct x86_insn *in)
+{
+	if (j->mode != X86_MODE_LONG64 || in->map != X86_MAP_1B)
+		return false;
+	const unsigned size = in->opsize;
+	switch (in->opcode) {
+	case 0x50 ... 0x57:
+		return emit_push_reg(j, opcode_reg(in), size);
+	case 0x58 ... 0x5f:
+		if (!jit_emit_pop(j, HR_NONE, size, 0))
+			return false;
+		pop_to(j, opcode_reg(in), size);
+		return true;
+	case 0x68:
+	case 0x6a:
+		return jit_emit_push(j, JIT_PUSH_IMM, in->imm, size);
+	case 0x8f:
+		if (in->mod != 3 || (in->reg & 7))
+			return false;
+		if (!jit_emit_pop(j, HR_NONE, size, 0))
+			return false;
+		pop_to(j, in->rm, size);
+		return true;
+	case 0xc9: /* leave: RSP = RBP, pop RBP */
+		if (size != 8)
+			return false;
+		if (!jit_emit_pop(j, jit_host_reg[X86_RBP], 8, 0))
+			return false;
+		pop_to(j, X86_RBP, 8);
+		return true;
+	case 0xff: /* /6 */
+		if (in->mod != 3)
+			return false;
+		return emit_push_reg(j, in->rm, size);
+	default:
+		return false;
 	}
 }

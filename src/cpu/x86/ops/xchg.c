@@ -1,5 +1,6 @@
 /* Exchanges: xchg (86 87 90-97), cmpxchg, xadd, cmpxchg8b/16b. */
 #include "cpu/x86/ops/ops.h"
+#include "cpu/x86/jit/jit.h"
 
 static int cmpxchg8b_16b(struct x86_cpu *cpu, const struct x86_insn *in)
 {
@@ -92,5 +93,60 @@ int x86_exec_xchg(struct x86_cpu *cpu, const struct x86_insn *in)
 		return 0;
 	default: /* C7 /1 */
 		return cmpxchg8b_16b(cpu, in);
+	}
+}
+
+/* ---- translation ---- */
+
+/* cmpxchg: the accumulator through the host's RAX */
+static void body_cmpxchg(struct jit *j, struct emit *e, const struct x86_insn *in, struct hrm m)
+{
+	const int a = jit_host_reg[X86_RAX];
+	e_mov_rr(e, 8, HR_RAX, a);
+	jit_same_op(e, in, JS_LOCK, jit_host_reg[in->reg], m);
+	e_mov_rr(e, 8, a, HR_RAX);
+	jit_flags_set(j);
+}
+
+bool x86_emit_xchg(struct jit *j, const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_1B) {
+		if (in->opcode >= 0x90) {
+			unsigned reg = opcode_reg(in);
+			if (reg == X86_RAX)
+				return true;	/* nop, pause */
+			struct x86_insn t = *in;	/* as 87 /r: xchg r/m, rax */
+			t.opcode = 0x87;
+			t.has_modrm = 1;
+			t.mod = 3;
+			t.rm = (uint8_t)reg;
+			t.reg = X86_RAX;
+			return jit_emit_same(j, &t, JS_READ_REG | JS_WRITE_REG | JS_READ_RM |
+						    JS_WRITE_RM | JS_RM_REG);
+		}
+		return jit_emit_same(j, in, JS_READ_REG | JS_WRITE_REG | JS_READ_RM | JS_WRITE_RM |
+					    JS_RM_REG);
+	}
+	switch (in->opcode) {
+	case 0xb0:
+	case 0xb1:
+		if (jit_host_reg[in->reg] == HR_NONE || (in->byte_op && !in->rex && in->reg >= 4))
+			return false;
+		if (in->mod != 3)
+			return jit_emit_memop(j, in, osize(in), JIT_RMW, body_cmpxchg);
+		if (in->byte_op && !in->rex && in->rm >= 4 && in->rm < 8)
+			return false;
+		{
+			/* the accumulator as the destination is the host's RAX */
+			int rm = in->rm == X86_RAX ? HR_RAX : jit_host_reg[in->rm];
+			body_cmpxchg(j, &j->e, in, rm == HR_NONE ? jit_gpr_slot(in->rm) : hrm_reg(rm));
+		}
+		return true;
+	case 0xc0:
+	case 0xc1:
+		return jit_emit_same(j, in, JS_READ_REG | JS_WRITE_REG | JS_READ_RM | JS_WRITE_RM |
+					    JS_FLAGS_OUT | JS_LOCK | JS_RM_REG);
+	default:
+		return false;
 	}
 }
