@@ -312,8 +312,16 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 	enum x86_exit ret;
 	cpu->budget = budget;
 	cpu->jmp_valid = true;
+	/* translated code runs with the guest's MXCSR; a fault from inside it
+	 * comes back here with that still loaded */
+	const uint32_t host_mxcsr = jit_stmxcsr();
 
 	if (setjmp(cpu->jmp)) {
+		if (cpu->jit.running) {
+			cpu->jit.running = false;
+			jit_mxcsr_to_guest(cpu);
+			jit_ldmxcsr(host_mxcsr);
+		}
 		/* an exception: the faulting instruction left cpu->rip at itself.
 		 * It counts against the budget, so a guest whose handler faults
 		 * at once still gives the other vCPUs their turn. */

@@ -152,8 +152,8 @@ struct x86_jit_state {
 	 * low byte of RFLAGS (what LAHF gives) in bits 8-15 */
 	uint16_t flags;
 	uint8_t exit;		/* enum jit_exit: why translated code returned */
-	uint8_t pad;
-	uint64_t scratch[2];	/* a memory operand on the slow path */
+	bool running;		/* in translated code (or C it called) */
+	uint64_t scratch[2] __attribute__((aligned(16)));	/* a memory operand on the slow path */
 	uint64_t host_sp;	/* the host stack in the entry trampoline */
 	void *chain_link;	/* the direct exit that left (struct x86_jit_link), or NULL */
 	uint64_t branch_rip;	/* the indirect branch that left */

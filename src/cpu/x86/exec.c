@@ -229,6 +229,8 @@ x86_emit_fn *x86_select_emit(const struct x86_insn *in)
 		return x86_emit_xchg;
 	if (group == x86_exec_misc)
 		return x86_emit_misc;
+	if (group == exec_sse)
+		return x86_emit_sse;
 	if (group == exec_group3)
 		return (in->reg & 7) < 4 ? x86_emit_alu : x86_emit_muldiv;
 	if (group == exec_group45) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "cpu/x86/fpu_internal.h"
 
 #define JIT_DEFAULT_BYTES (128ul << 20)
 #define JIT_STUB_BYTES 4096
@@ -31,6 +32,8 @@
 
 struct jit_ctx {
 	int fd;
+	uint8_t env;		/* JIT_ENV_* of every translation now in the buffer */
+	bool env_set;
 	uint8_t *rw, *rx;
 	size_t size, used;
 	uint64_t stubs[NSTUBS];
@@ -49,6 +52,41 @@ const int8_t jit_host_reg[16] = {
 uint64_t jit_stub(const struct jit *j, unsigned which)
 {
 	return j->ctx->stubs[which];
+}
+
+/* ---- what translations assume ---- */
+
+unsigned jit_env(const struct x86_cpu *cpu)
+{
+	unsigned env = 0;
+	if (!(cpu->cr0 & (X86_CR0_EM | X86_CR0_TS)) && (cpu->cr4 & X86_CR4_OSFXSR)) {
+		env |= JIT_ENV_SSE;
+		if ((cpu->fpu.mxcsr & MXCSR_MASKS) == MXCSR_MASKS)
+			env |= JIT_ENV_SSE_FP;
+	}
+	return env;
+}
+
+uint32_t jit_mxcsr(const struct x86_cpu *cpu)
+{
+	return (cpu->fpu.mxcsr & (MXCSR_RC | MXCSR_FZ | MXCSR_DAZ)) | MXCSR_MASKS;
+}
+
+uint32_t jit_stmxcsr(void)
+{
+	uint32_t v;
+	__asm__ volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
+void jit_ldmxcsr(uint32_t v)
+{
+	__asm__ volatile("ldmxcsr %0" : : "m"(v));
+}
+
+void jit_mxcsr_to_guest(struct x86_cpu *cpu)
+{
+	cpu->fpu.mxcsr |= jit_stmxcsr() & MXCSR_FLAGS;
 }
 
 /* ---- the flags ---- */
@@ -162,11 +200,13 @@ static int jit_helper_exec(struct x86_cpu *cpu, const struct x86_op *op)
 {
 	struct x86_block_cache *bc = cpu->bc;
 	uint64_t gen = bc->generation;
+	jit_mxcsr_to_guest(cpu);
 	cpu->next_rip = cpu->rip + op->in.len;
 	cpu->block_dirty = false;
 	int r = op->fn(cpu, &op->in);
 	x86_flags_to_jit(cpu);
-	if (!r && !cpu->block_dirty && gen == bc->generation)
+	jit_ldmxcsr(jit_mxcsr(cpu));
+	if (!r && !cpu->block_dirty && gen == bc->generation && jit_env(cpu) == bc->jit->env)
 		return 0;
 	cpu->rip = cpu->next_rip;
 	cpu->jit.exit = r == X86_EXEC_HLT ? JIT_EXIT_HLT : JIT_EXIT_NORMAL;
@@ -295,6 +335,7 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	j->b = b;
 	j->mode = (uint8_t)(b->key & 3);
 	j->user = b->key & 4;
+	j->env = ctx->env;
 	j->fl = JF_MEM;
 	j->e = (struct emit){ .p = start, .end = start + JIT_BLOCK_ROOM / 2,
 			      .rx_delta = ctx->rx - ctx->rw };
@@ -424,6 +465,15 @@ void jit_block_removed(struct x86_block_cache *bc, struct x86_block *b)
 int jit_run(struct x86_cpu *cpu, struct x86_block *b, enum jit_exit *why)
 {
 	struct jit_ctx *ctx = cpu->bc->jit;
+	unsigned env = jit_env(cpu);
+	if (ctx->env_set && env != ctx->env) {
+		/* translated under other assumptions: all of it goes */
+		x86_block_cache_flush(cpu->bc);
+		ctx->env = (uint8_t)env;
+		return -1;
+	}
+	ctx->env = (uint8_t)env;
+	ctx->env_set = true;
 	if (!b->jit_entry) {
 		if (b->jit_failed)
 			return 0;
@@ -440,7 +490,13 @@ int jit_run(struct x86_cpu *cpu, struct x86_block *b, enum jit_exit *why)
 	cpu->jit.exit = JIT_EXIT_NORMAL;
 	cpu->jit.chain_link = NULL;
 	cpu->cur_block = NULL;
+	uint32_t host_mxcsr = jit_stmxcsr();
+	jit_ldmxcsr(jit_mxcsr(cpu));
+	cpu->jit.running = true;
 	ctx->enter((uint8_t *)cpu + JIT_STATE_BIAS, b->jit_entry);
+	cpu->jit.running = false;
+	jit_mxcsr_to_guest(cpu);
+	jit_ldmxcsr(host_mxcsr);
 	*why = (enum jit_exit)cpu->jit.exit;
 	return 1;
 }
@@ -624,6 +680,8 @@ void jit_destroy(struct x86_block_cache *bc)
 
 void jit_reset(struct x86_block_cache *bc)
 {
-	if (bc->jit)
+	if (bc->jit) {
 		bc->jit->used = JIT_STUB_BYTES;
+		bc->jit->env_set = false;
+	}
 }

@@ -110,6 +110,7 @@ struct jit {
 	uint64_t rip, next_rip;		/* its address and the next one's */
 	uint8_t mode;
 	bool user;
+	uint8_t env;			/* JIT_ENV_* the translation may assume */
 	uint8_t fl;			/* JF_*: where the flags are */
 	bool ended;			/* the block's exits are emitted */
 	unsigned nexits;		/* direct exits used (x86_block.jit_out) */
@@ -123,6 +124,21 @@ struct jit {
 	int8_t aux_reg;
 	uint8_t aux_size;
 };
+
+/* What translations may assume beyond their block's mode and privilege;
+ * when it changes every translation is dropped (rare: CR0/CR4 set-up, a
+ * guest unmasking SSE exceptions) */
+#define JIT_ENV_SSE 0x01	/* SSE usable: CR4.OSFXSR, no CR0.EM or CR0.TS */
+#define JIT_ENV_SSE_FP 0x02	/* ... and every SSE exception masked in MXCSR */
+unsigned jit_env(const struct x86_cpu *cpu);
+/* The host MXCSR translated code runs with: the guest's rounding and
+ * denormal controls, everything masked, no flags (the flags it raises
+ * are or'ed into the guest's at every return to C) */
+uint32_t jit_mxcsr(const struct x86_cpu *cpu);
+uint32_t jit_stmxcsr(void);
+void jit_ldmxcsr(uint32_t v);
+/* The flags translated code raised, into the guest's MXCSR */
+void jit_mxcsr_to_guest(struct x86_cpu *cpu);
 
 /* ---- the translation core (jit.c) ---- */
 
@@ -160,6 +176,7 @@ enum jit_access {
 	JIT_LOAD,	/* read the operand */
 	JIT_STORE,	/* write it without reading */
 	JIT_RMW,	/* read and write it */
+	JIT_ALIGN16 = 0x10,	/* or'ed in: #GP(0) unless 16-byte aligned */
 };
 
 /* An instruction's native code, emitted twice for a memory operand: on
@@ -173,8 +190,8 @@ typedef void jit_body_fn(struct jit *j, struct emit *e, const struct x86_insn *i
  * body, and the out-of-line path.  size is the operand's size in bytes
  * (1, 2, 4, 8, 16).  Returns false when it cannot (the caller falls
  * back): not 64-bit mode, too many fixups. */
-bool jit_emit_memop(struct jit *j, const struct x86_insn *in, unsigned size,
-		    enum jit_access acc, jit_body_fn *body);
+bool jit_emit_memop(struct jit *j, const struct x86_insn *in, unsigned size, unsigned acc,
+		    jit_body_fn *body);
 /* The effective address of in's memory operand into host register dst
  * (no segment base; lea semantics) */
 void jit_emit_ea(struct jit *j, struct emit *e, const struct x86_insn *in, int dst);
@@ -233,6 +250,7 @@ bool x86_emit_branch(struct jit *j, const struct x86_insn *in);
 bool x86_emit_bitops(struct jit *j, const struct x86_insn *in);
 bool x86_emit_xchg(struct jit *j, const struct x86_insn *in);
 bool x86_emit_misc(struct jit *j, const struct x86_insn *in);
+bool x86_emit_sse(struct jit *j, const struct x86_insn *in);
 
 /* ---- the engine's side (jit.c) ---- */
 

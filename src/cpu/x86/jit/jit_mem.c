@@ -38,6 +38,7 @@ enum mem_kind {
 	MEM_PREP,	/* check that the operand can be written */
 	MEM_RMW,	/* both */
 	MEM_COMMIT,	/* write the scratch copy */
+	MEM_GP,		/* the operand is misaligned: #GP(0) */
 };
 
 /* Every page of [lin, lin + size) can be written (raises #PF) */
@@ -48,10 +49,19 @@ static void check_write(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool u
 		x86_translate(cpu, (lin + size - 1) & ~0xfffull, X86_ACC_WRITE, user);
 }
 
-int jit_helper_mem(struct x86_cpu *cpu, const struct jit_mem_data *d, uint64_t lin,
-		   uint64_t host_rflags)
+int jit_helper_mem(struct x86_cpu *cpu, const void *data, uint64_t lin, uint64_t host_rflags);
+int jit_helper_mem(struct x86_cpu *cpu, const void *data, uint64_t lin, uint64_t host_rflags)
 {
+	/* the data sits in the code right after the call: unaligned */
+	struct jit_mem_data dd;
+	memcpy(&dd, data, sizeof(dd));
+	const struct jit_mem_data *d = &dd;
 	const bool user = x86_user(cpu);
+	jit_mxcsr_to_guest(cpu);
+	if (d->kind == MEM_GP) {
+		cpu->rip = d->rip;
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	}
 	if (d->kind != MEM_COMMIT) {
 		cpu->rip = d->rip;
 		if (!x86_canonical(lin))
@@ -60,12 +70,14 @@ int jit_helper_mem(struct x86_cpu *cpu, const struct jit_mem_data *d, uint64_t l
 			check_write(cpu, lin, d->size, user);
 		if (d->kind != MEM_PREP)
 			x86_read_lin(cpu, lin, cpu->jit.scratch, d->size, user);
+		jit_ldmxcsr(jit_mxcsr(cpu));
 		return 0;
 	}
 	struct x86_block_cache *bc = cpu->bc;
 	uint64_t gen = bc->generation;
 	cpu->block_dirty = false;
 	x86_write_lin(cpu, lin, cpu->jit.scratch, d->size, user);
+	jit_ldmxcsr(jit_mxcsr(cpu));	/* a device may have used the host's */
 	if (!cpu->block_dirty && gen == bc->generation)
 		return 0;
 	/* code was written, or a device: on with the next instruction in
@@ -144,8 +156,8 @@ static void mem_call(struct jit *j, const struct x86_insn *in, unsigned size, en
 }
 
 /* The probe and body for an operand at the linear address in JIT_T1 */
-static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size,
-		     enum jit_access acc, jit_body_fn *body)
+static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size, unsigned acc,
+		     jit_body_fn *body)
 {
 	struct emit *e = &j->e;
 	const enum x86_access kind = acc == JIT_LOAD ? X86_ACC_READ : X86_ACC_WRITE;
@@ -163,6 +175,7 @@ static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size,
 	e_load(e, 8, JIT_T2, hrm_mem(JIT_STATE, HR_RAX, 1,
 				     tlb_field(j, kind, offsetof(struct x86_tlb_entry, addend))));
 	const uint8_t fl_in = j->fl;
+	acc &= 3;
 	body(j, e, in, hrm_mem(JIT_T1, JIT_T2, 1, 0));
 	const uint8_t fl_out = j->fl;
 	const uint64_t back = emit_rx(e);
@@ -180,8 +193,8 @@ static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size,
 	return true;
 }
 
-bool jit_emit_memop(struct jit *j, const struct x86_insn *in, unsigned size,
-		    enum jit_access acc, jit_body_fn *body)
+bool jit_emit_memop(struct jit *j, const struct x86_insn *in, unsigned size, unsigned acc,
+		    jit_body_fn *body)
 {
 	if (j->mode != X86_MODE_LONG64 || !in->has_mem || j->nfixups + 4 > JIT_MAX_FIXUPS ||
 	    j->nrelocs + 8 > JIT_MAX_RELOCS)
@@ -192,7 +205,13 @@ bool jit_emit_memop(struct jit *j, const struct x86_insn *in, unsigned size,
 	if (in->seg == X86_FS || in->seg == X86_GS)
 		e_alu_rm(e, 0, 8, JIT_T1, js_mem(JS(seg[0].base) + (int32_t)(in->seg *
 						 sizeof(struct x86_segment))));
-	return memop_at(j, in, size, acc, body);
+	if (acc & JIT_ALIGN16) {
+		e_insn(e, E_BYTEREGS, 1, (const uint8_t[]){ 0xf6 }, 1, 0, &(struct hrm){ .reg = JIT_T1 },
+		       1, 15);	/* test r10b, 15 */
+		jit_jcc_cold(j, 5);
+		mem_call(j, in, size, MEM_GP, false);
+	}
+	return memop_at(j, in, size, acc & 3, body);
 }
 
 /* ---- the stack ---- */
