@@ -9,17 +9,23 @@
 #include "accel/accel.h"
 #include "accel/tcg/tcg.h"
 #include "core/log.h"
+#include "core/clock.h"
+#include "core/timer.h"
 #include "core/vm.h"
 #include "cpu/x86/internal.h"
 #include "cpu/x86/jit/jit.h"
 
 /* instructions per vcpu_run: about a millisecond of guest time */
 #define TCG_SLICE 200000
+/* translated code counts no instructions: with more than one vCPU a
+ * timer ends each one's turn */
+#define TCG_SLICE_NS 2000000
 /* longest sleep in HLT before looking again (timers come from devices) */
 #define TCG_HALT_POLL_NS 10000000
 
 struct tcg_vm {
 	struct x86_block_cache bc;
+	struct vm_timer slice;	/* the round-robin turn of an SMP guest */
 	pthread_mutex_t lock;	/* with wake: HLT sleeps here */
 	pthread_cond_t wake;
 	unsigned wake_seq;	/* bumped by every wake-up */
@@ -51,6 +57,18 @@ static void tcg_wake(struct vm *vm)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The running vCPU's turn is over */
+static void slice_expired(void *opaque, uint64_t now_ns)
+{
+	struct vm *vm = opaque;
+	(void)now_ns;
+	struct x86_cpu *cpu = vm->current_cpu < vm->nr_vcpus ? vm->vcpus[vm->current_cpu].engine : NULL;
+	if (cpu) {
+		atomic_store(&cpu->kick, true);
+		x86_cpu_request_exit(cpu);
+	}
+}
+
 static int tcg_vm_create(struct vm *vm)
 {
 	struct tcg_vm *t = calloc(1, sizeof(*t));
@@ -79,6 +97,7 @@ static int tcg_vm_create(struct vm *vm)
 			return ret;
 		}
 	}
+	timer_init(&t->slice, slice_expired, vm);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -174,6 +193,8 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	if (!vm_running(vm))
 		return VCPU_EVENT_YIELD;
 	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
+	if (vm->nr_vcpus > 1 && cpu->bc->jit)
+		timer_mod(vm, &tcg_of(vm)->slice, vm_clock_ns(vm) + TCG_SLICE_NS);
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
 	switch (why) {
 	case X86_EXIT_BUDGET:
@@ -326,6 +347,7 @@ static void tcg_vm_destroy(struct vm *vm)
 	struct tcg_vm *t = tcg_of(vm);
 	if (!t)
 		return;
+	timer_del(vm, &t->slice);
 	x86_block_cache_destroy(&t->bc);
 	jit_destroy(&t->bc);
 	pthread_mutex_destroy(&t->lock);

@@ -273,31 +273,31 @@ static bool jit_may_run(const struct x86_cpu *cpu, const struct x86_block *b)
 	       cpu->stop_rip >= b->lin + (b->phys_end - b->phys);
 }
 
+/* Below this many instructions of budget, or with a stop address, one
+ * block at a time: the budget is counted exactly */
+#define JIT_FREE_RUN_BUDGET 100000
+
 /* Run translated code from b: returns the enum jit_exit that ended it,
- * or -1 when b must be interpreted */
+ * or -1 when b must be interpreted.  Left to itself translated code runs
+ * until something asks it to stop (an interrupt, a kick, the round-robin
+ * timer of an SMP guest: x86_cpu_request_exit); the budget is counted by
+ * the blocks entered from here. */
 static int run_translated(struct x86_cpu *cpu, struct x86_block *b)
 {
-	/* With a stop address set only this block may run: every exit comes
-	 * back here, where the address is checked */
-	int32_t start = cpu->stop_rip != ~0ull ? (int32_t)b->n :
-			cpu->budget < INT32_MAX / 4 ? (int32_t)cpu->budget : INT32_MAX / 4;
-	atomic_store(&cpu->jit.icount, start);
+	const bool one = cpu->stop_rip != ~0ull || cpu->budget < JIT_FREE_RUN_BUDGET;
+	atomic_store(&cpu->jit.exit_req, one);
 	/* an event that came before the store above is seen here; one after
-	 * it leaves icount negative for translated code to see */
+	 * it is left in exit_req for translated code to see */
 	if (atomic_load_explicit(&cpu->kick, memory_order_relaxed) ||
 	    atomic_load_explicit(&cpu->init_pending, memory_order_relaxed) ||
 	    atomic_load_explicit(&cpu->sipi_pending, memory_order_relaxed) >= 0 ||
 	    interrupts_wanted(cpu))
-		return JIT_EXIT_BUDGET;
+		return JIT_EXIT_REQUEST;
 	enum jit_exit why;
-	int r = jit_run(cpu, b, &why);
+	int r = jit_run(cpu, b, one, &why);
 	if (r <= 0)
 		return r < 0 ? JIT_EXIT_NORMAL : -1;	/* flushed: look the block up again */
-	int32_t left = atomic_load_explicit(&cpu->jit.icount, memory_order_relaxed);
-	if (left > X86_ICOUNT_EXIT / 2) {
-		uint64_t done = (uint64_t)(start - left);
-		cpu->budget -= done < cpu->budget ? done : cpu->budget;
-	}
+	cpu->budget -= b->n < cpu->budget ? b->n : cpu->budget;
 	if (why == JIT_EXIT_INDIRECT && !x86_canonical(cpu->rip)) {
 		/* #GP at the branch, with RSP as it was */
 		cpu->gpr[X86_RSP] -= (uint64_t)cpu->jit.branch_rsp_delta;

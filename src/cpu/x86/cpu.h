@@ -144,10 +144,13 @@ enum {
  * addressing the state from cpu + 128 reaches all of it with one-byte
  * displacements */
 struct x86_jit_state {
-	/* Blocks translated code may still start, minus their instructions;
-	 * negative: return to the run loop.  Other threads set it negative
-	 * to ask for that (x86_cpu_request_exit). */
-	_Atomic int32_t icount;
+	/* Nonzero: translated code returns to the run loop at the next block
+	 * entry.  Any thread sets it (x86_cpu_request_exit); only the run
+	 * loop clears it, so no request is lost. */
+	_Atomic uint8_t exit_req;
+	/* nothing translated code writes shares an aligned 8 bytes with
+	 * exit_req: the read at every block entry would wait for the store */
+	uint8_t pad[7];
 	/* the arithmetic flags while cc_op is X86_CC_JIT: OF in bit 0, the
 	 * low byte of RFLAGS (what LAHF gives) in bits 8-15 */
 	uint16_t flags;
@@ -248,15 +251,11 @@ struct x86_cpu {
 	struct x86_block *jmp_cache[X86_JMP_CACHE_SIZE];
 };
 
-/* Make translated code return to the run loop soon (safe from any
- * thread): it looks at the counter at every block entry.  The vCPU's own
- * update of it may race with this store and lose it; the run loop comes
- * round at the end of the slice anyway, so that delays, never loses, an
- * event whose flag the caller set first. */
-#define X86_ICOUNT_EXIT (INT32_MIN / 2)
+/* Make translated code return to the run loop at its next block entry
+ * (safe from any thread; the caller sets the flag of its event first) */
 static inline void x86_cpu_request_exit(struct x86_cpu *cpu)
 {
-	atomic_store_explicit(&cpu->jit.icount, X86_ICOUNT_EXIT, memory_order_relaxed);
+	atomic_store(&cpu->jit.exit_req, 1);
 }
 
 /* Something outside the CPU changed what the irqchip would answer (for

@@ -50,6 +50,7 @@ struct x86_block {
 	struct x86_block *free_next;
 	/* translated code (jit/) */
 	void *jit_entry;	/* NULL: not translated */
+	void *jit_body;		/* past the entry's exit-request check */
 	void *jit_checked;	/* entry that checks the fetch TLB still maps lin to phys */
 	uint32_t jit_key;	/* key once translated, else ~0: what the jump cache probe compares */
 	bool jit_failed;	/* cannot be translated: the interpreter runs it */

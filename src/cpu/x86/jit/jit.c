@@ -39,6 +39,7 @@ struct jit_ctx {
 	uint64_t stubs[NSTUBS];
 	int (*enter)(void *state, void *code);
 	uint8_t *cold_buf;
+	struct jit *j;		/* the translation in progress (its arrays are large) */
 	uint64_t translations;
 };
 
@@ -326,9 +327,8 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 {
 	if (ctx->size - ctx->used < JIT_BLOCK_ROOM)
 		return TR_FULL;
-	struct jit *j = calloc(1, sizeof(*j));
-	if (!j)
-		return TR_FAIL;
+	struct jit *j = ctx->j;
+	memset(j, 0, offsetof(struct jit, fixups));
 	uint8_t *start = ctx->rw + ctx->used;
 	j->ctx = ctx;
 	j->cpu = cpu;
@@ -352,18 +352,16 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	if (b->page2 != ~0ull)
 		check_mapping(j, (b->lin & ~0xfffull) + 4096, b->page2, nomap);
 
-	/* entry: the instruction budget and exit requests */
+	/* entry: an exit request? (a read: no dependency from block to block) */
 	uint8_t *entry = j->e.p;
-	e_insn(&j->e, 0, 4, (const uint8_t[]){ 0x81 }, 1, 5, &(struct hrm){ .mem = true,
-		.m = { .base = JIT_STATE, .index = HR_NONE, .scale = 1, .disp = JS(jit.icount) } },
-	       4, b->n);
-	jit_jcc_cold(j, 8);	/* js */
-	e_insn(&j->cold, 0, 4, (const uint8_t[]){ 0x81 }, 1, 0, &(struct hrm){ .mem = true,
-		.m = { .base = JIT_STATE, .index = HR_NONE, .scale = 1, .disp = JS(jit.icount) } },
-	       4, b->n);
+	e_insn(&j->e, E_NOSIZE, 1, (const uint8_t[]){ 0x80 }, 1, 7, &(struct hrm){ .mem = true,
+		.m = { .base = JIT_STATE, .index = HR_NONE, .scale = 1, .disp = JS(jit.exit_req) } },
+	       1, 0);
+	jit_jcc_cold(j, 5);
 	store_u64(&j->cold, JS(rip), b->lin);
-	exit_code(&j->cold, JIT_EXIT_BUDGET);
+	exit_code(&j->cold, JIT_EXIT_REQUEST);
 	jit_cold_jmp(j, jit_stub(j, STUB_EXIT));
+	uint8_t *body = j->e.p;
 
 	uint64_t rip = b->lin;
 	for (unsigned i = 0; i < b->n && !j->ended; i++) {
@@ -385,7 +383,6 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	if (ok && (size_t)(j->e.p - start) + (size_t)(j->cold.p - j->cold_base) > JIT_BLOCK_ROOM)
 		ok = false;
 	if (!ok) {
-		free(j);
 		b->jit_failed = true;
 		return TR_FAIL;
 	}
@@ -405,9 +402,9 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	ctx->used = (size_t)(cold + cold_len - ctx->rw + 15) & ~(size_t)15;
 	ctx->translations++;
 	b->jit_entry = entry + d;
+	b->jit_body = body + d;
 	b->jit_checked = checked + d;
 	b->jit_key = b->key;
-	free(j);
 	return TR_OK;
 }
 
@@ -462,7 +459,7 @@ void jit_block_removed(struct x86_block_cache *bc, struct x86_block *b)
 
 /* ---- running ---- */
 
-int jit_run(struct x86_cpu *cpu, struct x86_block *b, enum jit_exit *why)
+int jit_run(struct x86_cpu *cpu, struct x86_block *b, bool one_block, enum jit_exit *why)
 {
 	struct jit_ctx *ctx = cpu->bc->jit;
 	unsigned env = jit_env(cpu);
@@ -493,7 +490,7 @@ int jit_run(struct x86_cpu *cpu, struct x86_block *b, enum jit_exit *why)
 	uint32_t host_mxcsr = jit_stmxcsr();
 	jit_ldmxcsr(jit_mxcsr(cpu));
 	cpu->jit.running = true;
-	ctx->enter((uint8_t *)cpu + JIT_STATE_BIAS, b->jit_entry);
+	ctx->enter((uint8_t *)cpu + JIT_STATE_BIAS, one_block ? b->jit_body : b->jit_entry);
 	cpu->jit.running = false;
 	jit_mxcsr_to_guest(cpu);
 	jit_ldmxcsr(host_mxcsr);
@@ -633,9 +630,10 @@ int jit_create(struct x86_block_cache *bc, size_t bytes)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->cold_buf = malloc(JIT_BLOCK_ROOM / 2);
+	ctx->j = malloc(sizeof(*ctx->j));
 	ctx->fd = memfd_create("minivmm-jit", MFD_CLOEXEC);
 	int ret = -ENOMEM;
-	if (!ctx->cold_buf || ctx->fd < 0) {
+	if (!ctx->cold_buf || !ctx->j || ctx->fd < 0) {
 		ret = ctx->fd < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -661,6 +659,7 @@ fail:
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	free(ctx->cold_buf);
+	free(ctx->j);
 	free(ctx);
 	return ret;
 }
@@ -674,6 +673,7 @@ void jit_destroy(struct x86_block_cache *bc)
 	munmap(ctx->rx, ctx->size);
 	close(ctx->fd);
 	free(ctx->cold_buf);
+	free(ctx->j);
 	free(ctx);
 	bc->jit = NULL;
 }

@@ -65,7 +65,7 @@ enum jit_exit {
 	JIT_EXIT_NORMAL,	/* go on at cpu->rip */
 	JIT_EXIT_CHAIN,		/* a direct branch to cpu->rip; cpu->jit.chain_site may be linked */
 	JIT_EXIT_INDIRECT,	/* an indirect branch to cpu->rip missed the jump cache */
-	JIT_EXIT_BUDGET,	/* cpu->jit.icount ran out (or an exit was asked for) */
+	JIT_EXIT_REQUEST,	/* cpu->jit.exit_req was set at a block entry */
 	JIT_EXIT_HLT,		/* an executor returned X86_EXEC_HLT */
 };
 
@@ -114,15 +114,15 @@ struct jit {
 	uint8_t fl;			/* JF_*: where the flags are */
 	bool ended;			/* the block's exits are emitted */
 	unsigned nexits;		/* direct exits used (x86_block.jit_out) */
-	struct jit_fixup fixups[JIT_MAX_FIXUPS];
-	unsigned nfixups;
-	struct jit_reloc relocs[JIT_MAX_RELOCS];
-	unsigned nrelocs;
+	unsigned nfixups, nrelocs;
 	bool overflow;			/* too many fixups: give up on the block */
 	/* what an emitter passes to its body function (jit_body_fn) */
 	uint64_t aux;
 	int8_t aux_reg;
 	uint8_t aux_size;
+	/* large, and not cleared between translations: last */
+	struct jit_fixup fixups[JIT_MAX_FIXUPS];
+	struct jit_reloc relocs[JIT_MAX_RELOCS];
 };
 
 /* What translations may assume beyond their block's mode and privilege;
@@ -261,11 +261,13 @@ void jit_destroy(struct x86_block_cache *bc);
 void jit_reset(struct x86_block_cache *bc);
 /* b leaves the cache: no jump may reach its code any more */
 void jit_block_removed(struct x86_block_cache *bc, struct x86_block *b);
-/* Run translated code starting with b (translating it first).  Returns
- * 1 when it ran: cpu->rip and the registers are up to date and *why says
- * what ended it; 0 when b cannot be translated; -1 when the code buffer
- * was full and everything was flushed (b is gone: look it up again). */
-int jit_run(struct x86_cpu *cpu, struct x86_block *b, enum jit_exit *why);
+/* Run translated code starting with b (translating it first); with
+ * one_block, past b's exit-request check, which the caller has set so
+ * that the next block returns.  Returns 1 when it ran: cpu->rip and the
+ * registers are up to date and *why says what ended it; 0 when b cannot
+ * be translated; -1 when the code buffer was full and everything was
+ * flushed (b is gone: look it up again). */
+int jit_run(struct x86_cpu *cpu, struct x86_block *b, bool one_block, enum jit_exit *why);
 /* After a JIT_EXIT_CHAIN exit and the lookup of the block at cpu->rip */
 void jit_link(struct x86_cpu *cpu, struct x86_block *to);
 
