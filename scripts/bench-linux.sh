@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # In-guest compute benchmark (not a test): boots the Linux kit under
-# minivmm -accel tcg and, when installed, qemu-system-x86_64 -accel tcg
-# (-M microvm), then times inside the guest (from /proc/uptime, so firmware
-# and boot are not in the figure) a workload of user-space compute and
-# system calls: md5sum of 64 MiB read through a pipe, and an awk loop.
+# minivmm -accel tcg and, when installed, qemu-system-x86_64 -accel tcg,
+# then times inside the guest (from /proc/uptime, so neither firmware nor
+# boot is in the figure) a workload of user-space compute and system
+# calls: md5sum of 64 MiB read through a pipe, and an awk loop.
 # Each engine runs the workload BENCH_RUNS times in one boot; the script
 # prints the first (cold) time, the median, and the ratio of the medians.
 #
@@ -58,7 +58,7 @@ bench() {
 	bench minivmm "$MINIVMM" -accel tcg ${MINIVMM_ARGS:-} -m 512M -nographic -no-reboot \
 		-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "$append"
 	if command -v qemu-system-x86_64 >/dev/null; then
-		bench qemu qemu-system-x86_64 -M microvm -accel tcg -m 512M -nographic -no-reboot \
+		bench qemu qemu-system-x86_64 -M pc -accel tcg -m 512M -nographic -no-reboot \
 			-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "$append"
 	fi
 } >"$work/results"

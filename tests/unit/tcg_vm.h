@@ -7,12 +7,14 @@
 #include "core/vm.h"
 #include "cpu/x86/cpu.h"
 
-/* *cpu is vCPU 0's software CPU.  Returns 0, or a negative errno with
- * whatever vm_init got to made undone. */
-static inline int tcg_vm_init(struct vm *vm, uint64_t ram_size, struct x86_cpu **cpu)
+/* *cpu is vCPU 0's software CPU; interpret: -accel tcg,jit=off.  Returns
+ * 0, or a negative errno with whatever vm_init got to made undone. */
+static inline int tcg_vm_init_mode(struct vm *vm, uint64_t ram_size, struct x86_cpu **cpu,
+				   bool interpret)
 {
 	struct vm_config cfg;
 	vm_config_defaults(&cfg);
+	cfg.tcg_interpret = interpret;
 	cfg.ram_size = ram_size;
 	cfg.smp = 1;
 	int ret = vm_init(vm, &cfg, &tcg_accel_ops);
@@ -22,6 +24,12 @@ static inline int tcg_vm_init(struct vm *vm, uint64_t ram_size, struct x86_cpu *
 	}
 	*cpu = vm->vcpus[0].engine;
 	return 0;
+}
+
+/* The default engine: the translator */
+static inline int tcg_vm_init(struct vm *vm, uint64_t ram_size, struct x86_cpu **cpu)
+{
+	return tcg_vm_init_mode(vm, ram_size, cpu, false);
 }
 
 #endif

@@ -1,12 +1,14 @@
 /* Differential tester: the software x86-64 CPU against the host CPU.
  *
- * Each case is one instruction (or a short branch sequence) with random
- * and edge-case operands.  It runs natively in a forked child -- code and
+ * Each case is one instruction, a short sequence, or (one case in ten) a
+ * long sequence of up to 64 instructions with forward conditional
+ * branches among them, with random and edge-case operands.  It runs natively in a forked child -- code and
  * data at fixed low addresses, state loaded by a small asm trampoline
  * (fxrstor64, popfq, every GPR), the result read back from the signal
  * frame of the int3 that ends the snippet (or of the fault it took) -- and
  * on the software CPU from the same state, at the same addresses, in
- * 64-bit mode at CPL3.  Every GPR, RIP, RFLAGS (minus the flags the SDM
+ * 64-bit mode at CPL3 -- twice: translated to host code (the default
+ * engine) and interpreted (-accel tcg,jit=off).  Every GPR, RIP, RFLAGS (minus the flags the SDM
  * leaves undefined for that instruction), x87 state (minus undefined
  * condition codes), MXCSR, the XMM registers, the data buffer and the
  * exception vector are compared.
@@ -40,7 +42,8 @@
 #define DT_GEN_AREA 4096		/* memory operands land in [0, 4096) */
 #define DT_STACK_TOP (DT_DATA + 6144)	/* RSP for stack forms */
 #define DT_PT_BASE 0x00e00000ull
-#define DT_CODE_MAX 64
+#define DT_CODE_MAX 1024
+#define DT_LONG_SEQ 64		/* instructions of a long sequence, at most */
 #define DT_BATCH 128
 
 /* ---- PRNG ---- */
@@ -1130,16 +1133,27 @@ static bool seq_ok(const struct form *f)
 	       !(f->flags & F_APPROX);
 }
 
-/* 2-4 instructions in a row; compared with the union of their
- * undefined bits */
-static void gen_seq(struct rng *r, const struct form **usable, unsigned n, struct dt_case *c)
+/* Instructions in a row, 2-4 of them, or a long run of 16..DT_LONG_SEQ
+ * with forward conditional jumps over some of them (the flags they test
+ * are defined: no form with undefined flags goes in a sequence); compared
+ * with the union of their undefined bits */
+static void gen_seq(struct rng *r, const struct form **usable, unsigned n, struct dt_case *c,
+		    bool long_run)
 {
 	gen_state(r, c);
 	struct form *sf = &c->seqform;
 	memset(sf, 0, sizeof(*sf));
-	sf->fam = "sequence";
-	unsigned k = 2 + rn(r, 3);
-	for (unsigned i = 0; i < k; i++) {
+	sf->fam = long_run ? "longseq" : "sequence";
+	unsigned k = long_run ? 16 + rn(r, DT_LONG_SEQ - 15) : 2 + rn(r, 3);
+	int jcc_at = -1;	/* the rel8 of an open forward jump */
+	unsigned jcc_left = 0;
+	for (unsigned i = 0; i < k && c->len < DT_CODE_MAX - 48; i++) {
+		if (long_run && jcc_at < 0 && chance(r, 15)) {
+			c->code[c->len++] = (uint8_t)(0x70 + rn(r, 16));
+			jcc_at = (int)c->len;
+			c->code[c->len++] = 0;
+			jcc_left = 1 + rn(r, 4);
+		}
 		const struct form *f;
 		do
 			f = usable[rn(r, n)];
@@ -1147,7 +1161,13 @@ static void gen_seq(struct rng *r, const struct form **usable, unsigned n, struc
 		gen_insn(r, f, c, true);
 		sf->ccundef |= f->ccundef;
 		sf->flags |= f->flags & (F_APPROX | F_X87 | F_MMX);
+		if (jcc_at >= 0 && --jcc_left == 0) {
+			c->code[jcc_at] = (uint8_t)(c->len - (unsigned)jcc_at - 1);
+			jcc_at = -1;
+		}
 	}
+	if (jcc_at >= 0)
+		c->code[jcc_at] = (uint8_t)(c->len - (unsigned)jcc_at - 1);
 	c->f = sf;
 	c->dst_gpr = -1;
 	c->mem_off = -1;
@@ -1294,9 +1314,9 @@ struct dt_soft {
 	bool ready;
 };
 
-static int dt_soft_init(struct dt_soft *s)
+static int dt_soft_init(struct dt_soft *s, bool interpret)
 {
-	int ret = tcg_vm_init(&s->vm, 16 << 20, &s->cpu);
+	int ret = tcg_vm_init_mode(&s->vm, 16 << 20, &s->cpu, interpret);
 	if (ret < 0)
 		return ret;
 	s->ready = true;
@@ -1322,7 +1342,7 @@ static void dt_run_soft(struct dt_soft *s, const struct dt_case *c, struct dt_re
 	cpu->stop_rip = DT_CODE + c->len;
 	cpu->exit_on_exception = true;
 	cpu->exc_vector = -1;
-	enum x86_exit ex = x86_cpu_run(cpu, 16);
+	enum x86_exit ex = x86_cpu_run(cpu, 4 * DT_LONG_SEQ);
 	memset(out, 0, sizeof(*out));
 	if (ex == X86_EXIT_STOP) {
 		out->status = DT_OK;
@@ -1579,10 +1599,14 @@ static bool soft_has(struct x86_cpu *cpu, unsigned feature)
  * the native side cannot run at all */
 static int difftest_run(unsigned long n, uint64_t seed, bool verbose_stats)
 {
-	static struct dt_soft soft;
-	if (!soft.ready && dt_soft_init(&soft) < 0) {
-		printf("  cannot create the software CPU\n");
-		return 1;
+	/* the engines: translated (the default) and interpreted */
+	static struct dt_soft soft[2];
+	static const char *const engine[2] = { "translated", "interpreted" };
+	for (int e = 0; e < 2; e++) {
+		if (!soft[e].ready && dt_soft_init(&soft[e], e == 1) < 0) {
+			printf("  cannot create the software CPU (%s)\n", engine[e]);
+			return 1;
+		}
 	}
 	if (!dt_sh) {
 		dt_sh = mmap(NULL, sizeof(*dt_sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1594,19 +1618,23 @@ static int difftest_run(unsigned long n, uint64_t seed, bool verbose_stats)
 	const struct form *usable[NFORMS];
 	unsigned nusable = 0;
 	for (unsigned i = 0; i < NFORMS; i++)
-		if (host_has(forms[i].feature) && soft_has(soft.cpu, forms[i].feature))
+		if (host_has(forms[i].feature) && soft_has(soft[0].cpu, forms[i].feature))
 			usable[nusable++] = &forms[i];
 
 	struct dt_stats stats[64];
 	unsigned nstats = 0, mismatches = 0, crashes = 0, nomap = 0, printed = 0;
+	unsigned engine_mismatches[2] = { 0, 0 };
 	struct rng r = { seed };
 	static struct dt_case cases[DT_BATCH];
 	static struct dt_result nat[DT_BATCH], sw;
 	for (unsigned long done = 0; done < n;) {
 		int batch = (int)(n - done < DT_BATCH ? n - done : DT_BATCH);
 		for (int i = 0; i < batch; i++) {
-			if (chance(&r, 15))
-				gen_seq(&r, usable, nusable, &cases[i]);
+			unsigned kind = rn(&r, 100);
+			if (kind < 10)
+				gen_seq(&r, usable, nusable, &cases[i], true);
+			else if (kind < 25)
+				gen_seq(&r, usable, nusable, &cases[i], false);
 			else
 				gen_case(&r, usable[rn(&r, nusable)], &cases[i]);
 		}
@@ -1624,17 +1652,24 @@ static int difftest_run(unsigned long n, uint64_t seed, bool verbose_stats)
 				nomap += nat[i].vector == -100 - DT_EXIT_NOMAP;
 				continue;
 			}
-			dt_run_soft(&soft, c, &sw);
-			const char *why = dt_compare(c, &nat[i], &sw);
+			bool failed = false;
+			for (int e = 0; e < 2; e++) {
+				dt_run_soft(&soft[e], c, &sw);
+				const char *why = dt_compare(c, &nat[i], &sw);
+				if (!why)
+					continue;
+				failed = true;
+				engine_mismatches[e]++;
+				if (printed++ < 20) {
+					printf("  [%s]", engine[e]);
+					dt_report(c, &nat[i], &sw, why);
+				}
+			}
+			mismatches += failed;
 			if (k < nstats) {
 				stats[k].run++;
 				stats[k].faults += nat[i].status == DT_FAULT;
-				stats[k].failed += why != NULL;
-			}
-			if (why) {
-				mismatches++;
-				if (printed++ < 20)
-					dt_report(c, &nat[i], &sw, why);
+				stats[k].failed += failed;
 			}
 		}
 		done += (unsigned long)batch;
@@ -1644,7 +1679,9 @@ static int difftest_run(unsigned long n, uint64_t seed, bool verbose_stats)
 		for (unsigned k = 0; k < nstats; k++)
 			printf("  %-10s %8u %8u %8u\n", stats[k].fam, stats[k].run, stats[k].faults,
 			       stats[k].failed);
-		printf("  %lu cases, %u mismatches, %u native crashes (skipped)\n", n, mismatches, crashes);
+		printf("  %lu cases, %u mismatches (translated %u, interpreted %u), "
+		       "%u native crashes (skipped)\n", n, mismatches, engine_mismatches[0],
+		       engine_mismatches[1], crashes);
 	}
 	if (nomap == n)
 		return -1;

@@ -99,6 +99,19 @@ static unsigned hash_phys(uint64_t phys, uint32_t key)
 	return (unsigned)(h >> 50) & (X86_BLOCK_HASH_SIZE - 1);
 }
 
+/* With the translator a block is for one linear address too (its code
+ * holds it): lin goes into the hash, so that the blocks of one page
+ * mapped at many addresses (a program's text in every process) do not
+ * share a chain; the interpreter's blocks follow their page anywhere. */
+static unsigned hash_block(const struct x86_block_cache *bc, uint64_t phys, uint64_t lin,
+			   uint32_t key)
+{
+	if (bc->jit)
+		phys ^= (lin & ~0xfffull) * 31;
+	return hash_phys(phys, key);
+}
+
+
 static inline struct x86_block **page_link(struct x86_block *b, uint64_t pn)
 {
 	return (b->phys >> 12) == pn ? &b->page_next[0] : &b->page_next[1];
@@ -122,7 +135,7 @@ static void page_list_remove(struct x86_block_cache *bc, uint64_t pn, struct x86
 
 static void block_remove(struct x86_block_cache *bc, struct x86_block *b)
 {
-	struct x86_block **pp = &bc->hash[hash_phys(b->phys, b->key)];
+	struct x86_block **pp = &bc->hash[hash_block(bc, b->phys, b->lin, b->key)];
 	while (*pp) {
 		if (*pp == b) {
 			*pp = b->hash_next;
@@ -408,7 +421,7 @@ static struct x86_block *translate(struct x86_cpu *cpu, uint64_t lin, uint64_t p
 
 	if (bc->nr_blocks >= MAX_BLOCKS)
 		x86_block_cache_flush(bc);
-	unsigned h = hash_phys(phys, key);
+	unsigned h = hash_block(bc, phys, lin, key);
 	b->hash_next = bc->hash[h];
 	bc->hash[h] = b;
 	page_list_add(bc, phys >> 12, b);
@@ -435,7 +448,7 @@ struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t
 	uint64_t phys = x86_translate(cpu, lin, X86_ACC_FETCH, user);
 	struct x86_block_cache *bc = cpu->bc;
 	if (bc) {
-		for (b = bc->hash[hash_phys(phys, key)]; b; b = b->hash_next) {
+		for (b = bc->hash[hash_block(bc, phys, lin, key)]; b; b = b->hash_next) {
 			if (b->phys != phys || b->key != key)
 				continue;
 			if (b->page2 != ~0ull) {
@@ -448,7 +461,7 @@ struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t
 			if (b->lin != lin) {
 				/* translated code holds its linear addresses: an alias
 				 * gets a block of its own */
-				if (b->jit_entry)
+				if (bc->jit)
 					continue;
 				b->lin = lin;
 			}

@@ -273,8 +273,9 @@ static bool jit_may_run(const struct x86_cpu *cpu, const struct x86_block *b)
 	       cpu->stop_rip >= b->lin + (b->phys_end - b->phys);
 }
 
-/* Below this many instructions of budget, or with a stop address, one
- * block at a time: the budget is counted exactly */
+/* Given less than this many instructions of budget (tests), or with a
+ * stop address, translated code runs one block at a time: the budget is
+ * counted exactly */
 #define JIT_FREE_RUN_BUDGET 100000
 
 /* Run translated code from b: returns the enum jit_exit that ended it,
@@ -282,9 +283,8 @@ static bool jit_may_run(const struct x86_cpu *cpu, const struct x86_block *b)
  * until something asks it to stop (an interrupt, a kick, the round-robin
  * timer of an SMP guest: x86_cpu_request_exit); the budget is counted by
  * the blocks entered from here. */
-static int run_translated(struct x86_cpu *cpu, struct x86_block *b)
+static int run_translated(struct x86_cpu *cpu, struct x86_block *b, bool one)
 {
-	const bool one = cpu->stop_rip != ~0ull || cpu->budget < JIT_FREE_RUN_BUDGET;
 	atomic_store(&cpu->jit.exit_req, one);
 	/* an event that came before the store above is seen here; one after
 	 * it is left in exit_req for translated code to see */
@@ -312,6 +312,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 	enum x86_exit ret;
 	cpu->budget = budget;
 	cpu->jmp_valid = true;
+	const bool one_block = cpu->stop_rip != ~0ull || budget < JIT_FREE_RUN_BUDGET;
 	/* translated code runs with the guest's MXCSR; a fault from inside it
 	 * comes back here with that still loaded */
 	const uint32_t host_mxcsr = jit_stmxcsr();
@@ -400,7 +401,7 @@ events_done:
 			jit_link(cpu, b);
 		if (cpu->bc && cpu->bc->jit && !shadow && jit_may_run(cpu, b)) {
 			cpu->blocks_executed++;	/* counts entries into translated code */
-			int r = run_translated(cpu, b);
+			int r = run_translated(cpu, b, one_block);
 			if (r == JIT_EXIT_HLT) {
 				ret = X86_EXIT_HLT;
 				break;

@@ -231,6 +231,9 @@ x86_emit_fn *x86_select_emit(const struct x86_insn *in)
 		return x86_emit_misc;
 	if (group == exec_sse)
 		return x86_emit_sse;
+	if (group == exec_0f38)
+		return (in->opcode == 0xf0 || in->opcode == 0xf1) && in->mandatory != 0xf2 ? NULL :
+		       x86_emit_sse;
 	if (group == exec_group3)
 		return (in->reg & 7) < 4 ? x86_emit_alu : x86_emit_muldiv;
 	if (group == exec_group45) {

@@ -17,9 +17,10 @@
 #define SJ_RM_GPR 0x20		/* r/m is a general register (or memory of its size) */
 #define SJ_REG_GPR 0x40		/* reg is a general register */
 #define SJ_FLAGS 0x80		/* sets the arithmetic flags */
+#define SJ_DIGIT 0x100		/* ModRM.reg is an opcode extension; r/m a register, read and written */
 
 struct sse_form {
-	uint8_t flags;
+	uint16_t flags;
 	uint8_t msize[4];	/* memory operand bytes by prefix (none, 66, F3, F2); 0: not
 				 * translated; 1: a general register's size */
 };
@@ -48,6 +49,7 @@ static const struct sse_form forms_0f[256] = {
 	[0x6e] = F(SJ_WR | SJ_RM_GPR, 0, 1, 0, 0),
 	[0x6f] = F(SJ_WR, 0, 16, 16, 0),
 	[0x70] = F(SJ_WR, 0, 16, 16, 16),
+	[0x71 ... 0x73] = F(SJ_DIGIT, 0, 16, 0, 0),
 	[0x74 ... 0x76] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
 	[0x7f] = F(SJ_RM_DST, 0, 16, 16, 0),
 	[0xc2] = F(SJ_RD | SJ_WR | SJ_FP, 16, 16, 4, 8),
@@ -60,6 +62,24 @@ static const struct sse_form forms_0f[256] = {
 	[0xe8 ... 0xef] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
 	[0xf1 ... 0xf6] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
 	[0xf8 ... 0xfe] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+};
+
+/* SSSE3 and SSE4.1, 66-prefixed (0F38 and 0F3A maps) */
+static const struct sse_form forms_0f38[256] = {
+	[0x00 ... 0x0b] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+	[0x17] = F(SJ_FLAGS, 0, 16, 0, 0),
+	[0x1c ... 0x1e] = F(SJ_WR, 0, 16, 0, 0),
+	[0x20] = F(SJ_WR, 0, 8, 0, 0), [0x21] = F(SJ_WR, 0, 4, 0, 0), [0x22] = F(SJ_WR, 0, 2, 0, 0),
+	[0x23] = F(SJ_WR, 0, 8, 0, 0), [0x24] = F(SJ_WR, 0, 4, 0, 0), [0x25] = F(SJ_WR, 0, 8, 0, 0),
+	[0x28] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+	[0x29] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+	[0x2b] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+	[0x30] = F(SJ_WR, 0, 8, 0, 0), [0x31] = F(SJ_WR, 0, 4, 0, 0), [0x32] = F(SJ_WR, 0, 2, 0, 0),
+	[0x33] = F(SJ_WR, 0, 8, 0, 0), [0x34] = F(SJ_WR, 0, 4, 0, 0), [0x35] = F(SJ_WR, 0, 8, 0, 0),
+	[0x38 ... 0x40] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
+};
+static const struct sse_form forms_0f3a[256] = {
+	[0x0c ... 0x0f] = F(SJ_RD | SJ_WR, 0, 16, 0, 0),
 };
 #undef F
 
@@ -96,6 +116,10 @@ static void xmm_store(struct emit *e, int host, unsigned guest)
 
 static const struct sse_form *form_of(const struct x86_insn *in)
 {
+	if (in->map == X86_MAP_0F38)
+		return &forms_0f38[in->opcode];
+	if (in->map == X86_MAP_0F3A)
+		return &forms_0f3a[in->opcode];
 	if (in->opcode == 0x7e)
 		return in->mandatory == 0x66 ? &movd_store : in->mandatory == 0xf3 ? &movq_load : NULL;
 	return &forms_0f[in->opcode];
@@ -113,8 +137,14 @@ static void sse_op(struct emit *e, const struct x86_insn *in, int reg, struct hr
 		flags |= E_REPNE;
 	if (in->rex & X86_REX_W)
 		flags |= E_REXW;
-	e_insn(e, flags, 4, (const uint8_t[]){ 0x0f, in->opcode }, 2, (unsigned)reg, &rm,
-	       in->imm_size, in->imm);
+	uint8_t ops[3] = { 0x0f, in->opcode };
+	unsigned n = 2;
+	if (in->map != X86_MAP_0F) {
+		ops[1] = in->map == X86_MAP_0F38 ? 0x38 : 0x3a;
+		ops[2] = in->opcode;
+		n = 3;
+	}
+	e_insn(e, flags, 4, ops, n, (unsigned)reg, &rm, in->imm_size, in->imm);
 }
 
 /* jit_body_fn: the reg operand in xmm0 (or its general register), the
@@ -144,12 +174,27 @@ static void body_sse(struct jit *j, struct emit *e, const struct x86_insn *in, s
 
 bool x86_emit_sse(struct jit *j, const struct x86_insn *in)
 {
-	if (in->map != X86_MAP_0F || !(j->env & JIT_ENV_SSE) || (in->prefixes & X86_PFX_LOCK) ||
-	    j->mode != X86_MODE_LONG64)
+	if (!(j->env & JIT_ENV_SSE) || (in->prefixes & X86_PFX_LOCK) || j->mode != X86_MODE_LONG64)
+		return false;
+	if (in->map == X86_MAP_0F38 && !__builtin_cpu_supports("sse4.1"))
+		return false;
+	if (in->map == X86_MAP_0F3A && !__builtin_cpu_supports("sse4.1"))
 		return false;
 	const struct sse_form *f = form_of(in);
 	if (!f || !f->flags)
 		return false;
+	if (f->flags & SJ_DIGIT) {
+		/* psrl/psra/psll by an immediate: /2 /4 /6 (and /3 /7 of 73) */
+		unsigned d = in->reg & 7;
+		if (in->mod != 3 || in->mandatory != 0x66 ||
+		    !(d == 2 || d == 6 || (d == 4 && in->opcode != 0x73) ||
+		      ((d == 3 || d == 7) && in->opcode == 0x73)))
+			return false;
+		xmm_load(&j->e, 1, in->rm);
+		sse_op(&j->e, in, (int)d, hrm_reg(1));
+		xmm_store(&j->e, 1, in->rm);
+		return true;
+	}
 	unsigned msize = f->msize[prefix_index(in)];
 	if (!msize || ((f->flags & SJ_FP) && !(j->env & JIT_ENV_SSE_FP)))
 		return false;

@@ -18,6 +18,7 @@
 #include "cpu/x86/jit/jit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -41,12 +42,16 @@ struct jit_ctx {
 	uint8_t *cold_buf;
 	struct jit *j;		/* the translation in progress (its arrays are large) */
 	uint64_t translations;
+	FILE *perf_map;		/* MINIVMM_PERF_MAP set: /tmp/perf-PID.map for perf */
 };
 
+/* The host registers hold the eleven guest registers code uses most
+ * (counted over Linux booting and running programs); RCX and RDX stay
+ * themselves for shifts by CL and mul/div, and RAX is the host's scratch */
 const int8_t jit_host_reg[16] = {
 	[X86_RAX] = HR_R14, [X86_RCX] = HR_RCX, [X86_RDX] = HR_RDX, [X86_RBX] = HR_RBX,
-	[X86_RSP] = HR_NONE, [X86_RBP] = HR_RBP, [X86_RSI] = HR_RSI, [X86_RDI] = HR_RDI,
-	[X86_R8] = HR_R8, [X86_R9] = HR_R9, [X86_R10] = HR_NONE, [X86_R11] = HR_NONE,
+	[X86_RSP] = HR_R8, [X86_RBP] = HR_RBP, [X86_RSI] = HR_RSI, [X86_RDI] = HR_RDI,
+	[X86_R8] = HR_NONE, [X86_R9] = HR_R9, [X86_R10] = HR_NONE, [X86_R11] = HR_NONE,
 	[X86_R12] = HR_R12, [X86_R13] = HR_R13, [X86_R14] = HR_NONE, [X86_R15] = HR_NONE,
 };
 
@@ -192,6 +197,13 @@ void jit_emit_fallback(struct jit *j)
 	store_u64(&j->e, JS(rip), j->rip);
 	e_mov_ri(&j->e, HR_RAX, (uint64_t)(uintptr_t)j->op);
 	e_call(&j->e, jit_stub(j, STUB_FALLBACK));
+}
+
+void jit_cold_fallback(struct jit *j, const struct x86_op *op, uint64_t rip)
+{
+	store_u64(&j->cold, JS(rip), rip);
+	e_mov_ri(&j->cold, HR_RAX, (uint64_t)(uintptr_t)op);
+	jit_cold_call(j, jit_stub(j, STUB_FALLBACK));
 }
 
 /* The fallback stub's C side: run the executor; nonzero: leave translated
@@ -342,18 +354,20 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	j->cold_base = ctx->cold_buf;
 	j->cold = (struct emit){ .p = ctx->cold_buf, .end = ctx->cold_buf + JIT_BLOCK_ROOM / 2 };
 
-	/* checked entry; its failure goes to the run loop at the block */
+	/* checked entry; when the fetch TLB does not say, C walks the page
+	 * tables, and leaves for the run loop if the mapping changed */
 	uint8_t *checked = j->e.p;
 	uint32_t nomap = cold_off(j);
-	store_u64(&j->cold, JS(rip), b->lin);
-	exit_code(&j->cold, JIT_EXIT_NORMAL);
-	jit_cold_jmp(j, jit_stub(j, STUB_EXIT));
+	jit_cold_call(j, jit_stub(j, STUB_CHECK));
+	e_u64(&j->cold, (uint64_t)(uintptr_t)b);
+	uint8_t *to_entry = e_jmp(&j->cold, 0);
 	check_mapping(j, b->lin, b->phys, nomap);
 	if (b->page2 != ~0ull)
 		check_mapping(j, (b->lin & ~0xfffull) + 4096, b->page2, nomap);
 
 	/* entry: an exit request? (a read: no dependency from block to block) */
 	uint8_t *entry = j->e.p;
+	cold_reloc(j, to_entry, emit_rx(&j->e));
 	e_insn(&j->e, E_NOSIZE, 1, (const uint8_t[]){ 0x80 }, 1, 7, &(struct hrm){ .mem = true,
 		.m = { .base = JIT_STATE, .index = HR_NONE, .scale = 1, .disp = JS(jit.exit_req) } },
 	       1, 0);
@@ -367,8 +381,19 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 	for (unsigned i = 0; i < b->n && !j->ended; i++) {
 		const struct x86_op *op = &b->ops[i];
 		j->op = op;
+		j->op_index = i;
 		j->rip = rip;
 		j->next_rip = rip + op->in.len;
+		/* a run of pushes and pops shares one TLB probe */
+		unsigned run = x86_emit_stack_run(j);
+		if (run) {
+			for (unsigned k = 0; k < run; k++)
+				rip += b->ops[i + k].in.len;
+			i += run - 1;
+			if (j->overflow || j->e.full || j->cold.full)
+				break;
+			continue;
+		}
 		rip = j->next_rip;
 		x86_emit_fn *emit = x86_select_emit(&op->in);
 		if (!emit || !emit(j, &op->in))
@@ -401,6 +426,9 @@ static enum translate_result translate(struct x86_cpu *cpu, struct jit_ctx *ctx,
 		b->jit_out[i].stub += cold_rx;
 	ctx->used = (size_t)(cold + cold_len - ctx->rw + 15) & ~(size_t)15;
 	ctx->translations++;
+	if (ctx->perf_map)
+		fprintf(ctx->perf_map, "%llx %zx guest_%llx_%u\n", (unsigned long long)(uintptr_t)(start + d),
+			(size_t)(ctx->used - (size_t)(start - ctx->rw)), (unsigned long long)b->lin, b->n);
 	b->jit_entry = entry + d;
 	b->jit_body = body + d;
 	b->jit_checked = checked + d;
@@ -534,6 +562,51 @@ static void call_c(struct emit *e, const void *fn)
 
 int jit_helper_mem(struct x86_cpu *cpu, const void *data, uint64_t lin, uint64_t host_rflags);
 
+/* A stub that calls fn(cpu, data, r10, host rflags) with data the
+ * skip bytes after its call; everything but rax is kept, the flags too.
+ * fn returning nonzero leaves translated code (the registers are in the
+ * state: fn may raise an exception as well) */
+static uint64_t helper_stub(struct emit *e, const struct jit_ctx *ctx, const void *fn,
+			    int32_t skip)
+{
+	uint64_t at = emit_rx(e);
+	e_byte(e, 0x9c);	/* pushfq */
+	e_push(e, HR_R10);
+	e_push(e, HR_R11);
+	flush_regs(e, false);
+	e_lea(e, 8, HR_RDI, js_mem(-JIT_STATE_BIAS));
+	e_load(e, 8, HR_RSI, hrm_mem(HR_RSP, HR_NONE, 1, 24));
+	e_mov_rr(e, 8, HR_RDX, HR_R10);
+	e_load(e, 8, HR_RCX, hrm_mem(HR_RSP, HR_NONE, 1, 16));
+	call_c(e, fn);
+	e_alu_rm(e, 1, 4, HR_RAX, hrm_reg(HR_RAX));
+	e_jcc(e, 5, ctx->stubs[STUB_EXIT_FLUSHED]);
+	reload_regs(e, true);
+	e_pop(e, HR_R11);
+	e_pop(e, HR_R10);
+	e_alu_i(e, 0, 8, hrm_mem(HR_RSP, HR_NONE, 1, 8), skip);
+	e_byte(e, 0x9d);	/* popfq */
+	e_ret(e);
+	return at;
+}
+
+/* The checked entry found the fetch TLB entry wanting: walk, and go on
+ * if the block's linear page(s) still map to its physical one(s) */
+static int jit_helper_check(struct x86_cpu *cpu, const void *data)
+{
+	struct x86_block *b;
+	memcpy(&b, data, sizeof(b));
+	const bool user = x86_user(cpu);
+	cpu->rip = b->lin;
+	cpu->jit.exit = JIT_EXIT_NORMAL;
+	if ((x86_translate(cpu, b->lin, X86_ACC_FETCH, user) & ~0xfffull) != b->phys >> 12 << 12)
+		return 1;
+	if (b->page2 != ~0ull &&
+	    (x86_translate(cpu, (b->lin & ~0xfffull) + 4096, X86_ACC_FETCH, user) & ~0xfffull) != b->page2)
+		return 1;
+	return 0;
+}
+
 static void make_stubs(struct jit_ctx *ctx)
 {
 	struct emit e = { .p = ctx->rw, .end = ctx->rw + JIT_STUB_BYTES,
@@ -591,27 +664,8 @@ static void make_stubs(struct jit_ctx *ctx)
 	exit_code(&e, JIT_EXIT_INDIRECT);
 	e_jmp(&e, ctx->stubs[STUB_EXIT]);
 
-	/* a memory operand's slow path: [rsp] points at its struct
-	 * jit_mem_data, r10 is the linear address; everything but rax is
-	 * kept, the flags too */
-	ctx->stubs[STUB_MEM] = emit_rx(&e);
-	e_byte(&e, 0x9c);	/* pushfq */
-	e_push(&e, HR_R10);
-	e_push(&e, HR_R11);
-	flush_regs(&e, false);
-	e_lea(&e, 8, HR_RDI, js_mem(-JIT_STATE_BIAS));
-	e_load(&e, 8, HR_RSI, hrm_mem(HR_RSP, HR_NONE, 1, 24));
-	e_mov_rr(&e, 8, HR_RDX, HR_R10);
-	e_load(&e, 8, HR_RCX, hrm_mem(HR_RSP, HR_NONE, 1, 16));
-	call_c(&e, (const void *)jit_helper_mem);
-	e_alu_rm(&e, 1, 4, HR_RAX, hrm_reg(HR_RAX));
-	e_jcc(&e, 5, ctx->stubs[STUB_EXIT_FLUSHED]);
-	reload_regs(&e, true);
-	e_pop(&e, HR_R11);
-	e_pop(&e, HR_R10);
-	e_alu_i(&e, 0, 8, hrm_mem(HR_RSP, HR_NONE, 1, 8), 16);
-	e_byte(&e, 0x9d);	/* popfq */
-	e_ret(&e);
+	ctx->stubs[STUB_MEM] = helper_stub(&e, ctx, (const void *)jit_helper_mem, 16);
+	ctx->stubs[STUB_CHECK] = helper_stub(&e, ctx, (const void *)jit_helper_check, 8);
 
 	ctx->used = JIT_STUB_BYTES;
 	ctx->enter = (int (*)(void *, void *))(uintptr_t)ctx->stubs[STUB_ENTER];
@@ -649,6 +703,13 @@ int jit_create(struct x86_block_cache *bc, size_t bytes)
 	}
 	ctx->size = bytes;
 	make_stubs(ctx);
+	if (getenv("MINIVMM_PERF_MAP")) {
+		char name[64];
+		snprintf(name, sizeof(name), "/tmp/perf-%d.map", (int)getpid());
+		ctx->perf_map = fopen(name, "w");
+		if (ctx->perf_map)
+			setvbuf(ctx->perf_map, NULL, _IOLBF, 0);
+	}
 	bc->jit = ctx;
 	return 0;
 fail:
@@ -672,6 +733,8 @@ void jit_destroy(struct x86_block_cache *bc)
 	munmap(ctx->rw, ctx->size);
 	munmap(ctx->rx, ctx->size);
 	close(ctx->fd);
+	if (ctx->perf_map)
+		fclose(ctx->perf_map);
 	free(ctx->cold_buf);
 	free(ctx->j);
 	free(ctx);

@@ -80,6 +80,7 @@ enum jit_stub {
 	STUB_CHAIN,		/* called with 16 bytes after the call: target RIP, link */
 	STUB_JC_MISS,		/* r11 = the indirect branch's target */
 	STUB_MEM,		/* called with a struct jit_mem_data after the call */
+	STUB_CHECK,		/* called with a struct x86_block * after the call: refill the fetch TLB */
 	NSTUBS
 };
 
@@ -107,6 +108,7 @@ struct jit {
 	struct x86_cpu *cpu;
 	struct x86_block *b;
 	const struct x86_op *op;	/* the instruction being translated */
+	unsigned op_index;		/* its index in b->ops */
 	uint64_t rip, next_rip;		/* its address and the next one's */
 	uint8_t mode;
 	bool user;
@@ -152,8 +154,10 @@ static inline void jit_flags_set(struct jit *j)
 	j->fl = JF_HOST;
 }
 
-/* Call the interpreter's executor for the current instruction */
+/* Call the interpreter's executor for the current instruction; or, out
+ * of line, for op at rip */
 void jit_emit_fallback(struct jit *j);
+void jit_cold_fallback(struct jit *j, const struct x86_op *op, uint64_t rip);
 /* Block exits: a direct branch to target, with the flags put in memory
  * first.  jit_exit_jcc leaves by cc (host condition code) to taken and
  * falls through to jit_exit_direct's caller. */
@@ -205,6 +209,11 @@ void jit_emit_ea(struct jit *j, struct emit *e, const struct x86_insn *in, int d
 #define JIT_PUSH_IMM (-3)
 bool jit_emit_push(struct jit *j, int src, uint64_t v, unsigned size);
 bool jit_emit_pop(struct jit *j, int from, unsigned size, int32_t extra);
+/* The TLB probe of the size bytes at the linear address in JIT_T1 for
+ * kind (X86_ACC_READ/WRITE): a hit leaves the host address of JIT_T1 in
+ * JIT_T1 + JIT_T2; a miss jumps to the out-of-line stream where it is
+ * now (the caller emits what follows there) */
+void jit_emit_probe(struct jit *j, unsigned size, enum x86_access kind);
 
 /* ---- the generic form (jit_same.c) ---- */
 
@@ -223,6 +232,7 @@ bool jit_emit_pop(struct jit *j, int from, unsigned size, int32_t extra);
 #define JS_LOCK 0x800		/* keep a LOCK prefix */
 #define JS_F3 0x1000		/* keep a mandatory F3 (popcnt, lzcnt) */
 #define JS_RM_REG 0x2000	/* a register r/m operand must be in a register */
+#define JS_NO_REX 0x4000	/* (jit_same_op) byte registers 4-7 are AH..BH */
 
 /* Emit in as the same host instruction (same opcode, immediate and
  * operand size) with its operands mapped: guest registers to their host
@@ -246,6 +256,9 @@ bool x86_emit_shift(struct jit *j, const struct x86_insn *in);
 bool x86_emit_muldiv(struct jit *j, const struct x86_insn *in);
 bool x86_emit_mov(struct jit *j, const struct x86_insn *in);
 bool x86_emit_stack(struct jit *j, const struct x86_insn *in);
+/* Pushes and pops from j->op on, as one access: the number of
+ * instructions emitted (0: none, each goes its own way) */
+unsigned x86_emit_stack_run(struct jit *j);
 bool x86_emit_branch(struct jit *j, const struct x86_insn *in);
 bool x86_emit_bitops(struct jit *j, const struct x86_insn *in);
 bool x86_emit_xchg(struct jit *j, const struct x86_insn *in);

@@ -155,12 +155,9 @@ static void mem_call(struct jit *j, const struct x86_insn *in, unsigned size, en
 		e_byte(&j->cold, p[i]);
 }
 
-/* The probe and body for an operand at the linear address in JIT_T1 */
-static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size, unsigned acc,
-		     jit_body_fn *body)
+void jit_emit_probe(struct jit *j, unsigned size, enum x86_access kind)
 {
 	struct emit *e = &j->e;
-	const enum x86_access kind = acc == JIT_LOAD ? X86_ACC_READ : X86_ACC_WRITE;
 	e_mov_rr(e, 4, HR_RAX, JIT_T1);
 	e_shift_i(e, 5, 4, HR_RAX, 7);
 	e_alu_i(e, 4, 4, hrm_reg(HR_RAX), (X86_TLB_SIZE - 1) << 5);
@@ -174,6 +171,14 @@ static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size, un
 	jit_jcc_cold(j, 5);
 	e_load(e, 8, JIT_T2, hrm_mem(JIT_STATE, HR_RAX, 1,
 				     tlb_field(j, kind, offsetof(struct x86_tlb_entry, addend))));
+}
+
+/* The probe and body for an operand at the linear address in JIT_T1 */
+static bool memop_at(struct jit *j, const struct x86_insn *in, unsigned size, unsigned acc,
+		     jit_body_fn *body)
+{
+	struct emit *e = &j->e;
+	jit_emit_probe(j, size, acc == JIT_LOAD ? X86_ACC_READ : X86_ACC_WRITE);
 	const uint8_t fl_in = j->fl;
 	acc &= 3;
 	body(j, e, in, hrm_mem(JIT_T1, JIT_T2, 1, 0));
@@ -246,13 +251,12 @@ bool jit_emit_push(struct jit *j, int src, uint64_t v, unsigned size)
 		return false;
 	struct emit *e = &j->e;
 	jit_flags_clobber(j, e);
-	e_load(e, 8, JIT_T1, jit_gpr_slot(X86_RSP));
-	e_lea(e, 8, JIT_T1, hrm_mem(JIT_T1, HR_NONE, 1, -(int32_t)size));
+	e_lea(e, 8, JIT_T1, hrm_mem(jit_host_reg[X86_RSP], HR_NONE, 1, -(int32_t)size));
 	j->aux_reg = (int8_t)src;
 	j->aux = v;
 	j->aux_size = (uint8_t)size;
 	memop_at(j, NULL, size, JIT_STORE, body_push);
-	e_store(e, 8, jit_gpr_slot(X86_RSP), JIT_T1);
+	e_mov_rr(e, 8, jit_host_reg[X86_RSP], JIT_T1);
 	return true;
 }
 
@@ -263,13 +267,9 @@ bool jit_emit_pop(struct jit *j, int from, unsigned size, int32_t extra)
 		return false;
 	struct emit *e = &j->e;
 	jit_flags_clobber(j, e);
-	if (from == HR_NONE)
-		e_load(e, 8, JIT_T1, jit_gpr_slot(X86_RSP));
-	else
-		e_mov_rr(e, 8, JIT_T1, from);
+	e_mov_rr(e, 8, JIT_T1, from == HR_NONE ? jit_host_reg[X86_RSP] : from);
 	j->aux_size = (uint8_t)size;
 	memop_at(j, NULL, size, JIT_LOAD, body_pop);
-	e_lea(e, 8, JIT_T1, hrm_mem(JIT_T1, HR_NONE, 1, (int32_t)size + extra));
-	e_store(e, 8, jit_gpr_slot(X86_RSP), JIT_T1);
+	e_lea(e, 8, jit_host_reg[X86_RSP], hrm_mem(JIT_T1, HR_NONE, 1, (int32_t)size + extra));
 	return true;
 }

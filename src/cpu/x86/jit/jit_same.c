@@ -36,7 +36,7 @@ void jit_same_op(struct emit *e, const struct x86_insn *in, unsigned opts, int r
 		ops[n++] = 0x3a;
 	ops[n++] = in->opcode;
 	unsigned flags = 0;
-	if (in->byte_op || (opts & JS_RM_SIZE1))
+	if ((in->byte_op || (opts & JS_RM_SIZE1)) && !(opts & JS_NO_REX))
 		flags |= E_BYTEREGS;
 	if ((opts & JS_LOCK) && (in->prefixes & X86_PFX_LOCK))
 		flags |= E_LOCK;
@@ -82,15 +82,76 @@ static void body_same(struct jit *j, struct emit *e, const struct x86_insn *in, 
 		jit_flags_set(j);
 }
 
+/* A byte register operand of an instruction that names AH..BH, so has
+ * no REX: the host byte register for guest byte register n, or -1.
+ * The guest's AL/AH are the host's, copied in and out of RAX. */
+static int legacy_byte_reg(unsigned n)
+{
+	static const int8_t map[8] = {
+		HR_RAX, HR_RCX, HR_RDX, HR_RBX,		/* al cl dl bl */
+		4, 5, 6, 7,				/* ah ch dh bh */
+	};
+	return n < 8 ? map[n] : -1;
+}
+
+/* Register-only byte instructions with AH, CH, DH or BH */
+static bool same_high_byte(struct jit *j, const struct x86_insn *in, unsigned opts)
+{
+	int reg = (opts & JS_NO_REG) ? in->reg & 7 : legacy_byte_reg(in->reg);
+	int rm = legacy_byte_reg(in->rm);
+	if (reg < 0 || rm < 0)
+		return false;
+	/* uses the guest's RAX (AL or AH)? */
+	bool rax = rm == 0 || rm == 4 || (!(opts & JS_NO_REG) && (reg == 0 || reg == 4));
+	struct emit *e = &j->e;
+	if (opts & (JS_FLAGS_IN | JS_FLAGS_SOME))
+		jit_flags_need(j, e);
+	if (rax)
+		e_mov_rr(e, 8, HR_RAX, jit_host_reg[X86_RAX]);
+	jit_same_op(e, in, (opts & ~JS_LOCK) | JS_NO_REX, reg, hrm_reg(rm));
+	if (rax && (opts & (JS_WRITE_REG | JS_WRITE_RM)))
+		e_mov_rr(e, 8, jit_host_reg[X86_RAX], HR_RAX);
+	if (opts & (JS_FLAGS_OUT | JS_FLAGS_SOME))
+		jit_flags_set(j);
+	return true;
+}
+
+/* movzx/movsx r16/r32, AH..BH (setcc does not get here: its r/m is
+ * written, and a high byte set is rare enough to interpret) */
+static bool movx_high_byte(struct jit *j, const struct x86_insn *in, unsigned opts)
+{
+	if (!(opts & JS_RM_SIZE1) || (opts & JS_WRITE_RM) || in->opsize == 8)
+		return false;
+	int rm = legacy_byte_reg(in->rm);
+	/* the destination: a register a no-REX encoding reaches, or RAX's copy */
+	int dst = in->reg == X86_RAX ? HR_RAX : jit_host_reg[in->reg];
+	if (dst < 0 || dst >= 8)
+		return false;
+	struct emit *e = &j->e;
+	const bool rax = in->rm == 4 || dst == HR_RAX;
+	if (rax)
+		e_mov_rr(e, 8, HR_RAX, jit_host_reg[X86_RAX]);
+	jit_same_op(e, in, opts | JS_NO_REX, dst, hrm_reg(rm));
+	if (dst == HR_RAX)
+		e_mov_rr(e, 8, jit_host_reg[X86_RAX], HR_RAX);
+	return true;
+}
+
 bool jit_emit_same(struct jit *j, const struct x86_insn *in, unsigned opts)
 {
 	if (!in->has_modrm)
 		return false;
 	const bool byte_regs = in->byte_op;
-	if (!(opts & JS_NO_REG) && byte_regs && high_byte(in, in->reg))
-		return false;
-	if (in->mod == 3 && (byte_regs || (opts & JS_RM_SIZE1)) && high_byte(in, in->rm))
-		return false;
+	const bool high_reg = !(opts & JS_NO_REG) && byte_regs && high_byte(in, in->reg);
+	const bool high_rm = in->mod == 3 && (byte_regs || (opts & JS_RM_SIZE1)) && high_byte(in, in->rm);
+	if (high_reg || high_rm) {
+		/* AH..BH exist only without REX */
+		if (in->mod != 3)
+			return false;
+		if (!byte_regs)
+			return movx_high_byte(j, in, opts);
+		return same_high_byte(j, in, opts);
+	}
 
 	if (in->mod != 3) {
 		enum jit_access acc = (opts & JS_WRITE_RM) ? ((opts & JS_READ_RM) ? JIT_RMW : JIT_STORE) :

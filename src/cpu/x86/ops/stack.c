@@ -251,3 +251,154 @@ bool x86_emit_stack(struct jit *j, const struct x86_insn *in)
 		return false;
 	}
 }
+
+/* ---- runs of stack instructions ----
+ * A function's prologue pushes, its epilogue pops and returns: those
+ * instructions touch neighbouring stack slots, so one TLB probe of the
+ * whole range serves them all (a hit needs the range within one page).
+ * A miss runs them one by one through the interpreter, which takes each
+ * fault exactly where it belongs. */
+
+/* The instruction's stack slot relative to RSP before it and what it
+ * adds to RSP; false if it is not a plain 64-bit push or pop */
+static bool stack_step(const struct x86_insn *in, int32_t *slot, int32_t *delta)
+{
+	if (in->map != X86_MAP_1B || in->opsize != 8 || (in->prefixes & X86_PFX_LOCK))
+		return false;
+	switch (in->opcode) {
+	case 0x50 ... 0x57:
+	case 0x68:
+	case 0x6a:
+	case 0xe8:
+		if (in->opcode < 0x58 && opcode_reg(in) == X86_RSP)
+			return false;
+		*slot = -8;
+		*delta = -8;
+		return true;
+	case 0x58 ... 0x5f:
+		if (opcode_reg(in) == X86_RSP)
+			return false;
+		*slot = 0;
+		*delta = 8;
+		return true;
+	case 0xc3:
+		*slot = 0;
+		*delta = 8;
+		return true;
+	case 0xc2:
+		*slot = 0;
+		*delta = 8 + (uint16_t)in->imm;
+		return true;
+	default:
+		return false;
+	}
+}
+
+unsigned x86_emit_stack_run(struct jit *j)
+{
+	const struct x86_block *b = j->b;
+	const unsigned first = j->op_index;
+	if (j->mode != X86_MODE_LONG64)
+		return 0;
+	int32_t d = 0, lo = INT32_MAX, hi = INT32_MIN;
+	bool write = false;
+	unsigned n = 0;
+	while (first + n < b->n) {
+		const struct x86_insn *in = &b->ops[first + n].in;
+		int32_t slot, delta;
+		if (!stack_step(in, &slot, &delta))
+			break;
+		if (in->opcode == 0xe8 && !x86_canonical(j->rip + in->imm))
+			break;
+		lo = d + slot < lo ? d + slot : lo;
+		hi = d + slot + 8 > hi ? d + slot + 8 : hi;
+		write |= slot < 0;
+		d += delta;
+		n++;
+		if (in->opcode == 0xe8 || in->opcode == 0xc2 || in->opcode == 0xc3)
+			break;	/* ends the block */
+	}
+	if (n < 2 || j->nfixups + 4 > JIT_MAX_FIXUPS || j->nrelocs + 2 * n + 4 > JIT_MAX_RELOCS)
+		return 0;
+
+	struct emit *e = &j->e;
+	const int rsp = jit_host_reg[X86_RSP];
+	jit_flags_clobber(j, e);
+	e_lea(e, 8, JIT_T1, hrm_mem(rsp, HR_NONE, 1, lo));
+	jit_emit_probe(j, (unsigned)(hi - lo), write ? X86_ACC_WRITE : X86_ACC_READ);
+
+	/* out of line: one by one in the interpreter, then back */
+	uint64_t rip = j->rip;
+	for (unsigned k = 0; k < n; k++) {
+		jit_cold_fallback(j, &b->ops[first + k], rip);
+		rip += b->ops[first + k].in.len;
+	}
+	const struct x86_insn *last = &b->ops[first + n - 1].in;
+	const bool ends = last->opcode == 0xe8 || last->opcode == 0xc2 || last->opcode == 0xc3;
+	uint8_t *back = ends ? NULL : e_jmp(&j->cold, 0);
+
+	/* the fast path: each access at [T1 + T2 + (its slot - lo)] */
+	d = 0;
+	uint64_t next = j->rip;
+	for (unsigned k = 0; k < n; k++) {
+		const struct x86_insn *in = &b->ops[first + k].in;
+		int32_t slot, delta;
+		stack_step(in, &slot, &delta);
+		next += in->len;
+		struct hrm m = hrm_mem(JIT_T1, JIT_T2, 1, d + slot - lo);
+		switch (in->opcode) {
+		case 0x50 ... 0x57: {
+			int h = jit_host_reg[opcode_reg(in)];
+			if (h == HR_NONE) {
+				e_load(e, 8, HR_RAX, jit_gpr_slot(opcode_reg(in)));
+				h = HR_RAX;
+			}
+			e_store(e, 8, m, h);
+			break;
+		}
+		case 0x58 ... 0x5f: {
+			int h = jit_host_reg[opcode_reg(in)];
+			if (h != HR_NONE) {
+				e_load(e, 8, h, m);
+			} else {
+				e_load(e, 8, HR_RAX, m);
+				e_store(e, 8, jit_gpr_slot(opcode_reg(in)), HR_RAX);
+			}
+			break;
+		}
+		case 0x68:
+		case 0x6a:
+		case 0xe8: {
+			uint64_t v = in->opcode == 0xe8 ? next : in->imm;
+			if ((int64_t)v == (int32_t)v) {
+				e_store_imm(e, 8, m, (int32_t)v);
+			} else {
+				e_mov_ri(e, HR_RAX, v);
+				e_store(e, 8, m, HR_RAX);
+			}
+			break;
+		}
+		default: /* ret */
+			e_load(e, 8, HR_RAX, m);
+			break;
+		}
+		d += delta;
+	}
+	e_lea(e, 8, rsp, hrm_mem(JIT_T1, HR_NONE, 1, d - lo));
+	j->next_rip = next;
+	j->op = &b->ops[first + n - 1];
+	j->rip = next - last->len;
+	if (last->opcode == 0xe8) {
+		jit_exit_direct(j, next + last->imm);
+	} else if (ends) {
+		e_mov_rr(e, 8, JIT_T2, HR_RAX);
+		jit_exit_indirect(j, 8 + (last->opcode == 0xc2 ? (uint16_t)last->imm : 0));
+	} else if (back) {
+		/* the slow path rejoins here */
+		j->relocs[j->nrelocs++] = (struct jit_reloc){ (uint32_t)(back - j->cold_base),
+							      emit_rx(e) };
+	} else {
+		j->overflow = true;
+	}
+	return n;
+}
