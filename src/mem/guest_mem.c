@@ -14,6 +14,10 @@ int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
 	if (p == MAP_FAILED)
 		return -errno;
 	madvise(p, ram_size, MADV_MERGEABLE);
+	/* 2 MiB host pages where the kernel can: far fewer faults as the
+	 * guest touches its memory, and fewer host TLB misses for the
+	 * software CPU (as QEMU does for guest RAM) */
+	madvise(p, ram_size, MADV_HUGEPAGE);
 	gm->base = p;
 	gm->ram_size = ram_size;
 	uint64_t low = ram_size < PC_LOWMEM_LIMIT ? ram_size : PC_LOWMEM_LIMIT;

@@ -146,6 +146,12 @@ static void block_remove(struct x86_block_cache *bc, struct x86_block *b)
 	page_list_remove(bc, b->phys >> 12, b);
 	if (b->page2 != ~0ull)
 		page_list_remove(bc, b->page2 >> 12, b);
+	/* the one jump cache slot each CPU could hold it in */
+	for (unsigned i = 0; i < bc->nr_cpus; i++) {
+		struct x86_block **jc = &bc->cpus[i]->jmp_cache[x86_jc_index(b->lin)];
+		if (*jc == b)
+			*jc = &x86_no_block;
+	}
 	jit_block_removed(bc, b);
 	b->invalid = true;
 	b->free_next = bc->dead;
@@ -203,10 +209,8 @@ void x86_code_written(struct x86_cpu *cpu, uint64_t phys, unsigned len)
 		}
 		b = next;
 	}
-	if (any) {
+	if (any)
 		bc->generation++;
-		flush_jmp_caches(bc);
-	}
 }
 
 void x86_block_cache_invalidate_range(struct x86_block_cache *bc, uint64_t gpa, uint64_t len)
@@ -438,9 +442,10 @@ struct x86_block *x86_get_block_slow(struct x86_cpu *cpu, uint64_t lin, uint32_t
 {
 	const bool user = x86_user(cpu);
 	struct x86_block *b;
-	/* Blocks die only in x86_code_written, which also empties every
-	 * jump cache: the next lookup after a death comes here, between
-	 * blocks, so this is where the dead are freed */
+	/* Blocks die only in x86_code_written, which takes them out of the
+	 * hash and the jump caches: a lookup that comes here is between
+	 * blocks, with none of the dead running, so this is where they are
+	 * freed */
 	if (cpu->bc && cpu->bc->dead)
 		x86_block_cache_reap(cpu->bc);
 	if (cpu->mode == X86_MODE_LONG64 && !x86_canonical(lin))
