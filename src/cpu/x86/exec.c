@@ -231,6 +231,8 @@ x86_emit_fn *x86_select_emit(const struct x86_insn *in)
 		return x86_emit_misc;
 	if (group == exec_sse)
 		return x86_emit_sse;
+	if (group == x86_exec_string)
+		return x86_emit_string;
 	if (group == exec_0f38)
 		return (in->opcode == 0xf0 || in->opcode == 0xf1) && in->mandatory != 0xf2 ? NULL :
 		       x86_emit_sse;

@@ -264,6 +264,7 @@ bool x86_emit_bitops(struct jit *j, const struct x86_insn *in);
 bool x86_emit_xchg(struct jit *j, const struct x86_insn *in);
 bool x86_emit_misc(struct jit *j, const struct x86_insn *in);
 bool x86_emit_sse(struct jit *j, const struct x86_insn *in);
+bool x86_emit_string(struct jit *j, const struct x86_insn *in);
 
 /* ---- the engine's side (jit.c) ---- */
 
