@@ -336,7 +336,17 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
 void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes);
 void x86_iret(struct x86_cpu *cpu, unsigned opsize);
-void x86_load_cs_checked(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d, unsigned cpl);
+/* Loading CS from a descriptor every check has passed, in two steps so
+ * that an instruction can fault up to the last moment with nothing
+ * changed: x86_cs_prepare sets the descriptor's accessed bit (a store:
+ * it may fault) and fills *s; x86_cs_commit puts *s in CS at privilege
+ * cpl and cannot fault. */
+void x86_cs_prepare(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d, unsigned cpl,
+		    struct x86_segment *s);
+void x86_cs_commit(struct x86_cpu *cpu, const struct x86_segment *s, unsigned cpl);
+/* #GP(0) unless rip fits the code segment of descriptor cs (canonical for
+ * 64-bit code, inside the limit otherwise) */
+void x86_check_new_rip(struct x86_cpu *cpu, const struct x86_desc *cs, uint64_t rip);
 
 /* ---- interrupts (intr.c) ---- */
 enum x86_event_kind { X86_EV_EXCEPTION, X86_EV_SOFT_INT, X86_EV_EXT_INT, X86_EV_NMI };
