@@ -483,7 +483,60 @@ TEST(rep_string_faults_dirty_bits_and_code)
 	vm_destroy(&vm);
 }
 
+/* ---- 1 GiB pages ---- */
+
+TEST(one_gib_pages)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_long(0);
+	uint32_t r[4];
+	x86_cpuid(cpu, 0x80000001, 0, r);
+	CHECK(r[3] & (1u << 26));	/* offered in CPUID */
+
+	/* linear 1 GiB -> frame 0 */
+	put64(PDPT + 1 * 8, 0 | P | W | PS);
+	put8(0x1f0123, 0x77);
+	cpu->gpr[X86_RSI] = 0x401f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);
+	CHECK_EQ(get64(PDPT + 1 * 8) & (A | D), A);
+	CHECK_EQ(run(store_al, sizeof(store_al)), X86_EXIT_STOP);
+	CHECK_EQ(get64(PDPT + 1 * 8) & (A | D), A | D);
+
+	/* invlpg anywhere in the page drops every translation through it */
+	put64(PDPT + 1 * 8, (1ull << 30) | P | W | PS);	/* a frame without RAM: reads all ones */
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);	/* still cached */
+	static const uint8_t invlpg_rdi_load[] = { 0x0f, 0x01, 0x3f, 0x8a, 0x06 };
+	cpu->gpr[X86_RDI] = 0x7fff0000;
+	CHECK_EQ(run(invlpg_rdi_load, sizeof(invlpg_rdi_load)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0xff);
+
+	/* bit 12 is PAT; bits 29:13 are reserved */
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 12));
+	cpu->gpr[X86_RSI] = 0x801f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 13));
+	x86_tlb_flush(cpu, true);
+	expect_pf(run(load_al, sizeof(load_al)), 0x801f0123, X86_PF_P | X86_PF_RSVD, CODE);
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 29));
+	expect_pf(run(load_al, sizeof(load_al)), 0x801f0123, X86_PF_P | X86_PF_RSVD, CODE);
+
+	/* U/S and R/W of the page itself */
+	setup_long(3);
+	put64(PDPT + 1 * 8, 0 | P | U | PS);
+	cpu->gpr[X86_RSI] = 0x401f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	expect_pf(run(store_al, sizeof(store_al)), 0x401f0123, X86_PF_P | X86_PF_W | X86_PF_U, CODE);
+	put64(PDPT + 1 * 8, 0 | P | W | PS);
+	x86_tlb_flush(cpu, true);
+	expect_pf(run(load_al, sizeof(load_al)), 0x401f0123, X86_PF_P | X86_PF_U, CODE);
+	vm_destroy(&vm);
+}
+
 RUN_TESTS(T(accessed_and_dirty_bits), T(page_fault_error_codes), T(user_mode_page_faults),
 	  T(tlb_invlpg_and_cr3), T(paging_32bit_pse_and_pae), T(mmio_is_not_ram),
 	  T(rep_string_runs_follow_linear_pages), T(rep_string_32bit_es_base),
-	  T(rep_string_faults_dirty_bits_and_code))
+	  T(rep_string_faults_dirty_bits_and_code), T(one_gib_pages))
