@@ -874,7 +874,9 @@ static bool gen_string_regs(struct rng *r, const struct form *f, unsigned osz, b
 		       f->op == 0xac || f->op == 0xad;
 	if (!seg_src || !chance(r, 30))
 		return false;
-	c->gs_base = DT_DATA + si - 1 - rn(r, 0x3000);
+	/* the offset stays above what the run takes away from it, so that a
+	 * 32-bit address size never wraps it */
+	c->gs_base = DT_DATA + si - (in->gpr[X86_RCX] * esize + 64) - rn(r, 0x3000);
 	in->gpr[X86_RSI] = DT_DATA + si - c->gs_base;
 	return true;
 }

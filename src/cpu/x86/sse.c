@@ -727,6 +727,9 @@ static int sse_cvt_int(struct x86_cpu *cpu, const struct x86_insn *insn)
 	if (pfx != 0 && pfx != 0x66)
 		return -1;
 	need_sse(cpu, insn);
+	/* the destination is an MMX register: a pending x87 exception (#MF)
+	 * comes before the source's alignment and faults */
+	x87_check_pending(cpu);
 	union xmm_reg s;
 	xmm_src(cpu, insn, &s, pfx == 0 ? 8 : 16, pfx == 0 ? 0 : 16);
 	need_mmx(cpu, insn);
