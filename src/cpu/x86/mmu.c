@@ -27,13 +27,11 @@ static __attribute__((noreturn)) void seg_fault(struct x86_cpu *cpu, int seg)
 uint64_t x86_seg_linear_slow(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
 			     bool write)
 {
-	if (cpu->mode == X86_MODE_LONG64) {
-		if (!x86_canonical(x86_lin_unchecked(cpu, seg, off)))
-			seg_fault(cpu, seg);
-	} else if (x86_seg_room(cpu, seg, off, write) < size) {
+	const uint64_t lin = x86_lin_unchecked(cpu, seg, off);
+	if (cpu->mode == X86_MODE_LONG64 ? !x86_canonical(lin) :
+					   x86_seg_room(cpu, seg, off, write) < size)
 		seg_fault(cpu, seg);
-	}
-	return x86_lin_unchecked(cpu, seg, off);
+	return lin;
 }
 
 /* ---- page walk ---- */
