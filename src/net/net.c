@@ -95,14 +95,19 @@ int net_backend_init(struct net_backend *be, const struct net_backend_ops *ops,
 		net_error(cfg, "eventfd: %s", strerror(errno));
 		return err;
 	}
+	pthread_mutex_init(&be->sync_lock, NULL);
+	pthread_cond_init(&be->sync_cond, NULL);
 	return 0;
 }
 
 void net_backend_fini(struct net_backend *be)
 {
-	if (be->wake_fd >= 0)
-		close(be->wake_fd);
+	if (be->wake_fd < 0)
+		return;
+	close(be->wake_fd);
 	be->wake_fd = -1;
+	pthread_mutex_destroy(&be->sync_lock);
+	pthread_cond_destroy(&be->sync_cond);
 }
 
 #ifdef MINIVMM_NO_SLIRP
@@ -123,6 +128,7 @@ int net_backend_open(const struct netdev_config *cfg, unsigned debug_mask,
 	case NETDEV_USER:
 		return net_user_open(cfg, debug_mask, out);
 	case NETDEV_TAP:
+		return net_tap_open(cfg, debug_mask, out);
 	case NETDEV_STREAM:
 	case NETDEV_DGRAM:
 		net_error(cfg, "this back-end is not built yet");
@@ -151,19 +157,40 @@ static void net_report_link(struct net_backend *be)
 	}
 }
 
+/* Wait until the I/O thread has gone round its loop once with what the
+ * caller changed before (active queues, vhost): from then on it acts on it */
+static void net_sync(struct net_backend *be)
+{
+	if (!be->thread_started || pthread_equal(pthread_self(), be->thread))
+		return;
+	pthread_mutex_lock(&be->sync_lock);
+	unsigned want = atomic_fetch_add(&be->sync_req, 1) + 1;
+	net_wake(be);
+	while ((int)(be->sync_done - want) < 0)
+		pthread_cond_wait(&be->sync_cond, &be->sync_lock);
+	pthread_mutex_unlock(&be->sync_lock);
+}
+
 static void *net_thread(void *arg)
 {
 	struct net_backend *be = arg;
 	struct net_pollset ps = { 0 };
 
 	while (!atomic_load(&be->stop)) {
+		/* what net_sync waits for: a turn that began after its change */
+		unsigned sync = atomic_load(&be->sync_req);
+		/* vhost-net owns the data path: leave the back-end's descriptors alone */
+		bool paused = atomic_load(&be->vhost_active);
 		ps.n = 0;
 		int timeout = -1;
 		if (net_poll_add(&ps, be->wake_fd, POLLIN) < 0) {
 			usleep(10000);	/* out of memory: try again shortly */
 			continue;
 		}
-		be->ops->poll_fill(be, &ps, &timeout);
+		if (!paused)
+			be->ops->poll_fill(be, &ps, &timeout);
+		if (sync != be->sync_done)
+			timeout = 0;	/* someone waits for the end of this turn */
 		int n = poll(ps.fds, ps.n, timeout);
 		bool error = n < 0 && errno != EINTR;
 		if (error) {
@@ -178,7 +205,8 @@ static void *net_thread(void *arg)
 		if (n < 0)
 			for (unsigned i = 0; i < ps.n; i++)
 				ps.fds[i].revents = 0;
-		be->ops->poll_done(be, &ps, error);
+		if (!paused)
+			be->ops->poll_done(be, &ps, error);
 		net_report_link(be);
 		for (unsigned q = 0; q < be->nr_queues; q++) {
 			if (be->queues[q].delivered) {
@@ -186,6 +214,12 @@ static void *net_thread(void *arg)
 				if (be->port->rx_flush)
 					be->port->rx_flush(be->port_opaque, q);
 			}
+		}
+		if (sync != be->sync_done) {
+			pthread_mutex_lock(&be->sync_lock);
+			be->sync_done = sync;
+			pthread_cond_broadcast(&be->sync_cond);
+			pthread_mutex_unlock(&be->sync_lock);
 		}
 	}
 	free(ps.fds);
@@ -242,7 +276,7 @@ int net_backend_set_queues(struct net_backend *be, unsigned active)
 			return ret;
 	}
 	atomic_store(&be->active_queues, active);
-	net_wake(be);
+	net_sync(be);
 	return 0;
 }
 
@@ -303,7 +337,7 @@ int net_backend_set_vhost(struct net_backend *be, bool active)
 	if (!be->ops->vhost_info)
 		return -ENOTSUP;
 	atomic_store(&be->vhost_active, active);
-	net_wake(be);
+	net_sync(be);
 	return 0;
 }
 

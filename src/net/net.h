@@ -115,7 +115,8 @@ const char *net_backend_id(const struct net_backend *be);
 
 /* Queue pairs the back-end has (tap queues=N; 1 otherwise).  Only the
  * first net_backend_set_queues() of them carry frames (1 at first): a
- * multiqueue device sets the number the guest enables. */
+ * multiqueue device sets the number the guest enables.  When it returns,
+ * no receive callback comes for the others.  Not from a callback. */
 unsigned net_backend_queues(const struct net_backend *be);
 int net_backend_set_queues(struct net_backend *be, unsigned active);
 
@@ -149,8 +150,9 @@ void net_backend_stats(const struct net_backend *be, struct net_stats *stats);
 /* vhost-net hand-off (tap only; -ENOTSUP otherwise).  With vhost=on the
  * device sets up /dev/vhost-net itself (net/vhost_net.h) on the tap and
  * vhost descriptors given here, one pair per queue, then calls
- * net_backend_set_vhost(be, true): the back-end's thread stops touching the
- * taps until set false again.  The descriptors stay the back-end's. */
+ * net_backend_set_vhost(be, true): when it returns the back-end's thread
+ * no longer touches the taps (a frame it holds waits), until set false
+ * again.  Not from a callback.  The descriptors stay the back-end's. */
 struct net_vhost_info {
 	bool requested;		/* vhost=on */
 	unsigned nr_queues;

@@ -81,6 +81,11 @@ struct net_backend {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic bool stop;
+	/* net_sync: changes acknowledged by a turn of the I/O thread */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	_Atomic unsigned sync_req;
+	unsigned sync_done;	/* under sync_lock (written by the I/O thread) */
 };
 
 /* Common set-up of the embedded part; -errno (the eventfd) */

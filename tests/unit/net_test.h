@@ -514,4 +514,59 @@ static inline bool test_frame_is_arp(const struct test_frame *f, const void *op)
 	       get16(f->data + 20) == *(const uint16_t *)op;
 }
 
+/* ---- the guest ---- */
+
+/* Send a frame, with a zero vnet header in front when the back-end has
+ * one */
+static inline int test_send_frame(struct test_netdev *n, unsigned queue, const void *frame,
+				  size_t len)
+{
+	if (!net_backend_has_vnet_hdr(n->be))
+		return test_send_q(n, queue, frame, len);
+	static __thread uint8_t buf[NET_VNET_HDR_LEN + NET_FRAME_MAX];
+	memset(buf, 0, NET_VNET_HDR_LEN);
+	memcpy(buf + NET_VNET_HDR_LEN, frame, len);
+	return test_send_q(n, queue, buf, NET_VNET_HDR_LEN + len);
+}
+
+/* The Ethernet frame of f, past the vnet header if the back-end has one */
+static inline const uint8_t *test_eth(struct test_netdev *n, const struct test_frame *f,
+				      size_t *len)
+{
+	size_t hdr = net_backend_has_vnet_hdr(n->be) ? NET_VNET_HDR_LEN : 0;
+	*len = f->len > hdr ? f->len - hdr : 0;
+	return f->data + hdr;
+}
+
+/* The next frame for the guest (mac, ip), answering ARP requests for ip on
+ * the way; NULL after seconds */
+static inline struct test_frame *test_guest_next(struct test_netdev *n, const uint8_t mac[6],
+						 uint32_t ip, int seconds)
+{
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int left = (int)(end.tv_sec - now.tv_sec);
+		if (left < 0)
+			return NULL;
+		struct test_frame *f = test_dev_wait(&n->dev, NULL, NULL, left ? left : 1);
+		if (!f)
+			return NULL;
+		size_t len;
+		const uint8_t *e = test_eth(n, f, &len);
+		if (len >= 42 && get16(e + 12) == ETH_P_ARP_ && get16(e + 20) == 1 &&
+		    get32(e + 38) == ip) {
+			uint8_t reply[64];
+			size_t rlen = arp_reply(reply, mac, ip, e + 22, get32(e + 28));
+			CHECK_EQ(test_send_frame(n, f->queue, reply, rlen), 0);
+			free(f);
+			continue;
+		}
+		return f;
+	}
+}
+
 #endif

@@ -16,33 +16,9 @@ static const uint8_t slirp_host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
 
 /* ---- the guest's side ---- */
 
-/* The next frame for the guest, answering libslirp's ARP requests for the
- * guest's address on the way; NULL after seconds */
 static struct test_frame *guest_next(struct test_netdev *n, int seconds)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += seconds;
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int left = (int)(end.tv_sec - now.tv_sec);
-		if (left < 0)
-			return NULL;
-		struct test_frame *f = test_dev_wait(&n->dev, NULL, NULL, left ? left : 1);
-		if (!f)
-			return NULL;
-		if (f->len >= 42 && get16(f->data + 12) == ETH_P_ARP_ && get16(f->data + 20) == 1 &&
-		    get32(f->data + 38) == GUEST_IP) {
-			uint8_t reply[64];
-			size_t len = arp_reply(reply, test_guest_mac, GUEST_IP, f->data + 22,
-					       get32(f->data + 28));
-			CHECK_EQ(test_send(n, reply, len), 0);
-			free(f);
-			continue;
-		}
-		return f;
-	}
+	return test_guest_next(n, test_guest_mac, GUEST_IP, seconds);
 }
 
 /* One TCP connection of the guest's, in order, no options */
