@@ -130,9 +130,9 @@ int net_backend_open(const struct netdev_config *cfg, unsigned debug_mask,
 	case NETDEV_TAP:
 		return net_tap_open(cfg, debug_mask, out);
 	case NETDEV_STREAM:
+		return net_stream_open(cfg, debug_mask, out);
 	case NETDEV_DGRAM:
-		net_error(cfg, "this back-end is not built yet");
-		return -ENOTSUP;
+		return net_dgram_open(cfg, debug_mask, out);
 	}
 	net_error(cfg, "unknown back-end type");
 	return -EINVAL;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "net/net.h"
 
@@ -118,6 +119,19 @@ void net_iov_copy(void *buf, const struct iovec *iov, unsigned iovcnt, size_t le
 
 /* Sets O_NONBLOCK; -errno */
 int net_set_nonblock(int fd);
+
+/* sockaddr.c: addresses of the socket back-ends */
+struct addrinfo;
+struct sockaddr_un;
+/* "host:port", "[v6]:port", a path, "fd N" */
+void net_addr_describe(const struct netdev_addr *a, char *buf, size_t size);
+/* getaddrinfo for an INET address (a->host empty: any, when passive);
+ * on failure prints why and returns -EHOSTUNREACH */
+int net_inet_resolve(const struct netdev_config *cfg, const struct netdev_addr *a, int socktype,
+		     bool passive, int family, struct addrinfo **res);
+int net_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
+/* Before bind: remove a socket an earlier run left at path (nothing else) */
+void net_unix_unlink_stale(const char *path);
 
 /* The back-ends, each in its own file */
 int net_user_open(const struct netdev_config *cfg, unsigned debug_mask, struct net_backend **out);
