@@ -7,12 +7,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -512,6 +516,24 @@ static inline bool test_frame_is_arp(const struct test_frame *f, const void *op)
 {
 	return f->len >= 42 && get16(f->data + 12) == ETH_P_ARP_ &&
 	       get16(f->data + 20) == *(const uint16_t *)op;
+}
+
+/* ifname up with addr/24 (the test's network namespace) */
+static inline bool test_if_up(const char *ifname, uint32_t addr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(addr);
+	bool ok = ioctl(s, SIOCSIFADDR, &ifr) == 0;
+	sin->sin_addr.s_addr = htonl(0xffffff00);
+	ok = ok && ioctl(s, SIOCSIFNETMASK, &ifr) == 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+	close(s);
+	return ok;
 }
 
 /* ---- the guest ---- */

@@ -49,25 +49,6 @@ static const char *netns_ready(void)
 			SKIP(why_);              \
 	} while (0)
 
-/* ifname up with HOST_IP/24 */
-static bool if_up(const char *ifname)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(HOST_IP);
-	bool ok = ioctl(s, SIOCSIFADDR, &ifr) == 0;
-	sin->sin_addr.s_addr = htonl(0xffffff00);
-	ok = ok && ioctl(s, SIOCSIFNETMASK, &ifr) == 0;
-	ok = ok && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
-	ifr.ifr_flags |= IFF_UP;
-	ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-	close(s);
-	return ok;
-}
-
 /* A permanent neighbour entry: the kernel sends to the guest without ARP */
 static bool add_neighbour(const char *ifname, uint32_t ip, const uint8_t mac[6])
 {
@@ -142,7 +123,7 @@ static struct test_netdev *tap_open(const char *arg, const char *ifname)
 	struct test_netdev *n = test_netdev_open(arg);
 	CHECK(n != NULL);
 	if (n && ifname)
-		CHECK(if_up(ifname));
+		CHECK(test_if_up(ifname, HOST_IP));
 	return n;
 }
 
@@ -362,7 +343,7 @@ TEST(back_pressure_without_loss)
 		close(fd);
 	}
 	atomic_store(&n->dev.refuse, true);
-	CHECK(if_up("mvtap3"));
+	CHECK(test_if_up("mvtap3", HOST_IP));
 	CHECK(add_neighbour("mvtap3", GUEST_IP, test_guest_mac));
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),

@@ -248,6 +248,19 @@ TEST(dhcp_offer)
 	test_netdev_close(n);
 }
 
+/* ARP for 10.0.2.2 from the guest; libslirp's reply (the caller frees it),
+ * or NULL after 10 s */
+static struct test_frame *arp_for_host(struct test_netdev *n)
+{
+	uint8_t f[64];
+	size_t len = arp_request(f, test_guest_mac, GUEST_IP, HOST_IP);
+	CHECK_EQ(test_send(n, f, len), 0);
+	static const uint16_t reply = 2;
+	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
+	CHECK(r != NULL);
+	return r;
+}
+
 static bool flushed(struct test_dev *d)
 {
 	return atomic_load(&d->flushes) > 0;
@@ -259,12 +272,7 @@ TEST(arp_for_the_host)
 	CHECK(n != NULL);
 	if (!n)
 		return;
-	uint8_t f[64];
-	size_t len = arp_request(f, test_guest_mac, GUEST_IP, HOST_IP);
-	CHECK_EQ(test_send(n, f, len), 0);
-	static const uint16_t reply = 2;
-	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
-	CHECK(r != NULL);
+	struct test_frame *r = arp_for_host(n);
 	if (r) {
 		CHECK(!memcmp(r->data, test_guest_mac, 6));
 		CHECK(!memcmp(r->data + 22, slirp_host_mac, 6));	/* sender MAC */
@@ -407,13 +415,7 @@ TEST(restrict_keeps_the_guest_in)
 	http_stop(&srv);
 	CHECK_EQ(atomic_load(&srv.accepted), 0);
 	/* ARP and DHCP still work inside */
-	uint8_t f[64];
-	size_t len = arp_request(f, test_guest_mac, GUEST_IP, HOST_IP);
-	CHECK_EQ(test_send(n, f, len), 0);
-	static const uint16_t reply = 2;
-	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
-	CHECK(r != NULL);
-	free(r);
+	free(arp_for_host(n));
 	test_netdev_close(n);
 }
 
@@ -445,11 +447,7 @@ TEST(link_down_drops_both_ways)
 	net_backend_set_link(n->be, true);
 	CHECK(test_dev_wait_for(&n->dev, link_up, 10));
 	CHECK_EQ(atomic_load(&n->dev.link_changes), 2);
-	CHECK_EQ(test_send(n, f, len), 0);
-	static const uint16_t reply = 2;
-	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
-	CHECK(r != NULL);
-	free(r);
+	free(arp_for_host(n));
 	test_netdev_close(n);
 }
 
@@ -506,13 +504,7 @@ TEST(back_pressure_bounded_queue)
 		free(f);
 	}
 	/* and the path is open again */
-	uint8_t f[64];
-	size_t len = arp_request(f, test_guest_mac, GUEST_IP, HOST_IP);
-	CHECK_EQ(test_send(n, f, len), 0);
-	static const uint16_t reply = 2;
-	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
-	CHECK(r != NULL);
-	free(r);
+	free(arp_for_host(n));
 	CHECK(!n->dev.wrong_thread);
 	test_netdev_close(n);
 }
@@ -555,12 +547,7 @@ TEST(garbage_from_the_guest)
 	CHECK_EQ(test_send(n, f, len), 0);
 
 	/* still alive and answering */
-	len = arp_request(f, test_guest_mac, GUEST_IP, HOST_IP);
-	CHECK_EQ(test_send(n, f, len), 0);
-	static const uint16_t reply = 2;
-	struct test_frame *r = test_dev_wait(&n->dev, test_frame_is_arp, &reply, 10);
-	CHECK(r != NULL);
-	free(r);
+	free(arp_for_host(n));
 	test_netdev_close(n);
 }
 
