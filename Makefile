@@ -26,8 +26,21 @@ endif
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN_FLAGS)
 LDLIBS := -lm
+# libslirp (the user network back-end); its .pc needs glib's.  Debian ships
+# no static libslirp, so a static build (the nested-KVM kit's) goes without.
+ifeq ($(filter -static,$(LDFLAGS)),)
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp)
+SLIRP_LIBS := $(shell pkg-config --libs slirp)
+ifeq ($(SLIRP_LIBS),)
+$(error libslirp not found by pkg-config: run scripts/setup-deps.sh)
+endif
+LDLIBS += $(SLIRP_LIBS)
+else
+NO_SLIRP_SRCS := src/net/user.c
+CFLAGS += -DMINIVMM_NO_SLIRP
+endif
 
-SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
+SRCS := $(filter-out $(NO_SLIRP_SRCS),$(shell find src -name '*.c' ! -path src/main.c | sort))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libminivmm.a
 # test_harness.c is the harness linked into every test, not a test program
@@ -47,6 +60,8 @@ $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
 $(LIB): $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/src/net/user.o: CFLAGS += $(SLIRP_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -7,7 +7,7 @@
 # Two parts:
 #   - cached outside the tree and built once, as it depends on Debian's
 #     packages only (like scripts/linux-kit.sh): the kernel (bzImage) and
-#     base.cpio.gz, which holds busybox-static and kvm-amd with every
+#     base.cpio.gz, which holds busybox-static, kvm-amd and vhost_net with every
 #     module it needs (found through each module's own "depends=" field,
 #     which is what depmod reads: the package ships no modules.dep) and
 #     their load order;
@@ -28,9 +28,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kit=${MINIVMM_NESTED_KIT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm/kvm-nested-kit}
 # bump when the layout of the cached part changes, so old caches are rebuilt
-kit_format=1
+kit_format=2
 # the modules to load; their dependencies are found, not listed
-want_modules="kvm_amd"
+want_modules="kvm_amd vhost_net"
 
 initrd_out=
 with_linux=0
@@ -222,10 +222,11 @@ build_payload() {
 	command -v make >/dev/null || die "make is needed"
 	local sbuild=${MINIVMM_STATIC_BUILD:-${BUILD:-build}/nested-static}
 	case $sbuild in /*) ;; *) sbuild=$ROOT/$sbuild ;; esac
-	# the test programs that need a real /dev/kvm: they skip without one
+	# the test programs that need a real /dev/kvm or /dev/vhost-net: they
+	# skip without one
 	local tests=() src
 	for src in "$ROOT"/tests/unit/test_*.c; do
-		grep -q 'SKIP("no /dev/kvm")' "$src" || continue
+		grep -q -e 'SKIP("no /dev/kvm")' -e 'SKIP("no /dev/vhost-net")' "$src" || continue
 		src=${src##*/}
 		tests+=("$sbuild/tests/${src%.c}")
 	done

@@ -3,7 +3,8 @@
 # Idempotent; run as root (or with sudo available).
 set -euo pipefail
 pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools kmod
-	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libseccomp-dev pkg-config)
+	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libglib2.0-dev libseccomp-dev
+	pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

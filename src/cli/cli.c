@@ -386,7 +386,7 @@ static enum cli_result opt_display(struct cli *c, const char *arg)
 	return CLI_RUN;
 }
 
-/* -vga, -vnc, -monitor, -parallel, -net: devices this PC never has, so
+/* -vga, -vnc, -monitor, -parallel: devices this PC never has, so
  * "none" is what the user gets anyway */
 static enum cli_result opt_none_only(struct cli *c, const char *arg)
 {
@@ -533,7 +533,14 @@ static const struct cli_option cli_options[] = {
 	{ "monitor", NULL, "none", "accepted: there is no monitor (Ctrl-A h for keys)",
 	  opt_none_only },
 	{ "parallel", NULL, "none", "accepted: there is no parallel port", opt_none_only },
-	{ "net", NULL, "none", "accepted: there is no network", opt_none_only },
+	{ "netdev", NULL, "user|tap|stream|socket|dgram,id=ID[,...]|help",
+	  "a network back-end for a network card's netdev=ID (-netdev help lists the "
+	  "parameters)",
+	  cli_opt_netdev },
+	{ "nic", NULL, "TYPE[,model=virtio-net-pci][,mac=ADDR][,id=ID][,...]|none",
+	  "a network card and its back-end; TYPE and its parameters as for -netdev",
+	  cli_opt_nic },
+	{ "net", NULL, "none", "no network (for one, use -nic or -netdev)", cli_opt_net },
 	{ "d", NULL, "ITEM[,...]", "debug output (-d help lists the items)", opt_debug },
 	{ "D", NULL, "FILE", "messages of the run (-d logs, run-time errors) go to FILE", opt_logfile },
 	{ "help", "h", NULL, "print this help and exit", opt_help },

@@ -61,5 +61,12 @@ bool kv_val_is(const struct kv *kv, const char *val);
 enum cli_result kv_unknown(struct cli *c, const struct kv *kv);
 /* kv's value as a number, or a message naming the key */
 enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value);
+/* on/off (or yes/no, true/false, y/n, as QEMU takes them) */
+enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value);
+
+/* -netdev, -nic and -net (netdev.c) */
+enum cli_result cli_opt_netdev(struct cli *c, const char *arg);
+enum cli_result cli_opt_nic(struct cli *c, const char *arg);
+enum cli_result cli_opt_net(struct cli *c, const char *arg);
 
 #endif

@@ -165,3 +165,17 @@ enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value)
 				(int)kv->key_len, kv->key);
 	return CLI_RUN;
 }
+
+enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" };
+	static const char *const no[] = { "off", "no", "false", "n" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (kv_val_is(kv, yes[i]) || kv_val_is(kv, no[i])) {
+			*value = kv_val_is(kv, yes[i]);
+			return CLI_RUN;
+		}
+	}
+	return cli_fail(c, "%.*s=%.*s: expected on or off", (int)kv->key_len, kv->key,
+			(int)kv->val_len, kv->val);
+}

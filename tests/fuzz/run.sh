@@ -2,8 +2,9 @@
 # Build each libFuzzer target given on the command line with clang and run
 # it for FUZZ_SECONDS.  A target names the sources it needs in a comment
 # line "FUZZ_SOURCES: src/a/*.c src/b.c" (default: every src/**/*.c but
-# src/main.c).  Its corpus persists in $BUILD/corpus/<name>; a crash leaves
-# its input as $BUILD/<name>-crash-*.  Installs nothing.
+# src/main.c).  Its corpus persists in $BUILD/corpus/<name>, seeded from
+# tests/fuzz/seeds/<name> when that exists; a crash leaves its input as
+# $BUILD/<name>-crash-*.  Installs nothing.
 set -u
 BUILD=${BUILD:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
@@ -48,12 +49,14 @@ for src in "$@"; do
 	fi
 	corpus="$BUILD/corpus/$name"
 	mkdir -p "$corpus"
+	seeds=()
+	[ -d "tests/fuzz/seeds/$name" ] && seeds=("tests/fuzz/seeds/$name")
 	log="$BUILD/$name.log"
 	echo "fuzz: running $name for ${FUZZ_SECONDS}s (log: $log)"
 	# -close_fd_mask=2: the loaders' error lines would drown the output;
 	# libFuzzer and the sanitizers keep reporting on their own copy of stderr
 	if "$BUILD/$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 -max_len=20000 \
-		-close_fd_mask=2 -artifact_prefix="$BUILD/$name-" "$corpus" >"$log" 2>&1; then
+		-close_fd_mask=2 -artifact_prefix="$BUILD/$name-" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
 		echo "ok   fuzz.$name: $(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#') runs"
 	else
 		tail -n 60 "$log"

@@ -4,7 +4,8 @@
 # it a static minivmm runs with -accel kvm (scripts/kvm-nested-kit.sh builds
 # that outer guest).  QEMU is only the host here: the test skips without it.
 # Checked, from the markers the outer /init prints on its serial port:
-#   - every KVM test program (test_kvm_run) passes, none skipped;
+#   - every test program that needs /dev/kvm or /dev/vhost-net (test_kvm_run,
+#     test_vhost_net) passes, none skipped;
 #   - each test guest under -accel kvm prints exactly its expected output
 #     (the tcg scripts' QEMU-checked expectations) and exits with 33;
 #   - the Linux kit boots with -accel kvm -smp 2 and sees 2 CPUs.
