@@ -21,11 +21,19 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/vm.h"
 
 /* how many failures a device logs before it goes quiet */
 #define VIRTIO_ERROR_LOG_LIMIT 10
+
+uint64_t virtio_ring_features(const struct virtio_common_config *cfg)
+{
+	return (cfg->packed ? VIRTIO_FEATURE(VIRTIO_F_RING_PACKED) : 0) |
+	       (cfg->event_idx ? VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX) : 0) |
+	       (cfg->indirect_desc ? VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC) : 0);
+}
 
 int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm, uint32_t device_id,
 		    const struct virtio_dev_ops *ops, void *opaque, uint64_t features,

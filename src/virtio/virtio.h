@@ -112,6 +112,9 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
+	/* Free the device; its transport calls it last, once the queue
+	 * thread is gone and nothing is in flight */
+	void (*destroy)(struct virtio_dev *vdev);
 };
 
 /* What the core asks of its transport */
@@ -157,6 +160,10 @@ struct virtio_dev {
 	bool stopping;
 	uint64_t wake_at_ns;	/* run queue_notify on every queue then (0: never) */
 };
+
+struct virtio_common_config;
+/* The ring features (packed, event index, indirect) a -device asked for */
+uint64_t virtio_ring_features(const struct virtio_common_config *cfg);
 
 /* Set up a device with nr_queues queues of max_size (a power of two, at
  * most VIRTQ_MAX_SIZE) offering features (VERSION_1 is added); config is

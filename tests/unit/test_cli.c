@@ -498,7 +498,54 @@ TEST(devices)
 
 	CHECK_EQ(parse_argv(ARGS("-device", "help")), CLI_DONE);
 	CHECK(strstr(run.out, "isa-debug-exit") && strstr(run.out, "pc-testdev"));
+	CHECK(strstr(run.out, "virtio-rng-pci[,max-bytes=N][,period=MS]"));
+	CHECK(strstr(run.out, "virtio-blk-pci,drive=ID[,num-queues=N][,queue-size=N][,serial=S]"));
+	CHECK(strstr(run.out, "iobase") && strstr(run.out, "packed=on|off"));
 	CHECK_STR(run.err, "");
+}
+
+TEST(virtio_devices)
+{
+	OK("-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_RNG);
+	CHECK_EQ(run.cfg.virtio[0].rng.max_bytes, UINT64_MAX);
+	CHECK_EQ(run.cfg.virtio[0].rng.period_ms, 65536);
+	CHECK(run.cfg.virtio[0].common.packed && run.cfg.virtio[0].common.event_idx &&
+	      run.cfg.virtio[0].common.indirect_desc);
+	CHECK_EQ(run.cfg.virtio[0].common.vectors, -1);
+	OK("-device", "virtio-rng-pci,max-bytes=1024,period=500,id=rng0,packed=off,event_idx=no,"
+		      "indirect_desc=false,vectors=0",
+	   "-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 2);
+	CHECK_EQ(run.cfg.virtio[0].rng.max_bytes, 1024);
+	CHECK_EQ(run.cfg.virtio[0].rng.period_ms, 500);
+	CHECK_STR(run.cfg.virtio[0].id, "rng0");
+	CHECK(!run.cfg.virtio[0].common.packed && !run.cfg.virtio[0].common.event_idx &&
+	      !run.cfg.virtio[0].common.indirect_desc);
+	CHECK_EQ(run.cfg.virtio[0].common.vectors, 0);
+	CHECK(run.cfg.virtio[1].common.packed);
+}
+
+TEST(virtio_device_errors)
+{
+	FAILS("-device", "virtio-rng-pci has no parameter 'rng'", "-device", "virtio-rng-pci,rng=r0");
+	FAILS("-device", "period=0", "-device", "virtio-rng-pci,period=0");
+	FAILS("-device", "invalid number 'x' for max-bytes", "-device", "virtio-rng-pci,max-bytes=x");
+	FAILS("-device", "packed=maybe: expected on or off", "-device", "virtio-rng-pci,packed=maybe");
+	FAILS("-device", "vectors=129 is above 128", "-device", "virtio-rng-pci,vectors=129");
+	FAILS("-device", "needs drive=ID", "-device", "virtio-blk-pci");
+	FAILS("-device", "drive=d0 names no -drive", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "num-queues=0 is outside 1..64", "-device", "virtio-blk-pci,drive=d,num-queues=0");
+	FAILS("-device", "num-queues=65 is outside 1..64", "-device",
+	      "virtio-blk-pci,drive=d,num-queues=65");
+	FAILS("-device", "queue-size=100: expected a power of two", "-device",
+	      "virtio-blk-pci,drive=d,queue-size=100");
+	FAILS("-device", "queue-size=2048", "-device", "virtio-blk-pci,drive=d,queue-size=2048");
+	FAILS("-device", "longer than 20 characters", "-device",
+	      "virtio-blk-pci,drive=d,serial=123456789012345678901");
+	FAILS("-device", "driver given twice", "-device", "virtio-rng-pci,driver=virtio-rng-pci");
+	FAILS("-device", "unsupported device 'virtio-blk-device'", "-device", "virtio-blk-device");
 }
 
 TEST(device_errors)
@@ -577,7 +624,8 @@ TEST(help)
 		"-machine", "-M", "-cpu", "-nographic", "-display", "-serial", "-debugcon",
 		"-device", "-nodefaults", "-no-reboot", "-no-shutdown", "-vga", "-vnc",
 		"-monitor", "-parallel", "-net", "-d ", "-D ", "-help", "-h", "-version",
-		"isa-debug-exit", "pc-testdev", "iobase", "iosize", "mon:stdio", "file:PATH",
+		"isa-debug-exit", "pc-testdev", "virtio-rng-pci", "virtio-blk-pci", "mon:stdio",
+		"file:PATH",
 	};
 	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
 		/* help ends the parse: nothing after it is looked at */
@@ -656,5 +704,6 @@ TEST(missing_arguments)
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
 	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
+	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
 	  T(missing_arguments))
