@@ -239,13 +239,10 @@ size_t virtq_chain_write(struct virtio_dev *vdev, const struct virtq_chain *c, u
 /* The pieces of [off, off + len) of the readable (writable: in) part as
  * an iovec: at most max entries; returns how many, or -ENOSPC/-EINVAL
  * when it does not fit or runs past the part's end.  segs (if not NULL)
- * receives the guest addresses alongside. */
+ * receives the guest addresses alongside, for dma_mark_written once
+ * someone else (the block layer) has written there. */
 int virtq_chain_iov(const struct virtq_chain *c, bool in, uint64_t off, uint64_t len,
 		    struct iovec *iov, struct virtio_seg *segs, unsigned max);
-/* Mark the writable part's [off, off + len) written by someone else (the
- * block layer reading into it) */
-void virtq_chain_mark_written(struct virtio_dev *vdev, const struct virtq_chain *c, uint64_t off,
-			      uint64_t len);
 
 /* The driver did something the device cannot go on from: set
  * DEVICE_NEEDS_RESET, stop using the rings, tell the driver through a

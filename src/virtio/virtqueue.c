@@ -536,96 +536,87 @@ void virtq_complete(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chai
 
 /* ---- a chain's bytes ---- */
 
-/* The first piece of a part and how many there are */
-static const struct virtio_seg *part(const struct virtq_chain *c, bool in, unsigned *n)
+/* Call fn on each piece of [off, off + len) of the readable part (in:
+ * the writable part), in order, with the bytes done before it; returns
+ * the bytes covered, less than len where the part ends first */
+static uint64_t for_each_piece(const struct virtq_chain *c, bool in, uint64_t off, uint64_t len,
+			       void (*fn)(const struct virtio_seg *piece, uint64_t done, void *arg),
+			       void *arg)
 {
-	*n = in ? c->nr_in : c->nr_out;
-	return in ? c->segs + c->nr_out : c->segs;
-}
-
-size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *buf, size_t len)
-{
-	unsigned n;
-	const struct virtio_seg *s = part(c, false, &n);
-	size_t done = 0;
+	unsigned n = in ? c->nr_in : c->nr_out;
+	const struct virtio_seg *s = in ? c->segs + c->nr_out : c->segs;
+	uint64_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {
-		if (off >= s[i].len) {
-			off -= s[i].len;
-			continue;
-		}
-		size_t k = s[i].len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy((uint8_t *)buf + done, s[i].hva + off, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
-size_t virtq_chain_write(struct virtio_dev *vdev, const struct virtq_chain *c, uint64_t off,
-			 const void *buf, size_t len)
-{
-	unsigned n;
-	const struct virtio_seg *s = part(c, true, &n);
-	size_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (off >= s[i].len) {
-			off -= s[i].len;
-			continue;
-		}
-		size_t k = s[i].len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy(s[i].hva + off, (const uint8_t *)buf + done, k);
-		dma_mark_written(vdev->vm, s[i].gpa + off, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
-int virtq_chain_iov(const struct virtq_chain *c, bool in, uint64_t off, uint64_t len,
-		    struct iovec *iov, struct virtio_seg *segs, unsigned max)
-{
-	unsigned n, k = 0;
-	const struct virtio_seg *s = part(c, in, &n);
-	for (unsigned i = 0; i < n && len; i++) {
-		if (off >= s[i].len) {
-			off -= s[i].len;
-			continue;
-		}
-		if (k == max)
-			return -ENOSPC;
-		uint64_t take = s[i].len - off;
-		if (take > len)
-			take = len;
-		iov[k] = (struct iovec){ .iov_base = s[i].hva + off, .iov_len = take };
-		if (segs)
-			segs[k] = (struct virtio_seg){ .gpa = s[i].gpa + off, .hva = s[i].hva + off,
-						       .len = (uint32_t)take };
-		k++;
-		len -= take;
-		off = 0;
-	}
-	return len ? -EINVAL : (int)k;
-}
-
-void virtq_chain_mark_written(struct virtio_dev *vdev, const struct virtq_chain *c, uint64_t off,
-			      uint64_t len)
-{
-	unsigned n;
-	const struct virtio_seg *s = part(c, true, &n);
-	for (unsigned i = 0; i < n && len; i++) {
 		if (off >= s[i].len) {
 			off -= s[i].len;
 			continue;
 		}
 		uint64_t k = s[i].len - off;
-		if (k > len)
-			k = len;
-		dma_mark_written(vdev->vm, s[i].gpa + off, k);
-		len -= k;
+		if (k > len - done)
+			k = len - done;
+		struct virtio_seg piece = { .gpa = s[i].gpa + off, .hva = s[i].hva + off,
+					    .len = (uint32_t)k };
+		fn(&piece, done, arg);
+		done += k;
 		off = 0;
 	}
+	return done;
+}
+
+struct copy {
+	struct virtio_dev *vdev;
+	uint8_t *buf;
+};
+
+static void copy_out(const struct virtio_seg *piece, uint64_t done, void *arg)
+{
+	struct copy *cp = arg;
+	memcpy(cp->buf + done, piece->hva, piece->len);
+}
+
+static void copy_in(const struct virtio_seg *piece, uint64_t done, void *arg)
+{
+	struct copy *cp = arg;
+	memcpy(piece->hva, cp->buf + done, piece->len);
+	dma_mark_written(cp->vdev->vm, piece->gpa, piece->len);
+}
+
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *buf, size_t len)
+{
+	struct copy cp = { .buf = buf };
+	return (size_t)for_each_piece(c, false, off, len, copy_out, &cp);
+}
+
+size_t virtq_chain_write(struct virtio_dev *vdev, const struct virtq_chain *c, uint64_t off,
+			 const void *buf, size_t len)
+{
+	struct copy cp = { .vdev = vdev, .buf = (uint8_t *)buf };
+	return (size_t)for_each_piece(c, true, off, len, copy_in, &cp);
+}
+
+struct iov_fill {
+	struct iovec *iov;
+	struct virtio_seg *segs;
+	unsigned n, max;
+};
+
+static void add_iov(const struct virtio_seg *piece, uint64_t done, void *arg)
+{
+	struct iov_fill *f = arg;
+	(void)done;
+	if (f->n < f->max) {
+		f->iov[f->n] = (struct iovec){ .iov_base = piece->hva, .iov_len = piece->len };
+		if (f->segs)
+			f->segs[f->n] = *piece;
+	}
+	f->n++;
+}
+
+int virtq_chain_iov(const struct virtq_chain *c, bool in, uint64_t off, uint64_t len,
+		    struct iovec *iov, struct virtio_seg *segs, unsigned max)
+{
+	struct iov_fill f = { .iov = iov, .segs = segs, .max = max };
+	if (for_each_piece(c, in, off, len, add_iov, &f) != len)
+		return -EINVAL;
+	return f.n > max ? -ENOSPC : (int)f.n;
 }

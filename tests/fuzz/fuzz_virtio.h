@@ -1,5 +1,5 @@
-/* Shared by the virtio fuzz targets: a machine with a little RAM on an
- * engine that records nothing, a virtual clock, and a driver that takes
+/* Shared by the virtio fuzz targets: a machine with a little RAM on the
+ * unit tests' engine that does nothing, a virtual clock, and a driver that takes
  * its choices (features, queue sizes, where the rings are) from the
  * input and its ring contents from the input too.  Everything runs on
  * the fuzzer's thread: devices are created without a queue thread. */
@@ -12,8 +12,12 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/vm.h"
 #include "virtio/virtio.h"
+/* the unit tests' engine that does nothing, and their virtio helpers */
+#include "../unit/platform_vm.h"
+#include "../unit/virtio_test.h"
 
 #define FUZZ_RAM (1ull << 20)
 
@@ -25,45 +29,25 @@ void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
 	(void)gpa;
 	(void)len;
 }
+
 /* where the input's bytes land in guest RAM: rings, tables, buffers */
 #define FUZZ_WINDOW 0x10000
-
-static int fz_ok_vm(struct vm *vm) { (void)vm; return 0; }
-static int fz_map_ram(struct vm *vm, const struct mem_region *r) { (void)vm; (void)r; return 0; }
-static int fz_ok_vcpu(struct vcpu *vcpu) { (void)vcpu; return 0; }
-static void fz_void_vcpu(struct vcpu *vcpu) { (void)vcpu; }
-static void fz_void_vm(struct vm *vm) { (void)vm; }
-static int fz_set_irq(struct vm *vm, unsigned gsi, int level) { (void)vm; (void)gsi; (void)level; return 0; }
-static int fz_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
-{
-	(void)vm;
-	(void)addr;
-	(void)data;
-	return 0;
-}
-
-static const struct accel_ops fz_accel = {
-	.name = "fuzz",
-	.vm_create = fz_ok_vm,
-	.map_ram = fz_map_ram,
-	.vcpu_create = fz_ok_vcpu,
-	.vcpu_reset = fz_ok_vcpu,
-	.vcpu_kick = fz_void_vcpu,
-	.vcpu_destroy = fz_void_vcpu,
-	.vm_destroy = fz_void_vm,
-	.set_irq = fz_set_irq,
-	.signal_msi = fz_signal_msi,
-	.single_threaded = true,
-};
 
 static void fz_vm_init(struct vm *vm)
 {
 	struct vm_config cfg;
 	vm_config_defaults(&cfg);
 	cfg.ram_size = FUZZ_RAM;
-	if (vm_init(vm, &cfg, &fz_accel) < 0)
+	if (vm_init(vm, &cfg, &fake_accel) < 0)
 		abort();
 	vm_clock_set_virtual(vm, 1000 * NS_PER_SEC, 0);
+}
+
+/* The ring features of a device, from the low bits of a control byte */
+static inline struct virtio_common_config fz_common_config(uint8_t control)
+{
+	return (struct virtio_common_config){ .packed = control & 1, .event_idx = control & 2,
+					      .indirect_desc = control & 4, .vectors = -1 };
 }
 
 /* The input, read front to back; zeros once it runs out */
@@ -154,14 +138,12 @@ struct fz_queue {
 	uint64_t next_buf, next_table;
 };
 
+/* put_desc where the ring may lie outside RAM: nothing is written there */
 static void fz_put_desc(struct vm *vm, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t a,
 			uint16_t b)
 {
 	uint8_t d[16];
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &a, 2);
-	memcpy(d + 14, &b, 2);
+	desc_bytes(d, addr, len, a, b);
 	guest_mem_write(&vm->mem, gpa, d, 16);
 }
 

@@ -121,22 +121,6 @@ void blk_drain(struct blk *b)
 	blk_run(b);
 }
 
-static void fz_notify_queue(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	(void)q;
-}
-
-static void fz_notify_config(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-static const struct virtio_transport_ops fz_transport = {
-	.notify_queue = fz_notify_queue,
-	.notify_config = fz_notify_config,
-};
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -151,8 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t control = fz_u8(&in);
 	struct virtio_device_config dc = {
 		.type = VIRTIO_DEVICE_BLK,
-		.common = { .packed = control & 1, .event_idx = control & 2,
-			    .indirect_desc = control & 4 },
+		.common = fz_common_config(control),
 		.blk = { .num_queues = 1 + (control >> 4) % 4, .queue_size = control & 8 ? 16 : 8,
 			 .discard = true, .write_zeroes = true },
 	};
@@ -161,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_dev *vdev;
 	if (virtio_blk_new(&vm, &dc, &disk, "fuzz-serial", &vdev) < 0)
 		abort();
-	virtio_dev_set_transport(vdev, &fz_transport, NULL);
+	virtio_dev_set_transport(vdev, &test_transport, NULL);
 	fz_driver_setup(vdev, &in);
 	unsigned rounds = fz_u8(&in) % 4 + 1;
 	/* requests a driver would send, shaped by the input */

@@ -49,8 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct virtio_device_config dc = {
 		.type = VIRTIO_DEVICE_RNG,
-		.common = { .packed = control & 1, .event_idx = control & 2,
-			    .indirect_desc = control & 4 },
+		.common = fz_common_config(control),
 		.rng = { .max_bytes = UINT64_MAX, .period_ms = 100 },
 	};
 	struct virtio_dev *vdev;

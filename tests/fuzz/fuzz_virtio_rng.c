@@ -10,25 +10,6 @@
 #include "virtio/virtio_rng.h"
 
 static struct vm vm;
-static unsigned irqs;
-
-static void fz_notify_queue(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	(void)q;
-	irqs++;
-}
-
-static void fz_notify_config(struct virtio_dev *d)
-{
-	(void)d;
-	irqs++;
-}
-
-static const struct virtio_transport_ops fz_transport = {
-	.notify_queue = fz_notify_queue,
-	.notify_config = fz_notify_config,
-};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -44,14 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t control = fz_u8(&in);
 	struct virtio_device_config dc = {
 		.type = VIRTIO_DEVICE_RNG,
-		.common = { .packed = control & 1, .event_idx = control & 2,
-			    .indirect_desc = control & 4 },
+		.common = fz_common_config(control),
 		.rng = { .max_bytes = control & 8 ? fz_u16(&in) : UINT64_MAX, .period_ms = 100 },
 	};
 	struct virtio_dev *vdev;
 	if (virtio_rng_new(&vm, &dc, &vdev) < 0)
 		abort();
-	virtio_dev_set_transport(vdev, &fz_transport, NULL);
+	virtio_dev_set_transport(vdev, &test_transport, NULL);
 	fz_driver_setup(vdev, &in);
 	unsigned rounds = fz_u8(&in) % 4 + 1;
 	/* buffers a driver would offer, shaped by the input */

@@ -114,6 +114,17 @@ static bool load_real_mode(struct vm *vm, const uint8_t *code, size_t len)
 	return vm->accel->set_sregs(v, &s) == 0 && vm->accel->set_regs(v, &r) == 0;
 }
 
+/* The same with a 4 GiB DS limit (unreal mode): [ebx] reaches MMIO */
+static bool load_unreal_mode(struct vm *vm, const uint8_t *code, size_t len)
+{
+	struct x86_sregs s;
+	if (!load_real_mode(vm, code, len) || vm->accel->get_sregs(&vm->vcpus[0], &s) < 0)
+		return false;
+	s.seg[X86_DS].limit = 0xffffffff;
+	s.seg[X86_DS].g = 1;
+	return vm->accel->set_sregs(&vm->vcpus[0], &s) == 0;
+}
+
 struct runner {
 	struct vcpu *vcpu;
 	enum vcpu_event event;
@@ -247,13 +258,7 @@ TEST(unreal_mode_mmio_read_and_write)
 	bool kicked;
 	NEED_KVM_VM(&vm, 1, &log);
 	CHECK_EQ(io_bus_register(&vm.mmio, 0xd0000000ull, 0x1000, &cell_ops, &cell, "cell"), 0);
-	CHECK(load_real_mode(&vm, code, sizeof(code)));
-	/* a 4 GiB DS limit in real mode */
-	struct x86_sregs s;
-	CHECK_EQ(vm.accel->get_sregs(&vm.vcpus[0], &s), 0);
-	s.seg[X86_DS].limit = 0xffffffff;
-	s.seg[X86_DS].g = 1;
-	CHECK_EQ(vm.accel->set_sregs(&vm.vcpus[0], &s), 0);
+	CHECK(load_unreal_mode(&vm, code, sizeof(code)));
 	run_vcpu(&vm, &log.n, 1, &kicked, 10000);
 	CHECK_EQ(atomic_load(&cell.writes), 1);
 	CHECK_EQ(cell.last_write, 0x42);
@@ -289,13 +294,8 @@ TEST(ioeventfd_and_signal_msi)
 	if (ret == -ENOSYS)
 		ret = vm_ioeventfd(&vm, 0xd0000000ull, 2, fd, true);
 	CHECK_EQ(ret, 0);
-	struct x86_sregs s;
 	for (int pass = 0; pass < 2; pass++) {
-		CHECK(load_real_mode(&vm, code, sizeof(code)));
-		CHECK_EQ(vm.accel->get_sregs(&vm.vcpus[0], &s), 0);
-		s.seg[X86_DS].limit = 0xffffffff;
-		s.seg[X86_DS].g = 1;
-		CHECK_EQ(vm.accel->set_sregs(&vm.vcpus[0], &s), 0);
+		CHECK(load_unreal_mode(&vm, code, sizeof(code)));
 		CHECK_EQ(run_vcpu(&vm, &log.n, pass + 1, &kicked, 10000), VCPU_EVENT_YIELD);
 		CHECK_EQ(atomic_load(&log.n), pass + 1);
 		uint64_t count = 0;

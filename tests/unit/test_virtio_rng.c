@@ -19,22 +19,6 @@
 static struct vm *vm;
 static struct virtio_dev *vdev;
 static struct test_ring ring = { .desc = DESC, .driver = AVAIL, .device = USED, .size = 16 };
-static int irqs;
-
-static void t_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	(void)q;
-	irqs++;
-}
-
-static void t_config(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-static const struct virtio_transport_ops t_ops = { .notify_queue = t_notify,
-						   .notify_config = t_config };
 
 static void rng_up(uint64_t max_bytes, uint64_t period_ms)
 {
@@ -42,8 +26,8 @@ static void rng_up(uint64_t max_bytes, uint64_t period_ms)
 	struct virtio_device_config dc = { .type = VIRTIO_DEVICE_RNG,
 					   .rng = { .max_bytes = max_bytes, .period_ms = period_ms } };
 	CHECK_EQ(virtio_rng_new(vm, &dc, &vdev), 0);
-	virtio_dev_set_transport(vdev, &t_ops, NULL);
-	irqs = 0;
+	virtio_dev_set_transport(vdev, &test_transport, NULL);
+	test_queue_irqs = 0;
 	test_driver_setup(vdev, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), &ring, 1);
 }
 
@@ -74,7 +58,7 @@ TEST(unlimited)
 	CHECK_EQ(gget16(vm, USED + 2), 2);
 	CHECK_EQ(used_len(0), 4096);
 	CHECK_EQ(used_len(1), 65536);
-	CHECK_EQ(irqs, 2);
+	CHECK_EQ(test_queue_irqs, 2);
 	CHECK_EQ(vdev->wake_at_ns, 0);
 	uint8_t buf[4096];
 	guest_mem_read(&vm->mem, BUF, buf, sizeof(buf));

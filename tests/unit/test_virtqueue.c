@@ -25,7 +25,7 @@
 static struct vm *vm;
 static struct virtio_dev vdev;
 static uint8_t dev_config[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-static int queue_irqs, config_irqs, notify_calls, resets;
+static int notify_calls, resets;
 static struct test_ring ring = { .desc = DESC, .driver = AVAIL, .device = USED, .size = 8 };
 
 static void test_queue_notify(struct virtio_dev *d, struct virtq *vq)
@@ -46,24 +46,6 @@ static const struct virtio_dev_ops test_ops = {
 	.reset = test_dev_reset,
 };
 
-static void t_notify_queue(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	(void)q;
-	queue_irqs++;
-}
-
-static void t_notify_config(struct virtio_dev *d)
-{
-	(void)d;
-	config_irqs++;
-}
-
-static const struct virtio_transport_ops t_ops = {
-	.notify_queue = t_notify_queue,
-	.notify_config = t_notify_config,
-};
-
 static void setup(uint64_t features, uint16_t qsize)
 {
 	if (!vm)
@@ -72,8 +54,8 @@ static void setup(uint64_t features, uint16_t qsize)
 	CHECK_EQ(virtio_dev_init(&vdev, vm, 99, &test_ops, NULL, F_ALL & ~F_BASE, 1, 16, dev_config,
 				 sizeof(dev_config)),
 		 0);
-	virtio_dev_set_transport(&vdev, &t_ops, NULL);
-	queue_irqs = config_irqs = notify_calls = resets = 0;
+	virtio_dev_set_transport(&vdev, &test_transport, NULL);
+	test_queue_irqs = test_config_irqs = notify_calls = resets = 0;
 	ring.size = qsize;
 	test_driver_setup(&vdev, features, &ring, 1);
 	CHECK_EQ(virtio_status(&vdev) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
@@ -94,7 +76,7 @@ static void check_broken(void)
 {
 	struct virtq_chain *c = NULL;
 	CHECK(virtio_status(&vdev) & VIRTIO_STATUS_NEEDS_RESET);
-	CHECK_EQ(config_irqs, 1);
+	CHECK_EQ(test_config_irqs, 1);
 	CHECK_EQ(virtq_pop(&vdev, vq0(), &c), -EIO);
 	CHECK_EQ(gget16(vm, USED + 2), 0);	/* nothing used */
 	/* a reset clears it and the queue works again */
@@ -154,7 +136,7 @@ TEST(negotiation_and_status)
 	uint8_t gen = virtio_config_generation(&vdev);
 	virtio_config_changed(&vdev);
 	CHECK_EQ(virtio_config_generation(&vdev), (uint8_t)(gen + 1));
-	CHECK_EQ(config_irqs, 1);
+	CHECK_EQ(test_config_irqs, 1);
 	/* queue registers: the maximum, no writes once enabled */
 	CHECK_EQ(virtq_reg_read(&vdev, 0, VIRTQ_REG_MAX_SIZE), 16);
 	CHECK_EQ(virtq_reg_read(&vdev, 5, VIRTQ_REG_MAX_SIZE), 0);
@@ -206,7 +188,7 @@ TEST(split_direct_chain_and_used_entry)
 	CHECK_EQ(gget32(vm, USED + 4), 3);
 	CHECK_EQ(gget32(vm, USED + 8), 201);
 	CHECK(guest_mem_test_and_clear_dirty(&vm->mem, USED));
-	CHECK_EQ(queue_irqs, 1);
+	CHECK_EQ(test_queue_irqs, 1);
 	/* the driver asks for no interrupts */
 	gput16(vm, AVAIL, 1);
 	split_desc(vm, &ring, 0, BUF, 8, VRING_F_WRITE, 0);
@@ -214,7 +196,7 @@ TEST(split_direct_chain_and_used_entry)
 	CHECK_EQ(virtq_pop(&vdev, vq0(), &c), 1);
 	virtq_complete(&vdev, vq0(), c, 999);	/* more than was there: clamped */
 	CHECK_EQ(gget32(vm, USED + 16), 8);
-	CHECK_EQ(queue_irqs, 1);
+	CHECK_EQ(test_queue_irqs, 1);
 	teardown();
 }
 
@@ -269,7 +251,7 @@ TEST(split_event_idx)
 		virtq_complete(&vdev, vq0(), c, 1);
 	}
 	/* the first check always interrupts; then only crossing entry 2 */
-	CHECK_EQ(queue_irqs, 2);
+	CHECK_EQ(test_queue_irqs, 2);
 	CHECK_EQ(virtq_pop(&vdev, vq0(), &c), 0);
 	CHECK_EQ(gget16(vm, USED + 4 + 8 * 8), 3);
 	teardown();
@@ -324,7 +306,7 @@ TEST(reset_waits_for_chains_in_flight)
 	CHECK_EQ(virtio_status(&vdev), 0);
 	CHECK_EQ(resets, before + 1);
 	CHECK_EQ(gget16(vm, USED + 2), 0);	/* its used entry was dropped */
-	CHECK_EQ(queue_irqs, 0);
+	CHECK_EQ(test_queue_irqs, 0);
 	teardown();
 }
 
@@ -519,12 +501,12 @@ TEST(ring_addresses_checked_at_driver_ok)
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		setup(F_BASE, 8);
 		struct test_ring r = bad[i];
-		config_irqs = notify_calls = 0;
+		test_config_irqs = notify_calls = 0;
 		test_driver_setup(&vdev, F_BASE, &r, 1);
 		if (!(virtio_status(&vdev) & VIRTIO_STATUS_NEEDS_RESET))
 			printf("  case %u: not refused\n", i);
 		CHECK(virtio_status(&vdev) & VIRTIO_STATUS_NEEDS_RESET);
-		CHECK_EQ(config_irqs, 1);
+		CHECK_EQ(test_config_irqs, 1);
 		CHECK_EQ(notify_calls, 0);
 		teardown();
 	}
@@ -565,13 +547,13 @@ TEST(packed_chains_and_wrap)
 		CHECK_EQ(!!(f & VRING_F_USED), wrap);
 		CHECK_EQ(virtq_pop(&vdev, vq0(), &c), 0);
 	}
-	CHECK_EQ(queue_irqs, 3);
+	CHECK_EQ(test_queue_irqs, 3);
 	/* driver asks for no interrupts */
 	gput16(vm, AVAIL + 2, 1);
 	packed_put(vm, &ring, BUF, 8, 1, VRING_F_WRITE);
 	CHECK_EQ(virtq_pop(&vdev, vq0(), &c), 1);
 	virtq_complete(&vdev, vq0(), c, 1);
-	CHECK_EQ(queue_irqs, 3);
+	CHECK_EQ(test_queue_irqs, 3);
 	teardown();
 }
 
@@ -608,13 +590,13 @@ TEST(packed_event_desc)
 		virtq_complete(&vdev, vq0(), c, 1);
 	}
 	/* the first check, then the one that wrote position 2 */
-	CHECK_EQ(queue_irqs, 2);
+	CHECK_EQ(test_queue_irqs, 2);
 	/* the next lap's position 0: wrap counter 0 */
 	gput16(vm, AVAIL, 0);
 	packed_put(vm, &ring, BUF, 8, 9, VRING_F_WRITE);
 	CHECK_EQ(virtq_pop(&vdev, vq0(), &c), 1);
 	virtq_complete(&vdev, vq0(), c, 1);
-	CHECK_EQ(queue_irqs, 3);
+	CHECK_EQ(test_queue_irqs, 3);
 	teardown();
 }
 

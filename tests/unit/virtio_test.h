@@ -5,6 +5,7 @@
 #define MINIVMM_TEST_VIRTIO_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/vm.h"
@@ -39,16 +40,42 @@ static inline uint32_t gget32(struct vm *vm, uint64_t gpa)
 
 /* A descriptor in either layout: split (addr, len, flags, next) or packed
  * (addr, len, id, flags) */
-static inline void put_desc(struct vm *vm, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t a,
-			    uint16_t b)
+static inline void desc_bytes(uint8_t *d, uint64_t addr, uint32_t len, uint16_t a, uint16_t b)
 {
-	uint8_t d[16];
 	memcpy(d, &addr, 8);
 	memcpy(d + 8, &len, 4);
 	memcpy(d + 12, &a, 2);
 	memcpy(d + 14, &b, 2);
+}
+
+static inline void put_desc(struct vm *vm, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t a,
+			    uint16_t b)
+{
+	uint8_t d[16];
+	desc_bytes(d, addr, len, a, b);
 	gput(vm, gpa, d, 16);
 }
+
+/* A transport that counts what the core asks of it */
+static int test_queue_irqs, test_config_irqs;
+
+static inline void test_notify_queue(struct virtio_dev *vdev, unsigned q)
+{
+	(void)vdev;
+	(void)q;
+	test_queue_irqs++;
+}
+
+static inline void test_notify_config(struct virtio_dev *vdev)
+{
+	(void)vdev;
+	test_config_irqs++;
+}
+
+static const struct virtio_transport_ops test_transport __attribute__((unused)) = {
+	.notify_queue = test_notify_queue,
+	.notify_config = test_notify_config,
+};
 
 /* Where a test driver keeps its rings */
 struct test_ring {
