@@ -105,6 +105,16 @@ int pci_device_set_bar(struct pci_device *dev, unsigned n, enum pci_bar_kind kin
  * bytes are the caller's to fill; none is writable unless the caller says
  * so in wmask. */
 int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned len);
+/* How the PC wires INTA-INTD of slot 0 to GSIs; slot s is rotated by s
+ * (INTA of slot 1 is the second line).  The DSDT's _PRT (boot/acpi.c)
+ * tells the OS the same. */
+#define PCI_PC_INTX_GSIS { 10, 10, 11, 11 }
+
+static inline unsigned pci_intx_gsi(const unsigned gsis[4], unsigned slot, unsigned pin)
+{
+	return gsis[(slot + pin - 1) & 3];
+}
+
 /* Interrupt pin 1-4 (INTA-INTD); 0 for none.  Before registering. */
 void pci_device_set_interrupt_pin(struct pci_device *dev, unsigned pin);
 

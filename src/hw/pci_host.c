@@ -243,7 +243,7 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 	dev->bus = bus;
 	unsigned pin = dev->config[PCI_INTERRUPT_PIN];
 	if (pin >= 1 && pin <= 4) {
-		dev->gsi = bus->pirq_gsi[((unsigned)devfn / 8 + pin - 1) & 3];
+		dev->gsi = pci_intx_gsi(bus->pirq_gsi, (unsigned)devfn / 8, pin);
 		/* what firmware would have written there */
 		dev->config[PCI_INTERRUPT_LINE] = (uint8_t)dev->gsi;
 	}
@@ -426,7 +426,7 @@ static void pci_host_destroy(void *opaque)
 
 int pci_host_create(struct vm *vm, struct pci_bus **out)
 {
-	static const unsigned default_gsis[4] = { 10, 10, 11, 11 };
+	static const unsigned default_gsis[4] = PCI_PC_INTX_GSIS;
 	struct pci_bus *bus = calloc(1, sizeof(*bus));
 	int ret;
 
