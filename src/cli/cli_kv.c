@@ -165,3 +165,30 @@ enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value)
 				(int)kv->key_len, kv->key);
 	return CLI_RUN;
 }
+
+enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value)
+{
+	static const char *const yes[] = { "on", "yes", "true" }, *const no[] = { "off", "no", "false" };
+	for (int i = 0; i < 3; i++) {
+		if (kv_val_is(kv, yes[i]) || kv_val_is(kv, no[i])) {
+			*value = kv_val_is(kv, yes[i]);
+			return CLI_RUN;
+		}
+	}
+	return cli_fail(c, "%.*s=%.*s: expected on or off", (int)kv->key_len, kv->key,
+			(int)kv->val_len, kv->val);
+}
+
+enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value)
+{
+	struct vm_config *cfg = c->cfg;
+	if (kv->val_len >= sizeof(cfg->strings) - cfg->strings_used)
+		return cli_fail(c, "too many or too long values (%.*s=...)", (int)kv->key_len,
+				kv->key);
+	char *s = cfg->strings + cfg->strings_used;
+	memcpy(s, kv->val, kv->val_len);
+	s[kv->val_len] = 0;
+	cfg->strings_used += (unsigned)kv->val_len + 1;
+	*value = s;
+	return CLI_RUN;
+}

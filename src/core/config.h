@@ -73,6 +73,11 @@ struct drive_config {
 	enum drive_interface interface;
 	bool readonly;
 	enum drive_cache cache;
+	/* what cache= (and cache.direct=, cache.no-flush=) mean, as the
+	 * block layer uses them */
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	bool no_flush;		/* FLUSH does nothing (unsafe) */
+	bool writethrough;	/* every write durable before it completes */
 	enum drive_aio aio;
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
@@ -101,6 +106,10 @@ struct vm_config {
 	const char *debug_logfile;	/* -D */
 	struct drive_config drives[VM_MAX_DRIVES];	/* -drive, in order */
 	unsigned nr_drives;
+	/* where option values that are not whole arguments (ids, serial
+	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
+	char strings[2048];
+	unsigned strings_used;
 };
 
 void vm_config_defaults(struct vm_config *cfg);
