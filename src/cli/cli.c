@@ -451,6 +451,12 @@ static const struct cli_option cli_options[] = {
 	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
 	  "(-device help lists their properties)",
 	  opt_device },
+	{ "drive", NULL,
+	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
+	  "[,aio=threads|io_uring][,discard=unmap|ignore][,detect-zeroes=off|on|unmap][,serial=S]",
+	  "a disk image (a file, block device or nbd:// URI); cache=writeback (default), none, "
+	  "writethrough, directsync or unsafe",
+	  opt_drive },
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
@@ -513,6 +519,9 @@ static enum cli_result cli_finish(struct cli *c)
 	}
 	if (cfg->nodefaults && !c->serial_given)
 		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
+	enum cli_result r = cli_drives_finish(c);
+	if (r != CLI_RUN)
+		return r;
 	return cli_devices_finish(c);
 }
 
@@ -525,8 +534,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		const char *a = argv[i];
 		c.opt = a;
 		if (a[0] != '-' || a[1] == '\0') {
-			fprintf(err, "minivmm: unexpected argument '%s' (disk images are not "
-				     "supported: boot a kernel with -kernel)\n",
+			fprintf(err, "minivmm: unexpected argument '%s' (a disk image is given "
+				     "with -drive file=...,if=virtio)\n",
 				a);
 			return CLI_ERROR;
 		}

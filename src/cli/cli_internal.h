@@ -69,5 +69,8 @@ enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value
 /* -device (device.c), and what it checks once the whole line is read */
 enum cli_result opt_device(struct cli *c, const char *arg);
 enum cli_result cli_devices_finish(struct cli *c);
+/* -drive (drive.c), and what it checks once the whole line is read */
+enum cli_result opt_drive(struct cli *c, const char *arg);
+enum cli_result cli_drives_finish(struct cli *c);
 
 #endif

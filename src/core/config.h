@@ -73,6 +73,11 @@ struct drive_config {
 	enum drive_interface interface;
 	bool readonly;
 	enum drive_cache cache;
+	/* what cache= (and cache.direct=, cache.no-flush=) mean, as the
+	 * block layer uses them */
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	bool no_flush;		/* FLUSH does nothing (unsafe) */
+	bool writethrough;	/* every write durable before it completes */
 	enum drive_aio aio;
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;

@@ -1,10 +1,9 @@
 #include "hw/pc.h"
 
-#include <errno.h>
-
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pci.h"
+#include "virtio/virtio_blk.h"
 #include "virtio/virtio_rng.h"
 
 #define COM1_BASE 0x3f8
@@ -71,8 +70,8 @@ int pc_board_init(struct vm *vm)
 		case VIRTIO_DEVICE_RNG:
 			ret = virtio_rng_pci_create(vm, d);
 			break;
-		default:
-			ret = -ENOSYS;
+		case VIRTIO_DEVICE_BLK:
+			ret = virtio_blk_pci_create(vm, d);
 			break;
 		}
 		if (ret < 0)

@@ -11,7 +11,7 @@
 #include "mem/guest_mem.h"
 #include "test.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS 48
 
 struct cli_run {
 	enum cli_result result;
@@ -625,7 +625,7 @@ TEST(help)
 		"-device", "-nodefaults", "-no-reboot", "-no-shutdown", "-vga", "-vnc",
 		"-monitor", "-parallel", "-net", "-d ", "-D ", "-help", "-h", "-version",
 		"isa-debug-exit", "pc-testdev", "virtio-rng-pci", "virtio-blk-pci", "mon:stdio",
-		"file:PATH",
+		"file:PATH", "-drive", "if=virtio|none", "cache=",
 	};
 	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
 		/* help ends the parse: nothing after it is looked at */
@@ -677,7 +677,7 @@ TEST(missing_arguments)
 	static const char *const with_arg[] = {
 		"-kernel", "-initrd", "-append", "-m", "-smp", "-accel", "-machine", "-M",
 		"-cpu", "-display", "-serial", "-debugcon", "-device", "-d", "-D", "-vga",
-		"-vnc", "-monitor", "-parallel", "-net", "--m", "--serial",
+		"-vnc", "-monitor", "-parallel", "-net", "--m", "--serial", "-drive",
 	};
 	for (size_t i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++) {
 		char *argv[] = { (char *)"minivmm", (char *)"-kernel", (char *)"k",
@@ -701,9 +701,149 @@ TEST(missing_arguments)
 	}
 }
 
+TEST(drives)
+{
+	OK("-drive", "file=disk.img,if=virtio");
+	CHECK_EQ(run.cfg.nr_drives, 1);
+	const struct drive_config *d = &run.cfg.drives[0];
+	CHECK_STR(d->file, "disk.img");
+	CHECK_STR(d->id, "virtio0");
+	CHECK_EQ(d->format, DRIVE_FORMAT_PROBE);
+	CHECK_EQ(d->interface, DRIVE_IF_VIRTIO);
+	CHECK(!d->readonly && !d->direct && !d->no_flush && !d->writethrough);
+	CHECK_EQ(d->cache, DRIVE_CACHE_WRITEBACK);
+	CHECK_EQ(d->aio, DRIVE_AIO_THREADS);
+	CHECK_EQ(d->discard, DRIVE_DISCARD_IGNORE);
+	CHECK_EQ(d->detect_zeroes, DRIVE_DETECT_ZEROES_OFF);
+	CHECK(d->serial == NULL);
+
+	OK("-drive",
+	   "file=/a/b.qcow2,format=qcow2,if=none,id=disk-1.x_y,readonly=on,cache=none,"
+	   "aio=io_uring,discard=unmap,detect-zeroes=unmap,serial=SN123",
+	   "--drive", "disk2.img,if=virtio,format=raw", "-drive", "file=d3,if=virtio");
+	CHECK_EQ(run.cfg.nr_drives, 3);
+	d = &run.cfg.drives[0];
+	CHECK_STR(d->file, "/a/b.qcow2");
+	CHECK_STR(d->id, "disk-1.x_y");
+	CHECK_EQ(d->format, DRIVE_FORMAT_QCOW2);
+	CHECK_EQ(d->interface, DRIVE_IF_NONE);
+	CHECK(d->readonly && d->direct && !d->no_flush && !d->writethrough);
+	CHECK_EQ(d->cache, DRIVE_CACHE_NONE);
+	CHECK_EQ(d->aio, DRIVE_AIO_IO_URING);
+	CHECK_EQ(d->discard, DRIVE_DISCARD_UNMAP);
+	CHECK_EQ(d->detect_zeroes, DRIVE_DETECT_ZEROES_UNMAP);
+	CHECK_STR(d->serial, "SN123");
+	/* if=virtio drives without id= are virtio0, virtio1, ... in order */
+	CHECK_STR(run.cfg.drives[1].file, "disk2.img");
+	CHECK_STR(run.cfg.drives[1].id, "virtio0");
+	CHECK_EQ(run.cfg.drives[1].format, DRIVE_FORMAT_RAW);
+	CHECK_STR(run.cfg.drives[2].id, "virtio1");
+
+	/* cache= as QEMU defines it, and the cache.* keys over it */
+	static const struct {
+		const char *arg;
+		bool direct, no_flush, writethrough;
+	} caches[] = {
+		{ "cache=writeback", false, false, false },
+		{ "cache=none", true, false, false },
+		{ "cache=writethrough", false, false, true },
+		{ "cache=directsync", true, false, true },
+		{ "cache=unsafe", false, true, false },
+		{ "cache.direct=on", true, false, false },
+		{ "cache=none,cache.direct=off", false, false, false },
+		{ "cache.no-flush=on", false, true, false },
+		{ "cache=unsafe,cache.no-flush=off", false, false, false },
+		{ "cache=directsync,cache.direct=off", false, false, true },
+	};
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		char arg[128];
+		snprintf(arg, sizeof(arg), "file=x,if=virtio,%s", caches[i].arg);
+		OK("-drive", arg);
+		d = &run.cfg.drives[0];
+		if (d->direct != caches[i].direct || d->no_flush != caches[i].no_flush ||
+		    d->writethrough != caches[i].writethrough)
+			printf("  %s\n", caches[i].arg);
+		CHECK(d->direct == caches[i].direct && d->no_flush == caches[i].no_flush &&
+		      d->writethrough == caches[i].writethrough);
+	}
+	OK("-drive", "file=x,if=virtio,readonly=off,discard=on,detect-zeroes=on,media=disk");
+	CHECK(!run.cfg.drives[0].readonly);
+	CHECK_EQ(run.cfg.drives[0].discard, DRIVE_DISCARD_UNMAP);
+	CHECK_EQ(run.cfg.drives[0].detect_zeroes, DRIVE_DETECT_ZEROES_ON);
+	OK("-drive", "file=x,if=virtio,discard=off,readonly=yes");
+	CHECK(run.cfg.drives[0].readonly);
+	CHECK_EQ(run.cfg.drives[0].discard, DRIVE_DISCARD_IGNORE);
+	/* NBD exports */
+	OK("-drive", "file=nbd://127.0.0.1:10809/exp,if=virtio", "-drive",
+	   "file=nbd+unix:///exp?socket=/tmp/s,if=none,id=n,format=raw");
+	CHECK_STR(run.cfg.drives[0].file, "nbd://127.0.0.1:10809/exp");
+	CHECK_STR(run.cfg.drives[1].file, "nbd+unix:///exp?socket=/tmp/s");
+	/* 16 drives fit */
+	const char *many[40];
+	int n = 0;
+	for (int i = 0; i < VM_MAX_DRIVES; i++) {
+		many[n++] = "-drive";
+		many[n++] = "file=x,if=virtio";
+	}
+	many[n] = NULL;
+	CHECK(parses_ok(many));
+	CHECK_EQ(run.cfg.nr_drives, VM_MAX_DRIVES);
+	CHECK_STR(run.cfg.drives[15].id, "virtio15");
+}
+
+TEST(drive_errors)
+{
+	FAILS("-drive", "missing file=", "-drive", "if=virtio");
+	FAILS("-drive", "file= is empty", "-drive", "file=,if=virtio");
+	FAILS("-drive", "IDE disks", "-drive", "file=disk.img");
+	FAILS("-drive", "if=virtio", "-drive", "file=disk.img");
+	FAILS("-drive", "if=ide is not supported", "-drive", "file=disk.img,if=ide");
+	FAILS("-drive", "if=scsi is not supported (none, virtio, ide)", "-drive",
+	      "file=d,if=scsi");
+	FAILS("-drive", "unknown parameter 'bogus'", "-drive", "file=d,if=virtio,bogus=1");
+	FAILS("-drive", "unexpected 'extra'", "-drive", "file=d,if=virtio,extra");
+	FAILS("-drive", "format=vmdk is not supported (raw, qcow2)", "-drive",
+	      "file=d,if=virtio,format=vmdk");
+	FAILS("-drive", "cache=bogus is not supported", "-drive", "file=d,if=virtio,cache=bogus");
+	FAILS("-drive", "aio=native", "-drive", "file=d,if=virtio,aio=native");
+	FAILS("-drive", "aio=posix is not supported", "-drive", "file=d,if=virtio,aio=posix");
+	FAILS("-drive", "discard=maybe is not supported", "-drive",
+	      "file=d,if=virtio,discard=maybe");
+	FAILS("-drive", "detect-zeroes=all is not supported", "-drive",
+	      "file=d,if=virtio,detect-zeroes=all");
+	FAILS("-drive", "readonly=maybe: expected on or off", "-drive",
+	      "file=d,if=virtio,readonly=maybe");
+	FAILS("-drive", "cache.direct=2", "-drive", "file=d,if=virtio,cache.direct=2");
+	FAILS("-drive", "detect-zeroes=unmap needs discard=unmap", "-drive",
+	      "file=d,if=virtio,detect-zeroes=unmap");
+	FAILS("-drive", "detect-zeroes=unmap needs discard=unmap", "-drive",
+	      "file=d,if=virtio,detect-zeroes=unmap,discard=ignore");
+	FAILS("-drive", "if=none needs id=", "-drive", "file=d,if=none");
+	FAILS("-drive", "duplicate id 'a'", "-drive", "file=d,if=none,id=a", "-drive",
+	      "file=e,if=virtio,id=a");
+	/* a made-up id may collide with a user's */
+	FAILS("-drive", "duplicate id 'virtio0'", "-drive", "file=d,if=none,id=virtio0",
+	      "-drive", "file=e,if=virtio");
+	FAILS("-drive", "id=1abc: an id starts with a letter", "-drive",
+	      "file=d,if=none,id=1abc");
+	FAILS("-drive", "id=a/b", "-drive", "file=d,if=none,id=a/b");
+	FAILS("-drive", "serial=", "-drive", "file=d,if=virtio,serial=123456789012345678901");
+	FAILS("-drive", "media=cdrom is not supported", "-drive", "file=d,if=virtio,media=cdrom");
+	FAILS("-drive", "does not apply to NBD", "-drive",
+	      "file=nbd://localhost/x,if=virtio,cache=none");
+	const char *many[40];
+	int n = 0;
+	for (int i = 0; i <= VM_MAX_DRIVES; i++) {
+		many[n++] = "-drive";
+		many[n++] = "file=x,if=virtio";
+	}
+	many[n] = NULL;
+	CHECK(fails_with("-drive", "too many drives", many));
+}
+
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
 	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
-	  T(missing_arguments))
+	  T(missing_arguments), T(drives), T(drive_errors))
