@@ -525,6 +525,28 @@ TEST(virtio_devices)
 	      !run.cfg.virtio[0].common.indirect_desc);
 	CHECK_EQ(run.cfg.virtio[0].common.vectors, 0);
 	CHECK(run.cfg.virtio[1].common.packed);
+
+	/* disks: -device ... drive=ID, and -drive if=virtio, after the others */
+	OK("-smp", "3", "-drive", "file=a.img,format=raw,if=virtio", "-device",
+	   "virtio-blk-pci,drive=d1,num-queues=2,serial=disk1,queue-size=128,discard=off", "-drive",
+	   "file=b.img,format=raw,if=none,id=d1", "-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 3);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_BLK);
+	CHECK_EQ(run.cfg.virtio[0].blk.drive, 1);
+	CHECK_EQ(run.cfg.virtio[0].blk.num_queues, 2);
+	CHECK_EQ(run.cfg.virtio[0].blk.queue_size, 128);
+	CHECK_STR(run.cfg.virtio[0].blk.serial, "disk1");
+	CHECK(!run.cfg.virtio[0].blk.discard && run.cfg.virtio[0].blk.write_zeroes);
+	CHECK_EQ(run.cfg.virtio[1].type, VIRTIO_DEVICE_RNG);
+	CHECK_EQ(run.cfg.virtio[2].type, VIRTIO_DEVICE_BLK);
+	CHECK_EQ(run.cfg.virtio[2].blk.drive, 0);
+	CHECK_EQ(run.cfg.virtio[2].blk.num_queues, 3);	/* one per vCPU */
+	CHECK_EQ(run.cfg.virtio[2].blk.queue_size, 256);
+	CHECK(run.cfg.virtio[2].blk.serial == NULL);
+	/* a read-only drive takes a device with the defaults */
+	OK("-drive", "file=a.img,format=raw,if=none,id=ro,readonly=on", "-device",
+	   "virtio-blk-pci,drive=ro");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
 }
 
 TEST(virtio_device_errors)
@@ -546,6 +568,17 @@ TEST(virtio_device_errors)
 	      "virtio-blk-pci,drive=d,serial=123456789012345678901");
 	FAILS("-device", "driver given twice", "-device", "virtio-rng-pci,driver=virtio-rng-pci");
 	FAILS("-device", "unsupported device 'virtio-blk-device'", "-device", "virtio-blk-device");
+	FAILS("-device", "drive 'd0' is used by two devices", "-drive", "file=a,format=raw,if=none,id=d0",
+	      "-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "already has a device of its own (if=virtio)", "-drive",
+	      "file=a,format=raw,if=virtio,id=d0", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "read-only, so it cannot take discard=on", "-drive",
+	      "file=a,format=raw,if=none,id=d0,readonly=on", "-device", "virtio-blk-pci,drive=d0,discard=on");
+	FAILS("-device", "cannot take write-zeroes=on", "-drive",
+	      "file=a,format=raw,if=none,id=d0,readonly=on", "-device",
+	      "virtio-blk-pci,drive=d0,write-zeroes=on");
+	FAILS("-device", "drive=D0 names no -drive", "-drive", "file=a,format=raw,if=none,id=d0",
+	      "-device", "virtio-blk-pci,drive=D0");
 }
 
 TEST(device_errors)
