@@ -127,8 +127,9 @@ void vm_wake_main_loop(struct vm *vm);
 /* Drive an interrupt line through the engine */
 int vm_set_irq(struct vm *vm, unsigned gsi, int level);
 /* A device's MSI: data written to addr, to the engine's local APICs (KVM)
- * or the userspace ones; safe from any thread not holding dev_lock's
- * dependants.  0 or -errno. */
+ * or the userspace ones.  Safe from any thread; the userspace APICs take
+ * vm->dev_lock, so a caller must not hold a lock that a dev_lock holder
+ * may wait for (a device's own).  0 or -errno. */
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* KVM_IOEVENTFD where the engine has it (struct accel_ops.ioeventfd) */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);

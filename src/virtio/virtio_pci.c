@@ -297,8 +297,13 @@ static uint64_t modern_read(void *opaque, uint64_t off, unsigned size)
 		update_intx(p);
 		return v;
 	}
-	if (off < NOTIFY_OFF)
-		return virtio_config_read(p->vdev, (unsigned)(off - DEVICE_OFF), size > 4 ? 4 : size);
+	if (off < NOTIFY_OFF) {
+		unsigned at = (unsigned)(off - DEVICE_OFF);
+		if (size <= 4)
+			return virtio_config_read(p->vdev, at, size);
+		return virtio_config_read(p->vdev, at, 4) |
+		       (uint64_t)virtio_config_read(p->vdev, at + 4, 4) << 32;
+	}
 	return 0;
 }
 
