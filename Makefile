@@ -25,7 +25,10 @@ endif
 
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN_FLAGS)
-LDLIBS := -lm
+# the block layer's libraries (scripts/setup-deps.sh installs them)
+PKGS := liburing libnbd zlib libzstd
+CFLAGS += $(shell pkg-config --cflags $(PKGS))
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lm
 # libslirp (the user network back-end); its .pc needs glib's.  Debian ships
 # no static libslirp, so a static build (the nested-KVM kit's) goes without.
 ifeq ($(filter -static,$(LDFLAGS)),)
@@ -85,7 +88,7 @@ check:
 	$(MAKE) test SANITIZE=1
 
 fuzz:
-	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRCS)
+	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_LDLIBS="$(LDLIBS)" tests/fuzz/run.sh $(FUZZ_SRCS)
 
 bench: all guests
 	BUILD=$(BUILD) scripts/bench.sh

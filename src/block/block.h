@@ -54,6 +54,9 @@ struct blk_request {
  * the file and what is wrong with it (refusing what it cannot handle,
  * e.g. an encrypted qcow2) and returns a negative errno. */
 int blk_open(const struct drive_config *cfg, struct blk **out);
+/* file= names an NBD export (nbd://, nbd+unix://, or QEMU's older nbd:
+ * forms) rather than a file */
+bool blk_is_nbd_uri(const char *file);
 /* Waits for requests in flight, makes written data durable, closes. */
 void blk_close(struct blk *b);
 

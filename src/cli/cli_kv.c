@@ -179,3 +179,17 @@ enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value)
 	return cli_fail(c, "%.*s=%.*s: expected on or off", (int)kv->key_len, kv->key,
 			(int)kv->val_len, kv->val);
 }
+
+enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value)
+{
+	struct vm_config *cfg = c->cfg;
+	if (kv->val_len >= sizeof(cfg->strings) - cfg->strings_used)
+		return cli_fail(c, "too many or too long values (%.*s=...)", (int)kv->key_len,
+				kv->key);
+	char *s = cfg->strings + cfg->strings_used;
+	memcpy(s, kv->val, kv->val_len);
+	s[kv->val_len] = 0;
+	cfg->strings_used += (unsigned)kv->val_len + 1;
+	*value = s;
+	return CLI_RUN;
+}

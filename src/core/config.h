@@ -74,6 +74,11 @@ struct drive_config {
 	enum drive_interface interface;
 	bool readonly;
 	enum drive_cache cache;
+	/* what cache= (and cache.direct=, cache.no-flush=) mean, as the
+	 * block layer uses them */
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	bool no_flush;		/* FLUSH does nothing (unsafe) */
+	bool writethrough;	/* every write durable before it completes */
 	enum drive_aio aio;
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
@@ -210,6 +215,55 @@ struct nic_config {
 	uint8_t mac[6];		/* has_mac: a unicast address */
 };
 
+/* -device virtio-*-pci: what every virtio device takes */
+struct virtio_common_config {
+	bool packed;		/* packed=: offer VIRTIO_F_RING_PACKED (default on) */
+	bool event_idx;		/* event_idx=: VIRTIO_F_EVENT_IDX (default on) */
+	bool indirect_desc;	/* indirect_desc=: VIRTIO_F_INDIRECT_DESC (default on) */
+	int vectors;		/* vectors=: MSI-X vectors, 0 for none; -1: the device's default */
+};
+
+/* -device virtio-rng-pci: QEMU's rate limit, max_bytes per period_ms */
+struct virtio_rng_config {
+	uint64_t max_bytes;	/* UINT64_MAX: no limit */
+	uint64_t period_ms;
+};
+
+#define VIRTIO_PCI_MAX_VECTORS 128
+#define VIRTIO_BLK_MAX_QUEUES 64
+#define VIRTIO_BLK_DEFAULT_QUEUE_SIZE 256
+#define VIRTIO_BLK_MAX_QUEUE_SIZE 1024
+#define VIRTIO_BLK_SERIAL_MAX 20	/* the bytes GET_ID returns */
+
+/* -device virtio-blk-pci, or a -drive if=virtio */
+struct virtio_blk_config {
+	const char *drive_id;	/* drive= */
+	unsigned drive;		/* index into vm_config.drives, set once parsed */
+	unsigned num_queues;	/* 0: one per vCPU */
+	unsigned queue_size;
+	const char *serial;	/* serial=, else the drive's */
+	bool discard;		/* discard=: VIRTIO_BLK_F_DISCARD (writable drives) */
+	bool write_zeroes;	/* write-zeroes=: VIRTIO_BLK_F_WRITE_ZEROES */
+	bool discard_given, write_zeroes_given;
+};
+
+enum virtio_device_type {
+	VIRTIO_DEVICE_RNG,
+	VIRTIO_DEVICE_BLK,
+};
+
+#define VM_MAX_VIRTIO_DEVICES 24
+
+struct virtio_device_config {
+	enum virtio_device_type type;
+	const char *id;		/* id= */
+	struct virtio_common_config common;
+	union {
+		struct virtio_rng_config rng;
+		struct virtio_blk_config blk;
+	};
+};
+
 struct vm_config {
 	uint64_t ram_size;
 	unsigned smp;
@@ -240,6 +294,12 @@ struct vm_config {
 	 * only when this is false and -nodefaults is not given; whether
 	 * minivmm does is the board's choice */
 	bool net_configured;
+	struct virtio_device_config virtio[VM_MAX_VIRTIO_DEVICES];	/* in PCI slot order */
+	unsigned nr_virtio;
+	/* where option values that are not whole arguments (ids, serial
+	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
+	char strings[2048];
+	unsigned strings_used;
 };
 
 void vm_config_defaults(struct vm_config *cfg);

@@ -58,6 +58,8 @@ struct irqchip_ops {
 	bool (*has_interrupt)(void *opaque, unsigned cpu);
 	/* the CPU takes it: returns the vector, or -1 if it went away */
 	int (*ack_interrupt)(void *opaque, unsigned cpu);
+	/* a message-signalled interrupt: data written to addr (0xFEExxxxx) */
+	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
 };
 
 struct vm {
@@ -124,6 +126,13 @@ void vm_wake_main_loop(struct vm *vm);
 
 /* Drive an interrupt line through the engine */
 int vm_set_irq(struct vm *vm, unsigned gsi, int level);
+/* A device's MSI: data written to addr, to the engine's local APICs (KVM)
+ * or the userspace ones.  Safe from any thread; the userspace APICs take
+ * vm->dev_lock, so a caller must not hold a lock that a dev_lock holder
+ * may wait for (a device's own).  0 or -errno. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* KVM_IOEVENTFD where the engine has it (struct accel_ops.ioeventfd) */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
 
 /* Port I/O and MMIO as the engines dispatch them */
 static inline bool vm_pio_read(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)

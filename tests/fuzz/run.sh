@@ -42,7 +42,7 @@ for src in "$@"; do
 	echo "fuzz: building $name"
 	if ! "$CLANG" -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Isrc -pthread \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-fno-omit-frame-pointer -o "$BUILD/$name" "$src" "${sources[@]}" -lm; then
+		-fno-omit-frame-pointer -o "$BUILD/$name" "$src" "${sources[@]}" ${FUZZ_LDLIBS:--lm}; then
 		echo "FAIL fuzz.$name: build failed"
 		failures+=("$name (build)")
 		continue

@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 #include "test.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS 48
 
 struct cli_run {
 	enum cli_result result;

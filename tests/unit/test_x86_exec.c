@@ -582,7 +582,9 @@ static int fake_ack(void *opaque, unsigned c)
 	fake_pending = false;
 	return 0x40;
 }
-static const struct irqchip_ops fake_irqchip = { fake_set_irq, fake_has_interrupt, fake_ack };
+static const struct irqchip_ops fake_irqchip = {
+	.set_irq = fake_set_irq, .has_interrupt = fake_has_interrupt, .ack_interrupt = fake_ack,
+};
 
 TEST(external_interrupt_wakes_hlt)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accel/accel.h"
 #include "accel/tcg/tcg.h"
@@ -17,11 +18,24 @@
 /* longest sleep in HLT before looking again (timers come from devices) */
 #define TCG_HALT_POLL_NS 10000000
 
+/* ranges written by devices on other threads, waiting for the vCPU
+ * thread; when full, the whole cache goes */
+#define TCG_INVAL_MAX 32
+
 struct tcg_vm {
 	struct x86_block_cache bc;
 	pthread_mutex_t lock;	/* with wake: HLT sleeps here */
 	pthread_cond_t wake;
 	unsigned wake_seq;	/* bumped by every wake-up */
+	_Atomic pid_t runner;	/* the thread in vcpu_run, 0 when none */
+	/* tcg_memory_written from other threads (see there) */
+	pthread_mutex_t inval_lock;
+	atomic_bool inval_pending;
+	bool inval_all;
+	unsigned nr_inval;
+	struct {
+		uint64_t gpa, len;
+	} inval[TCG_INVAL_MAX];
 };
 
 static struct tcg_vm *tcg_of(struct vm *vm)
@@ -69,6 +83,7 @@ static int tcg_vm_create(struct vm *vm)
 		return ret;
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->inval_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -154,16 +169,38 @@ static bool others_runnable(struct vm *vm, struct x86_cpu *self)
 	return false;
 }
 
+/* Drop the code other threads wrote (tcg_memory_written); on the vCPU
+ * thread, between blocks */
+static void tcg_take_invalidations(struct tcg_vm *t)
+{
+	if (!atomic_load_explicit(&t->inval_pending, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&t->inval_lock);
+	atomic_store(&t->inval_pending, false);
+	if (t->inval_all)
+		x86_block_cache_flush(&t->bc);
+	else
+		for (unsigned i = 0; i < t->nr_inval; i++)
+			x86_block_cache_invalidate_range(&t->bc, t->inval[i].gpa, t->inval[i].len);
+	t->inval_all = false;
+	t->nr_inval = 0;
+	pthread_mutex_unlock(&t->inval_lock);
+}
+
 static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	struct x86_cpu *cpu = cpu_of(vcpu);
+	struct tcg_vm *t = tcg_of(vm);
 
 	atomic_store(&cpu->kick, false);
+	tcg_take_invalidations(t);
 	if (!vm_running(vm))
 		return VCPU_EVENT_YIELD;
 	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
+	atomic_store(&t->runner, gettid());	/* device handlers run inside */
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
+	atomic_store(&t->runner, 0);
 	switch (why) {
 	case X86_EXIT_BUDGET:
 	case X86_EXIT_KICK:
@@ -316,6 +353,7 @@ static void tcg_vm_destroy(struct vm *vm)
 		return;
 	x86_block_cache_destroy(&t->bc);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->inval_lock);
 	pthread_cond_destroy(&t->wake);
 	free(t);
 	vm->engine = NULL;
@@ -378,12 +416,53 @@ void tcg_vcpu_nmi(struct vm *vm, unsigned id)
 	tcg_wake(vm);
 }
 
+/* Does [gpa, gpa + len) touch a page holding decoded code?  Read from
+ * any thread: the bitmap bytes are only ever changed atomically. */
+static bool tcg_range_has_code(struct x86_block_cache *bc, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
+	if (last < first)
+		last = ~0ull;	/* wrapped: look to the end */
+	for (uint64_t pn = first; pn <= last && pn < bc->nr_pages; pn++)
+		if (__atomic_load_n(&bc->code_bitmap[pn >> 3], __ATOMIC_RELAXED) & (1u << (pn & 7)))
+			return true;
+	return false;
+}
+
+/* On the vCPU thread the blocks go at once.  From another thread (a block
+ * completion, a device's queue thread) the range is queued for the vCPU
+ * thread, which takes it between blocks before running more guest code
+ * (the kick ends the running block loop), so the caller may publish its
+ * used-ring entry as soon as this returns.  Pages without decoded code
+ * (nearly all DMA) cost an atomic bit test.  The test comes after the
+ * caller's write (the fence): a block decoded from the old bytes and
+ * marked afterwards can only be one the guest ran from a buffer while the
+ * device was still filling it, which hardware leaves undefined too. */
 void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	struct tcg_vm *t = vm->accel == &tcg_accel_ops ? tcg_of(vm) : NULL;
-	if (!t || !t->bc.nr_cpus)
+	if (!t || !t->bc.nr_cpus || !len)
 		return;
-	x86_block_cache_invalidate_range(&t->bc, gpa, len);
+	if (atomic_load(&t->runner) == gettid()) {
+		x86_block_cache_invalidate_range(&t->bc, gpa, len);
+		return;
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!tcg_range_has_code(&t->bc, gpa, len))
+		return;
+	pthread_mutex_lock(&t->inval_lock);
+	if (t->nr_inval < TCG_INVAL_MAX) {
+		t->inval[t->nr_inval].gpa = gpa;
+		t->inval[t->nr_inval].len = len;
+		t->nr_inval++;
+	} else {
+		t->inval_all = true;
+	}
+	atomic_store_explicit(&t->inval_pending, true, memory_order_release);
+	pthread_mutex_unlock(&t->inval_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].engine)
+			atomic_store(&cpu_of(&vm->vcpus[i])->kick, true);
 }
 
 const struct accel_ops tcg_accel_ops = {
