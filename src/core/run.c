@@ -99,7 +99,8 @@ static void vm_join_vcpus(struct vm *vm)
 }
 
 /* Power on, or reset: devices and vCPUs to their power-on state, the
- * kernel loaded afresh and the boot CPU at its entry */
+ * kernel loaded afresh (from the images kept at start-up) and the boot
+ * CPU at its entry */
 static int vm_boot(struct vm *vm)
 {
 	struct boot_entry entry;
@@ -213,7 +214,9 @@ int vm_run(struct vm *vm)
 		return 1;
 	}
 
-	if (vm_boot(vm) < 0) {
+	/* a reset boots the images read now, as QEMU does, not the files */
+	if (boot_keep_files(vm) < 0 || vm_boot(vm) < 0) {
+		boot_files_free(vm);
 		close(sig_fd);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 1;
@@ -234,6 +237,7 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	boot_files_free(vm);
 	close(sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return vm->exit_status;

@@ -41,6 +41,7 @@ enum vm_run_state {
 	VM_POWERED_OFF,		/* -no-shutdown: vCPUs stopped, minivmm stays */
 };
 
+struct boot_files;
 struct uart16550;
 struct console;
 struct fw_cfg;
@@ -100,6 +101,8 @@ struct vm {
 	 * where the in-kernel APIC answers). */
 	unsigned current_cpu;
 	struct pci_bus *pci;
+	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
+	struct boot_files *boot_files;
 };
 
 /* Set up memory, buses and the engine; no vCPU runs yet. */
