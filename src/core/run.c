@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "core/chardev.h"
 #include "core/clock.h"
 #include "core/console.h"
 #include "core/log.h"
@@ -163,11 +164,13 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			log_info("the guest powered off; -no-shutdown keeps minivmm running (Ctrl-A x quits)");
 			told_powered_off = true;
 		}
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[3 + VM_MAX_CHARDEVS] = {
 			{ .fd = vm->wake_fd[0], .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = con_fd, .events = POLLIN },
 		};
+		/* guest output the sinks did not take yet: wait for room too */
+		unsigned nr_out = chardevs_poll_prepare(vm, pfd + 3, VM_MAX_CHARDEVS);
 		struct timespec ts;
 		bool timed = vm_run_timers(vm, &ts);
 		/* a short timeout lets held-back console input reach a drained FIFO */
@@ -175,7 +178,7 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			ts = (struct timespec){ 0, 10000000 };
 			timed = true;
 		}
-		int n = ppoll(pfd, 3, timed ? &ts : NULL, NULL);
+		int n = ppoll(pfd, 3 + nr_out, timed ? &ts : NULL, NULL);
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			vm_request_exit(vm, 1);
@@ -197,6 +200,7 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			}
 			console_flush_pending(vm->console);
 		}
+		chardevs_poll_done(vm, pfd + 3, nr_out);
 	}
 }
 

@@ -33,6 +33,7 @@ struct vm_device {
 };
 
 #define VM_MAX_DEVICES 64
+#define VM_MAX_CHARDEVS 8
 
 enum vm_run_state {
 	VM_RUNNING,
@@ -42,6 +43,7 @@ enum vm_run_state {
 };
 
 struct boot_files;
+struct chardev;
 struct uart16550;
 struct console;
 struct fw_cfg;
@@ -90,6 +92,9 @@ struct vm {
 	struct vm_timers timers;	/* device deadlines, under dev_lock (core/timer.h) */
 
 	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
+	/* output sinks whose queued bytes the main loop hands over (core/chardev.h) */
+	struct chardev *chardevs[VM_MAX_CHARDEVS];
+	unsigned nr_chardevs;
 	struct uart16550 *com1;
 	struct fw_cfg *fw_cfg;	/* for items added after the board is built */
 	struct i8259 *pic;	/* NULL when the engine has its own irqchip */
