@@ -492,29 +492,35 @@ static int fake_ack(void *opaque, unsigned c)
 }
 static const struct irqchip_ops fake_irqchip = { fake_set_irq, fake_has_interrupt, fake_ack };
 
-TEST(external_interrupt_wakes_hlt)
+/* 64-bit ring 0 at CODE running code (4 bytes, stopping before the last),
+ * with intr_handler (eax += 100; iretq) on vector */
+static void halt_test_setup(const uint8_t *code, unsigned vector)
 {
-	if (!vm_up())
-		SKIP("cannot create a VM");
 	uint64_t gdt[3] = { 0, gdt_entry(0, 0xfffff, 0x9a, 0xa), gdt_entry(0, 0xfffff, 0x92, 0xc) };
 	guest_mem_write(&vm.mem, 0x4000, gdt, sizeof(gdt));
-	setup_idt64(0x6000, 0x40, INTR_HANDLER_HANDLER, 0, 0xe);
+	setup_idt64(0x6000, vector, INTR_HANDLER_HANDLER, 0, 0xe);
 	guest_mem_write(&vm.mem, INTR_HANDLER_HANDLER, intr_handler, sizeof(intr_handler));
-	vm.irqchip = &fake_irqchip;
-	fake_pending = false;
-
-	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
 	x86_cpu_reset(cpu, true);
 	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
 	cpu->gdtr.base = 0x4000;
 	cpu->gdtr.limit = sizeof(gdt) - 1;
 	cpu->idtr.base = 0x6000;
 	cpu->idtr.limit = 0xfff;
-	load(CODE, code, sizeof(code));
+	load(CODE, code, 4);
 	cpu->rip = CODE;
 	cpu->gpr[X86_RSP] = 0x180000;
 	cpu->gpr[X86_RAX] = 0;
 	cpu->stop_rip = CODE + 3;
+}
+
+TEST(external_interrupt_wakes_hlt)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	vm.irqchip = &fake_irqchip;
+	fake_pending = false;
+	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
+	halt_test_setup(code, 0x40);
 	CHECK_EQ(x86_cpu_run(cpu, 1000), X86_EXIT_HLT);
 	CHECK(cpu->halted);
 	CHECK_EQ(cpu->rip, CODE + 2);
@@ -544,22 +550,8 @@ TEST(nmi_from_another_thread_ends_cli_hlt)
 {
 	if (!vm_up())
 		SKIP("cannot create a VM");
-	uint64_t gdt[3] = { 0, gdt_entry(0, 0xfffff, 0x9a, 0xa), gdt_entry(0, 0xfffff, 0x92, 0xc) };
-	guest_mem_write(&vm.mem, 0x4000, gdt, sizeof(gdt));
-	setup_idt64(0x6000, X86_EXC_NMI, INTR_HANDLER_HANDLER, 0, 0xe);
-	guest_mem_write(&vm.mem, INTR_HANDLER_HANDLER, intr_handler, sizeof(intr_handler));
 	static const uint8_t code[] = { 0xfa, 0xf4, 0x90, 0x90 };	/* cli; hlt; nop; nop */
-	x86_cpu_reset(cpu, true);
-	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
-	cpu->gdtr.base = 0x4000;
-	cpu->gdtr.limit = sizeof(gdt) - 1;
-	cpu->idtr.base = 0x6000;
-	cpu->idtr.limit = 0xfff;
-	load(CODE, code, sizeof(code));
-	cpu->rip = CODE;
-	cpu->gpr[X86_RSP] = 0x180000;
-	cpu->gpr[X86_RAX] = 0;
-	cpu->stop_rip = CODE + 3;
+	halt_test_setup(code, X86_EXC_NMI);
 	/* only an NMI ends this HLT: the engine sleeps until one comes */
 	pthread_t sender;
 	CHECK_EQ(pthread_create(&sender, NULL, send_nmi_soon, NULL), 0);
