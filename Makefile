@@ -75,7 +75,7 @@ fuzz:
 bench: all guests
 	BUILD=$(BUILD) scripts/bench.sh
 
-bench-boot: all
+bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
 
 difftest: unit
