@@ -109,7 +109,11 @@ else
 fi
 if [ -n "$mv_time" ] && [ -n "$qemu_time" ]; then
 	awk -v a="$mv_time" -v b="$qemu_time" -v sa="$mv_startup" -v sb="$qemu_startup" 'BEGIN {
-		printf "ratio minivmm/qemu: %.2f with start-up taken off (%.3f s / %.3f s); raw %.2f\n",
-			(a - sa) / (b - sb), a - sa, b - sb, a / b }'
+		if (a - sa > 0 && b - sb > 0)
+			printf "ratio minivmm/qemu: %.2f with start-up taken off (%.3f s / %.3f s); raw %.2f\n",
+				(a - sa) / (b - sb), a - sa, b - sb, a / b
+		else
+			printf "ratio minivmm/qemu: raw %.2f; with start-up taken off: none, a run was no longer than its start-up\n",
+				a / b }'
 fi
 exit $status
