@@ -4,7 +4,8 @@
 # the test guests.
 #
 #   make                 build/minivmm
-#   make test            every test (unit, device, loader, guest)
+#   make test            every test (unit, device, loader, guest), after
+#                        building the Linux kit they boot (make kit)
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
 #   make check           both of the above (what CI runs)
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
@@ -54,7 +55,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests fuzz bench bench-boot difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -79,7 +80,13 @@ guests:
 
 unit: $(UNIT_BINS)
 
-test: all unit guests
+# Debian's kernel and a busybox initramfs (cached in ~/.cache/minivmm),
+# before the tests that boot them: test_bzimage's and the Linux guest tests
+kit:
+	@scripts/linux-kit.sh >/dev/null || \
+		echo "warning: cannot build the Linux kit (scripts/linux-kit.sh): the Linux tests cannot run" >&2
+
+test: all unit guests kit
 	BUILD=$(BUILD) tests/run.sh
 
 # what CI runs: the tests, then the tests again under ASan and UBSan
@@ -93,7 +100,7 @@ fuzz:
 bench: all guests
 	BUILD=$(BUILD) scripts/bench.sh
 
-bench-boot: all
+bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
 
 difftest: unit

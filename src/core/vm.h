@@ -33,6 +33,7 @@ struct vm_device {
 };
 
 #define VM_MAX_DEVICES 64
+#define VM_MAX_CHARDEVS 8
 
 enum vm_run_state {
 	VM_RUNNING,
@@ -41,6 +42,8 @@ enum vm_run_state {
 	VM_POWERED_OFF,		/* -no-shutdown: vCPUs stopped, minivmm stays */
 };
 
+struct boot_files;
+struct chardev;
 struct uart16550;
 struct console;
 struct fw_cfg;
@@ -91,6 +94,9 @@ struct vm {
 	struct vm_timers timers;	/* device deadlines, under dev_lock (core/timer.h) */
 
 	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
+	/* output sinks whose queued bytes the main loop hands over (core/chardev.h) */
+	struct chardev *chardevs[VM_MAX_CHARDEVS];
+	unsigned nr_chardevs;
 	struct uart16550 *com1;
 	struct fw_cfg *fw_cfg;	/* for items added after the board is built */
 	struct i8259 *pic;	/* NULL when the engine has its own irqchip */
@@ -102,6 +108,8 @@ struct vm {
 	 * where the in-kernel APIC answers). */
 	unsigned current_cpu;
 	struct pci_bus *pci;
+	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
+	struct boot_files *boot_files;
 };
 
 /* Set up memory, buses and the engine; no vCPU runs yet. */

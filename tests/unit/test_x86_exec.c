@@ -4,7 +4,9 @@
  * privilege change and iretq, self-modifying code, triple fault. */
 #include "test.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "accel/accel.h"
 #include "accel/tcg/tcg.h"
@@ -586,29 +588,35 @@ static const struct irqchip_ops fake_irqchip = {
 	.set_irq = fake_set_irq, .has_interrupt = fake_has_interrupt, .ack_interrupt = fake_ack,
 };
 
-TEST(external_interrupt_wakes_hlt)
+/* 64-bit ring 0 at CODE running code (4 bytes, stopping before the last),
+ * with intr_handler (eax += 100; iretq) on vector */
+static void halt_test_setup(const uint8_t *code, unsigned vector)
 {
-	if (!vm_up())
-		SKIP("cannot create a VM");
 	uint64_t gdt[3] = { 0, gdt_entry(0, 0xfffff, 0x9a, 0xa), gdt_entry(0, 0xfffff, 0x92, 0xc) };
 	guest_mem_write(&vm.mem, 0x4000, gdt, sizeof(gdt));
-	setup_idt64(0x6000, 0x40, INTR_HANDLER_HANDLER, 0, 0xe);
+	setup_idt64(0x6000, vector, INTR_HANDLER_HANDLER, 0, 0xe);
 	guest_mem_write(&vm.mem, INTR_HANDLER_HANDLER, intr_handler, sizeof(intr_handler));
-	vm.irqchip = &fake_irqchip;
-	fake_pending = false;
-
-	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
 	x86_cpu_reset(cpu, true);
 	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
 	cpu->gdtr.base = 0x4000;
 	cpu->gdtr.limit = sizeof(gdt) - 1;
 	cpu->idtr.base = 0x6000;
 	cpu->idtr.limit = 0xfff;
-	load(CODE, code, sizeof(code));
+	load(CODE, code, 4);
 	cpu->rip = CODE;
 	cpu->gpr[X86_RSP] = 0x180000;
 	cpu->gpr[X86_RAX] = 0;
 	cpu->stop_rip = CODE + 3;
+}
+
+TEST(external_interrupt_wakes_hlt)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	vm.irqchip = &fake_irqchip;
+	fake_pending = false;
+	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
+	halt_test_setup(code, 0x40);
 	CHECK_EQ(x86_cpu_run(cpu, 1000), X86_EXIT_HLT);
 	CHECK(cpu->halted);
 	CHECK_EQ(cpu->rip, CODE + 2);
@@ -621,14 +629,38 @@ TEST(external_interrupt_wakes_hlt)
 	CHECK_EQ(cpu->gpr[X86_RSP], 0x180000);
 	CHECK(!fake_pending);
 	CHECK_EQ(cpu->interrupts, 1);
-
-	/* cli; hlt: nothing can wake it, the engine says so */
-	static const uint8_t dead[] = { 0xfa, 0xf4 };
-	load(CODE, dead, sizeof(dead));
-	cpu->rip = CODE;
-	cpu->stop_rip = ~0ull;
-	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[0]), VCPU_EVENT_HALT);
 	vm.irqchip = NULL;
+	vm_down();
+}
+
+static void *send_nmi_soon(void *arg)
+{
+	(void)arg;
+	struct timespec pause = { 0, 50000000 };
+	nanosleep(&pause, NULL);
+	tcg_vcpu_nmi(&vm, 0);	/* as the main loop's timers do, through an I/O APIC */
+	return NULL;
+}
+
+TEST(nmi_from_another_thread_ends_cli_hlt)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	static const uint8_t code[] = { 0xfa, 0xf4, 0x90, 0x90 };	/* cli; hlt; nop; nop */
+	halt_test_setup(code, X86_EXC_NMI);
+	/* only an NMI ends this HLT: the engine sleeps until one comes */
+	pthread_t sender;
+	CHECK_EQ(pthread_create(&sender, NULL, send_nmi_soon, NULL), 0);
+	enum vcpu_event ev;
+	int rounds = 0;
+	do
+		ev = vm.accel->vcpu_run(&vm.vcpus[0]);
+	while (ev == VCPU_EVENT_YIELD && cpu->rip != CODE + 3 && ++rounds < 2000);
+	pthread_join(sender, NULL);
+	CHECK_EQ(ev, VCPU_EVENT_YIELD);
+	CHECK_EQ(cpu->rip, CODE + 3);
+	CHECK_EQ(cpu->gpr[X86_RAX], 100);	/* the handler ran once */
+	CHECK(!cpu->halted);
 	vm_down();
 }
 
@@ -795,5 +827,5 @@ RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(single_step_trap_afte
 	  T(string_ops_rep_and_df), T(rep_movs_overlap_matches_host),
 	  T(cmpxchg16b_alignment_includes_segment_base), T(real_to_protected_to_long_mode),
 	  T(interrupt_gate_privilege_change_and_iretq), T(external_interrupt_wakes_hlt),
-	  T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
+	  T(nmi_from_another_thread_ends_cli_hlt), T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
 	  T(self_modifying_code), T(block_cache_reuses_blocks), T(budget_counts_instructions))

@@ -1,6 +1,13 @@
 /* The software CPU engine ("-accel tcg"): runs every vCPU in turn on one
  * thread with the interpreter in src/cpu/x86, keeps the VM's decoded
- * block cache, and sleeps in HLT until an interrupt or a kick. */
+ * block cache, and sleeps while every vCPU is halted until one of them
+ * can go on: an interrupt it can take, an NMI, INIT or SIPI, or a kick.
+ *
+ * A struct x86_cpu belongs to the one thread that runs the vCPUs; other
+ * threads (the main loop's timers, vm_request_* through vcpu_kick) reach
+ * a vCPU only through atomics: its kick, INIT and SIPI fields, irq_gen,
+ * and the NMI latch here, which the vCPU thread moves into the CPU
+ * between runs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,11 @@ struct tcg_vm {
 	struct {
 		uint64_t gpa, len;
 	} inval[TCG_INVAL_MAX];
+	/* the sleeper waits for interrupt lines too (a halted vCPU has IF=1);
+	 * when not, a line that moves does not wake it */
+	bool irq_sleeper;
+	/* NMIs sent to each vCPU and not yet moved into its x86_cpu */
+	atomic_bool nmi[VM_MAX_VCPUS];
 };
 
 static struct tcg_vm *tcg_of(struct vm *vm)
@@ -53,15 +65,25 @@ static bool tcg_available(void)
 	return true;
 }
 
-static void tcg_wake(struct vm *vm)
+/* Something a sleeping vCPU may wait for happened.  line: only an
+ * interrupt line or an APIC's pending interrupt, which concerns a halted
+ * vCPU only if it has IF=1. */
+static void tcg_wake_for(struct vm *vm, bool line)
 {
 	struct tcg_vm *t = tcg_of(vm);
 	if (!t)
 		return;
 	pthread_mutex_lock(&t->lock);
+	/* bumped even unheard: a sleeper about to wait looks again */
 	t->wake_seq++;
-	pthread_cond_broadcast(&t->wake);
+	if (!line || t->irq_sleeper)
+		pthread_cond_broadcast(&t->wake);
 	pthread_mutex_unlock(&t->lock);
+}
+
+static void tcg_wake(struct vm *vm)
+{
+	tcg_wake_for(vm, false);
 }
 
 static int tcg_vm_create(struct vm *vm)
@@ -124,11 +146,39 @@ static int tcg_vcpu_reset(struct vcpu *vcpu)
 	x86_cpu_reset(cpu, vcpu->id == 0);
 	atomic_store(&cpu->sipi_pending, -1);
 	atomic_store(&cpu->kick, false);
+	atomic_store(&tcg_of(vcpu->vm)->nmi[vcpu->id], false);
 	return 0;
 }
 
-/* Sleep in HLT until the irqchip has something, a kick or a timeout */
-static void halt_wait(struct vm *vm, struct x86_cpu *cpu)
+/* Can this halted (or SIPI-waiting) vCPU go on?  Asked on the thread
+ * that runs the vCPUs, which owns *cpu.  *wants_irq is set when an
+ * interrupt line could end its HLT. */
+static bool vcpu_can_resume(struct vm *vm, struct x86_cpu *cpu, bool *wants_irq)
+{
+	if (atomic_load(&cpu->kick) || atomic_load(&cpu->init_pending))
+		return true;
+	if (cpu->wait_for_sipi)
+		return atomic_load(&cpu->sipi_pending) >= 0;
+	if (!cpu->halted)
+		return true;
+	/* an NMI ends HLT whatever IF says */
+	if (atomic_load(&tcg_of(vm)->nmi[cpu->id]) || (cpu->nmi_pending && !cpu->nmi_blocked))
+		return true;
+	if (!(cpu->rflags & X86_RFLAGS_IF))
+		return false;
+	*wants_irq = true;
+	if (!vm->irqchip)
+		return false;
+	pthread_mutex_lock(&vm->dev_lock);
+	bool pending = vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id);
+	pthread_mutex_unlock(&vm->dev_lock);
+	return pending;
+}
+
+/* Every vCPU is halted or waits for SIPI: sleep until one of them can go
+ * on, the run stops, or a poll interval passes (timers come from the
+ * devices, which wake us through the engine). */
+static void halt_wait(struct vm *vm)
 {
 	struct tcg_vm *t = tcg_of(vm);
 	struct timespec until;
@@ -139,21 +189,24 @@ static void halt_wait(struct vm *vm, struct x86_cpu *cpu)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&t->lock);
-	unsigned seq = t->wake_seq;
-	for (;;) {
-		if (atomic_load(&cpu->kick) || !vm_running(vm) || t->wake_seq != seq)
-			break;
-		bool pending = false;
-		if (vm->irqchip) {
-			pthread_mutex_unlock(&t->lock);
-			pthread_mutex_lock(&vm->dev_lock);
-			pending = vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id);
-			pthread_mutex_unlock(&vm->dev_lock);
-			pthread_mutex_lock(&t->lock);
+	while (vm_running(vm)) {
+		unsigned seq = t->wake_seq;
+		bool resume = false, wants_irq = false;
+		/* the irqchip is asked under dev_lock, which is taken before ours */
+		pthread_mutex_unlock(&t->lock);
+		for (unsigned i = 0; i < vm->nr_vcpus && !resume; i++) {
+			struct x86_cpu *c = vm->vcpus[i].engine;
+			resume = c && vcpu_can_resume(vm, c, &wants_irq);
 		}
-		if (pending || t->wake_seq != seq)
+		pthread_mutex_lock(&t->lock);
+		if (resume)
 			break;
-		if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == ETIMEDOUT)
+		if (t->wake_seq != seq)
+			continue;	/* something happened while we looked */
+		t->irq_sleeper = wants_irq;
+		int err = pthread_cond_timedwait(&t->wake, &t->lock, &until);
+		t->irq_sleeper = false;
+		if (err == ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -197,6 +250,10 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	tcg_take_invalidations(t);
 	if (!vm_running(vm))
 		return VCPU_EVENT_YIELD;
+	/* an NMI sent since the last run; one sent from now on finds the kick
+	 * cleared and ends this run early, to be moved in by the next one */
+	if (atomic_exchange(&tcg_of(vm)->nmi[vcpu->id], false))
+		cpu->nmi_pending = true;
 	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
 	atomic_store(&t->runner, gettid());	/* device handlers run inside */
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
@@ -218,21 +275,11 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	case X86_EXIT_HLT:
 		break;
 	}
-	/* halted (or an AP waiting for SIPI) */
-	if (cpu->wait_for_sipi) {
-		if (others_runnable(vm, cpu))
-			return VCPU_EVENT_YIELD;
-		halt_wait(vm, cpu);
-		return VCPU_EVENT_YIELD;
-	}
-	bool can_wake = (cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending;
-	/* with IF=0 only another vCPU (INIT, NMI through the APICs) could end it */
-	if (!can_wake && vm->nr_vcpus == 1)
-		return VCPU_EVENT_HALT;
-	if (others_runnable(vm, cpu))
-		return VCPU_EVENT_YIELD;
-	/* everyone is halted: sleep until an interrupt, a delivery or a kick */
-	halt_wait(vm, cpu);
+	/* halted (or an AP waiting for SIPI): give the others their turn, or
+	 * when nobody can run, sleep until somebody can.  Even with IF=0 an
+	 * NMI, INIT or SIPI ends it, so the engine itself keeps waiting. */
+	if (!others_runnable(vm, cpu))
+		halt_wait(vm);
 	return VCPU_EVENT_YIELD;
 }
 
@@ -325,7 +372,7 @@ static int tcg_set_irq(struct vm *vm, unsigned gsi, int level)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].engine)
 			x86_cpu_irq_notify(vm->vcpus[i].engine);
-	tcg_wake(vm);
+	tcg_wake_for(vm, true);
 	return 0;
 }
 
@@ -401,7 +448,7 @@ static void tcg_vcpu_deliver(struct vcpu *vcpu, enum vcpu_delivery what, uint8_t
 	case VCPU_DELIVER_WAKE:
 		if (vcpu->engine)
 			x86_cpu_irq_notify(vcpu->engine);
-		tcg_wake(vcpu->vm);
+		tcg_wake_for(vcpu->vm, true);
 		break;
 	}
 }
@@ -411,8 +458,10 @@ void tcg_vcpu_nmi(struct vm *vm, unsigned id)
 	struct x86_cpu *cpu = cpu_by_id(vm, id);
 	if (!cpu)
 		return;
-	cpu->nmi_pending = true;
-	x86_cpu_irq_notify(cpu);
+	/* latched for the vCPU thread, which alone touches *cpu: the latch
+	 * first, then the kick that makes a running vCPU come and look */
+	atomic_store(&tcg_of(vm)->nmi[id], true);
+	atomic_store(&cpu->kick, true);
 	tcg_wake(vm);
 }
 

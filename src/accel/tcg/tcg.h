@@ -15,7 +15,8 @@ struct vm;
 void tcg_vcpu_init_signal(struct vm *vm, unsigned cpu);
 /* SIPI: a vCPU waiting for it starts in real mode at vector << 12 */
 void tcg_vcpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector);
-/* NMI: delivered at the next instruction boundary unless one is in service */
+/* NMI, from any thread: latched, and taken when the vCPU's current block
+ * ends (unless one is in service); it ends HLT whatever IF says */
 void tcg_vcpu_nmi(struct vm *vm, unsigned cpu);
 /* Guest RAM [gpa, gpa+len) was written other than by a CPU store (DMA,
  * a loader): decoded code there is dropped before the vCPUs run more
