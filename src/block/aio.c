@@ -37,18 +37,6 @@ static unsigned iov_window(const struct iovec *iov, unsigned cnt, uint64_t skip,
 	return n;
 }
 
-static void iov_zero_from(const struct iovec *iov, unsigned cnt, uint64_t skip)
-{
-	for (unsigned i = 0; i < cnt; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		memset((char *)iov[i].iov_base + skip, 0, iov[i].iov_len - skip);
-		skip = 0;
-	}
-}
-
 /* A read ended early: at the end of the file, the rest reads as zeroes
  * (an O_DIRECT read of the unaligned tail there fails with EINVAL) */
 static bool aio_past_eof(const struct blk_aio *a, uint64_t done)
@@ -73,7 +61,7 @@ static int aio_transfer(const struct blk_aio *a, uint64_t done)
 			continue;
 		if (read && (ret == 0 || (ret < 0 && errno == EINVAL && done)) &&
 		    aio_past_eof(a, done)) {
-			iov_zero_from(a->iov, a->iovcnt, done);
+			iov_zero(a->iov, a->iovcnt, done, total - done);
 			return 0;
 		}
 		if (ret < 0)
@@ -163,4 +151,41 @@ void iov_from_buf(const struct iovec *iov, unsigned cnt, uint64_t skip, const vo
 		  uint64_t len)
 {
 	iov_copy(iov, cnt, skip, (void *)buf, len, false);
+}
+
+unsigned iov_slice(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len,
+		   struct iovec *out)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < cnt && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		uint64_t l = iov[i].iov_len - skip;
+		if (l > len)
+			l = len;
+		out[n].iov_base = (char *)iov[i].iov_base + skip;
+		out[n].iov_len = l;
+		n++;
+		len -= l;
+		skip = 0;
+	}
+	return n;
+}
+
+void iov_zero(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len)
+{
+	for (unsigned i = 0; i < cnt && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		uint64_t l = iov[i].iov_len - skip;
+		if (l > len)
+			l = len;
+		memset((char *)iov[i].iov_base + skip, 0, l);
+		len -= l;
+		skip = 0;
+	}
 }
