@@ -309,7 +309,9 @@ static void file_dio_align(struct file_node *f)
 int file_open(struct blk_ctx *ctx, const char *path, bool readonly, struct bnode **out)
 {
 	bool direct = ctx->direct;
-	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	/* O_NONBLOCK: a FIFO (say, a backing file name in a hostile image)
+	 * must not hang the open; it is refused below */
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (direct ? O_DIRECT : 0);
 	int fd = open(path, flags);
 	if (fd < 0 && errno == EINVAL && direct) {
 		log_error("%s: the file system does not support O_DIRECT (cache=none or "
@@ -360,6 +362,7 @@ int file_open(struct blk_ctx *ctx, const char *path, bool readonly, struct bnode
 		free(f);
 		return -EINVAL;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	f->mem_align = f->off_align = 1;
 	if (direct)
 		file_dio_align(f);

@@ -181,7 +181,7 @@ static int nbd_node_read(struct bnode *n, uint64_t offset, const struct iovec *i
 	struct iovec *part = malloc((cnt + 1) * sizeof(*part));
 	if (!part)
 		return -ENOMEM;
-	unsigned k = iov_slice(iov, cnt, 0, have, part);
+	unsigned k = iov_slice(iov, cnt, 0, have, part, cnt);
 	int ret = have ? nbd_rw(d, NBD_READ, offset, part, k, 0) : 0;
 	free(part);
 	iov_zero(iov, cnt, have, len - have);

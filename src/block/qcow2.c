@@ -420,8 +420,10 @@ static const struct bnode_ops qcow2_ops = {
 
 static unsigned cache_tables(uint64_t bytes, uint64_t cluster_size, unsigned max)
 {
+	/* at least four: an operation pins two tables at most */
 	uint64_t n = bytes / cluster_size;
-	return n < 4 ? 4 : n > max ? max : (unsigned)n;
+	n = n < max ? n : max;
+	return n < 4 ? 4 : (unsigned)n;
 }
 
 int qcow2_open(struct blk_ctx *ctx, struct bnode *file, bool readonly, unsigned depth,
@@ -502,8 +504,10 @@ int qcow2_open(struct blk_ctx *ctx, struct bnode *file, bool readonly, unsigned 
 	s->dc_buf = malloc(s->cluster_size);
 	ret = s->dc_buf ? 0 : -ENOMEM;
 	if (ret == 0)
+		/* never more tables than the image can have (plus a copy) */
 		ret = qcow2_cache_init(&s->l2_cache,
-				       cache_tables(QCOW2_L2_CACHE_BYTES, s->cluster_size, 256),
+				       cache_tables(QCOW2_L2_CACHE_BYTES, s->cluster_size,
+						    s->l1_size < 255 ? s->l1_size + 1 : 256),
 				       s->cluster_size, true);
 	if (ret == 0)
 		ret = qcow2_cache_init(&s->rb_cache,

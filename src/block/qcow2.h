@@ -102,6 +102,7 @@ struct qcow2_table {
 
 struct qcow2_cache {
 	struct qcow2_table *t;
+	uint8_t *mem;		/* the tables, one after the other */
 	unsigned n;
 	uint64_t tick;
 	uint64_t cluster_size;

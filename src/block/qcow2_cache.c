@@ -13,14 +13,13 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t cluster_size, b
 {
 	*c = (struct qcow2_cache){ .n = n, .cluster_size = cluster_size, .is_l2 = is_l2 };
 	c->t = calloc(n, sizeof(*c->t));
-	if (!c->t)
+	if (!c->t || posix_memalign((void **)&c->mem, 4096, n * cluster_size)) {
+		free(c->t);
+		c->t = NULL;
 		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		if (posix_memalign((void **)&c->t[i].data, 4096, cluster_size)) {
-			qcow2_cache_destroy(c);
-			return -ENOMEM;
-		}
 	}
+	for (unsigned i = 0; i < n; i++)
+		c->t[i].data = c->mem + i * cluster_size;
 	return 0;
 }
 
@@ -28,8 +27,7 @@ void qcow2_cache_destroy(struct qcow2_cache *c)
 {
 	if (!c->t)
 		return;
-	for (unsigned i = 0; i < c->n; i++)
-		free(c->t[i].data);
+	free(c->mem);
 	free(c->t);
 	c->t = NULL;
 }

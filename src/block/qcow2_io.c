@@ -101,7 +101,7 @@ int qcow2_read(struct bnode *n, uint64_t offset, const struct iovec *iov, unsign
 		pthread_mutex_unlock(&s->lock);
 		if (ret < 0)
 			break;
-		unsigned k = iov_slice(iov, cnt, done, m.len, slice);
+		unsigned k = iov_slice(iov, cnt, done, m.len, slice, cnt);
 		ret = read_region(s, &m, m.host, offset + done, slice, k, m.len);
 		done += m.len;
 	}
@@ -197,7 +197,7 @@ static int write_allocating(struct qcow2 *s, const struct qcow2_map *m, uint64_t
 		unsigned k = 0;
 		if (head)
 			wiov[k++] = (struct iovec){ head_buf, head };
-		k += iov_slice(iov, cnt, skip, end - offset, wiov + k);
+		k += iov_slice(iov, cnt, skip, end - offset, wiov + k, cnt);
 		if (tail)
 			wiov[k++] = (struct iovec){ tail_buf, tail };
 		ret = s->file->ops->write(s->file, host, wiov, k, 0);
@@ -260,7 +260,7 @@ static int write_run(struct qcow2 *s, uint64_t offset, uint64_t len, const struc
 	}
 	if (m.type == QCOW2_NORMAL && (m.entry & QCOW2_COPIED)) {
 		pthread_mutex_unlock(&s->lock);
-		unsigned k = iov_slice(iov, cnt, skip, m.len, wiov);
+		unsigned k = iov_slice(iov, cnt, skip, m.len, wiov, cnt);
 		*done = m.len;
 		return s->file->ops->write(s->file, m.host, wiov, k, 0);
 	}
@@ -317,7 +317,8 @@ static uint64_t zero_entry(const struct qcow2 *s, uint64_t old, enum zero_mode m
 		*frees = has_host;
 		return 0;
 	}
-	if (mode == ZERO_DISCARD && !has_host && (!s->backing || t == QCOW2_ZERO_PLAIN))
+	/* reads as zeroes already, and holds nothing to free */
+	if (!has_host && (!s->backing || t == QCOW2_ZERO_PLAIN))
 		return old;
 	if (mode == ZERO_KEEP && (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) &&
 	    (old & QCOW2_COPIED))

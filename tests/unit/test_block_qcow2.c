@@ -794,7 +794,61 @@ TEST(corrupt_at_runtime)
 	CHECK(read_be(p, 72, 8) & 2);	/* the corrupt bit */
 }
 
+/* Autoclear bits we do not keep up are cleared by the first read-write
+ * open (as the spec asks), and left alone by a read-only one */
+TEST(autoclear_cleared)
+{
+	NEED_QEMU_IMG();
+	const char *p = fresh_image("");
+	CHECK(patch_be(p, 88, 0x24, 8));
+	struct drive_config cfg = qcow2_drive(p);
+	cfg.readonly = true;
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	blk_close(b);
+	CHECK_EQ(read_be(p, 88, 8), 0x24);
+	cfg.readonly = false;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	uint8_t buf[512];
+	CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, 0, buf, 512), 0);
+	CHECK_EQ(buf[0], 1);
+	blk_close(b);
+	CHECK_EQ(read_be(p, 88, 8), 0);
+	CHECK_EQ(qemu_img_check(p), 0);
+}
+
+/* 512-byte clusters with 64-bit refcounts: a refcount block covers 64
+ * clusters and the table one cluster 64 blocks, so writing 6 MiB makes
+ * the table move and grow several times */
+TEST(refcount_table_grows)
+{
+	NEED_QEMU_IMG();
+	const uint64_t size = 8 * MiB;
+	const char *p = blk_test_path("grow.qcow2");
+	CHECK_EQ(blk_test_sh("qemu-img create -q -f qcow2 -o cluster_size=512,refcount_bits=64 "
+			     "'%s' %llu",
+			     p, (unsigned long long)size),
+		 0);
+	CHECK_EQ(read_be(p, 56, 4), 1);
+	uint8_t *mirror = calloc(1, size), *buf = malloc(MiB);
+	struct drive_config cfg = qcow2_drive(p);
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	for (uint64_t off = 0; b && off < 6 * MiB; off += MiB) {
+		blk_test_pattern(buf, MiB, off, 4);
+		CHECK_EQ(blk_test_io(b, BLK_OP_WRITE, 0, off, buf, MiB), 0);
+		memcpy(mirror + off, buf, MiB);
+	}
+	blk_close(b);
+	CHECK(read_be(p, 56, 4) > 1);
+	CHECK_EQ(qemu_img_check(p), 0);
+	CHECK(image_equals(p, mirror, size));
+	free(mirror);
+	free(buf);
+}
+
 RUN_TESTS(T(v3_default), T(v2_default), T(cluster_sizes), T(refcount_widths), T(lazy_refcounts),
 	  T(preallocated_metadata), T(dirty_image_rebuilt), T(snapshots_kept),
 	  T(compressed_zlib_zstd), T(backing_chain), T(backing_probed), T(concurrent_writers),
-	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime))
+	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime),
+	  T(autoclear_cleared), T(refcount_table_grows))

@@ -447,6 +447,12 @@ TEST(open_errors)
 	CHECK_EQ(blk_test_open(&cfg, &b), -EISDIR);
 	cfg.file = "/dev/null";
 	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
+	/* a FIFO is refused at once, not waited on */
+	cfg.file = blk_test_path("fifo");
+	CHECK_EQ(mkfifo(cfg.file, 0644), 0);
+	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
+	cfg.readonly = true;
+	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
 }
 
 /* A file whose size is not a multiple of 512: the disk rounds up, and the
