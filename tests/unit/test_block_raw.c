@@ -222,6 +222,86 @@ TEST(many_threads_io_uring)
 	many_threads(DRIVE_AIO_IO_URING);
 }
 
+/* More requests in flight than an io_uring's completion ring holds, half
+ * of them submitted from completion callbacks (a device answering one
+ * request may start the next on the block layer's thread) */
+#define DEEP_REQS 1500
+
+struct deep_queue {
+	struct blk *b;
+	uint8_t *data, *back;
+	struct blk_request reqs[2 * DEEP_REQS];
+	struct iovec iov[2 * DEEP_REQS];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned done, failed;
+};
+
+static void deep_complete(struct blk_request *req, int ret)
+{
+	struct deep_queue *q = req->opaque;
+	unsigned i = (unsigned)(req - q->reqs);
+	/* a write done: read its block back, from here */
+	if (i < DEEP_REQS && ret == 0 && blk_submit(q->b, &q->reqs[DEEP_REQS + i]) < 0)
+		ret = -EIO;
+	pthread_mutex_lock(&q->lock);
+	q->failed += ret < 0;
+	q->done += i < DEEP_REQS && ret < 0 ? 2 : 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void deep_queue(enum drive_aio aio)
+{
+	const char *path = make_file("deep.img", DEEP_REQS * 4096ull, false);
+	struct drive_config cfg = blk_test_drive(path);
+	cfg.aio = aio;
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	if (!b)
+		return;
+	struct deep_queue *q = calloc(1, sizeof(*q));
+	*q = (struct deep_queue){ .b = b, .data = malloc(DEEP_REQS * 4096),
+				  .back = malloc(DEEP_REQS * 4096),
+				  .lock = PTHREAD_MUTEX_INITIALIZER,
+				  .cond = PTHREAD_COND_INITIALIZER };
+	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, 9);
+	for (unsigned i = 0; i < DEEP_REQS; i++) {
+		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
+		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
+		for (unsigned k = 0; k < 2; k++)
+			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
+				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
+				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
+				.complete = deep_complete, .opaque = q };
+	}
+	blk_plug(b);
+	for (unsigned i = 0; i < DEEP_REQS; i++)
+		CHECK_EQ(blk_submit(b, &q->reqs[i]), 0);
+	blk_unplug(b);
+	pthread_mutex_lock(&q->lock);
+	while (q->done < 2 * DEEP_REQS)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	CHECK_EQ(q->failed, 0);
+	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
+	blk_close(b);
+	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
+	free(q->data);
+	free(q->back);
+	free(q);
+}
+
+TEST(deep_queue_threads)
+{
+	deep_queue(DRIVE_AIO_THREADS);
+}
+
+TEST(deep_queue_io_uring)
+{
+	deep_queue(DRIVE_AIO_IO_URING);
+}
+
 /* Plugged requests wait for the unplug; blk_drain sends them on and waits */
 static void plug_holds(enum drive_aio aio)
 {
@@ -664,7 +744,8 @@ TEST(cache_modes)
 }
 
 RUN_TESTS(T(rw_threads), T(rw_io_uring), T(rw_direct_threads), T(rw_direct_io_uring),
-	  T(many_threads_threads), T(many_threads_io_uring), T(plug_threads), T(plug_io_uring),
+	  T(many_threads_threads), T(many_threads_io_uring), T(deep_queue_threads),
+	  T(deep_queue_io_uring), T(plug_threads), T(plug_io_uring),
 	  T(discard_threads), T(discard_io_uring), T(detect_zeroes), T(readonly),
 	  T(probe_guessed_raw), T(open_errors), T(odd_size), T(large_threads), T(large_io_uring),
 	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes))
