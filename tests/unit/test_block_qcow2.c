@@ -531,6 +531,67 @@ TEST(concurrent_writers)
 	}
 }
 
+/* ---- far beyond 4 GiB ---- */
+
+/* Writes at offsets past 4 GiB (and past 2^32 sectors) land where they
+ * belong: 64 KiB clusters on a 4 TiB disk, 512-byte clusters on a 16 GiB
+ * one (a 4 MiB L1 table); compared with a sparse raw file that took the
+ * same writes */
+TEST(large_virtual_size)
+{
+	NEED_QEMU_IMG();
+	static const struct {
+		const char *opts;
+		uint64_t size;
+	} cases[] = { { "cluster_size=65536", 4ull << 40 }, { "cluster_size=512", 16ull << 30 },
+		      { "cluster_size=2M,compat=0.10", 4ull << 40 } };
+	const char *path = blk_test_path("large.qcow2"), *ref = blk_test_path("large.raw");
+	uint8_t *buf = malloc(MiB), *back = malloc(MiB);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]) && !test_state.failed_checks; c++) {
+		uint64_t size = cases[c].size;
+		CHECK_EQ(blk_test_sh("qemu-img create -q -f qcow2 -o %s '%s' %llu && rm -f '%s' && "
+				     "truncate -s %llu '%s'",
+				     cases[c].opts, path, (unsigned long long)size, ref,
+				     (unsigned long long)size, ref),
+			 0);
+		int rfd = open(ref, O_WRONLY);
+		struct drive_config cfg = qcow2_drive(path);
+		struct blk *b = NULL;
+		CHECK_EQ(blk_test_open(&cfg, &b), 0);
+		if (!b || rfd < 0)
+			break;
+		CHECK_EQ(blk_size(b), size);
+		uint64_t seed = 31 + c;
+		uint64_t offsets[12] = { (4ull << 30) - 4096, 4ull << 30, (2ull << 40) % size,
+					 size - MiB, size - 512 };
+		for (int i = 5; i < 12; i++)
+			offsets[i] = blk_test_rand(&seed) % (size / 512 - 2048) * 512;
+		for (int i = 0; i < 12; i++) {
+			uint64_t len = size - offsets[i] < MiB ? size - offsets[i] : 3 * 65536 + 1024;
+			blk_test_pattern(buf, len, offsets[i], 40 + (uint64_t)i);
+			CHECK_EQ(blk_test_io(b, BLK_OP_WRITE, 0, offsets[i], buf, len), 0);
+			CHECK(pwrite(rfd, buf, len, (off_t)offsets[i]) == (ssize_t)len);
+		}
+		for (int i = 0; i < 12; i++) {
+			uint64_t len = size - offsets[i] < MiB ? size - offsets[i] : 3 * 65536 + 1024;
+			int fd = open(ref, O_RDONLY);
+			CHECK(fd >= 0 && pread(fd, buf, len, (off_t)offsets[i]) == (ssize_t)len);
+			close(fd);
+			CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, offsets[i], back, len), 0);
+			CHECK(!memcmp(buf, back, len));
+		}
+		CHECK_EQ(blk_test_io(b, BLK_OP_WRITE, 0, size, buf, 512), -EINVAL);
+		blk_close(b);
+		close(rfd);
+		CHECK_EQ(qemu_img_check(path), 0);
+		CHECK_EQ(blk_test_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", path, ref), 0);
+		if (test_state.failed_checks)
+			printf("  image options %s\n", cases[c].opts);
+	}
+	free(buf);
+	free(back);
+}
+
 /* ---- images that must be refused, with one line that says why ---- */
 
 static bool patch(const char *path, uint64_t offset, const void *bytes, size_t len)
@@ -850,5 +911,6 @@ TEST(refcount_table_grows)
 RUN_TESTS(T(v3_default), T(v2_default), T(cluster_sizes), T(refcount_widths), T(lazy_refcounts),
 	  T(preallocated_metadata), T(dirty_image_rebuilt), T(snapshots_kept),
 	  T(compressed_zlib_zstd), T(backing_chain), T(backing_probed), T(concurrent_writers),
+	  T(large_virtual_size),
 	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime),
 	  T(autoclear_cleared), T(refcount_table_grows))
