@@ -237,12 +237,15 @@ static bool file_start(struct bnode *n, struct blk_io *io, struct blk_aio **batc
 	case BLK_OP_WRITE:
 		a->op = io->op == BLK_OP_READ ? BLK_AIO_READ : BLK_AIO_WRITE;
 		a->rw_flags = io->flags & BLK_REQ_FUA ? RWF_DSYNC : 0;
-		if (file_aligned(f, io->offset, io->len, a->iov, a->iovcnt))
-			break;
-		/* a write that is not aligned to the block size must read
-		 * around it, under the lock: that is the synchronous path */
+		/* Blocks larger than a sector: a write that covers part of
+		 * one reads around it, and must not interleave with a write
+		 * to the rest of the block (whose sectors it would put back
+		 * as they were); the lock that orders them is held on the
+		 * synchronous path, so every write takes it there */
 		if (io->op == BLK_OP_WRITE && f->off_align > BLK_SECTOR_SIZE)
 			return false;
+		if (file_aligned(f, io->offset, io->len, a->iov, a->iovcnt))
+			break;
 		io->bounce_offset = align_down(io->offset, f->off_align);
 		io->bounce_len = align_up(io->offset + io->len, f->off_align) - io->bounce_offset;
 		io->bounce = file_bounce_alloc(f, io->bounce_len);

@@ -672,6 +672,32 @@ static void blockdev_4k(enum drive_aio aio)
 	blk_unplug(b);
 	CHECK_EQ(blk_batch_wait(&batch), 0);
 
+	/* a whole 4 KiB sector and a 512-byte part of it written at once:
+	 * the part's read-modify-write must not put back what the whole
+	 * write replaced in the sectors only it wrote */
+	static uint8_t whole[4096] __attribute__((aligned(4096))), part[512], back[512];
+	bool kept = true;
+	for (uint64_t r = 0; r < 1000 && kept; r++) {
+		uint64_t off = 200 * 4096 + r % 32 * 4096;
+		struct iovec wiov = { whole, 4096 }, piov = { part, 512 };
+		struct blk_request w = { .op = BLK_OP_WRITE, .offset = off, .iov = &wiov, .iovcnt = 1 };
+		struct blk_request p = { .op = BLK_OP_WRITE, .offset = off + 512, .iov = &piov,
+					 .iovcnt = 1 };
+		blk_test_pattern(whole, 4096, off, 100 + r);
+		blk_test_pattern(part, 512, off + 512, 500 + r);
+		blk_batch_init(&batch);
+		blk_plug(b);
+		blk_batch_submit(b, &batch, r & 1 ? &p : &w);
+		blk_batch_submit(b, &batch, r & 1 ? &w : &p);
+		blk_unplug(b);
+		CHECK_EQ(blk_batch_wait(&batch), 0);
+		CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, off, back, 512), 0);
+		kept = !memcmp(back, whole, 512);
+		memcpy(mirror + off, whole, 4096);
+		CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, off + 512, mirror + off + 512, 512), 0);
+	}
+	CHECK(kept);
+
 	/* unaligned reads, and a write spanning sectors from an odd buffer */
 	uint8_t *buf = malloc(3 * 4096 + 1);
 	blk_test_pattern(buf + 1, 3 * 4096, 77, 77);
