@@ -249,6 +249,8 @@ bool qcow2_cache_holds(const struct qcow2_cache *c, uint64_t offset, uint64_t le
 /* qcow2_refcount.c; all under s->lock */
 int qcow2_refcount_get(struct qcow2 *s, uint64_t cluster, uint64_t *refcount);
 int qcow2_refcount_add(struct qcow2 *s, uint64_t cluster, int64_t delta);
+/* value at most refcount_max */
+int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t value);
 /* n contiguous free clusters, refcount 1; their host offset */
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *offset);
 /* Give back clusters nothing references yet (an allocation that failed) */

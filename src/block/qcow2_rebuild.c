@@ -124,7 +124,7 @@ static int correct_refcounts(struct rebuild *r)
 			uint64_t stored;
 			int ret = qcow2_refcount_get(s, c, &stored);
 			if (ret == 0 && stored)
-				ret = qcow2_refcount_add(s, c, -(int64_t)stored);
+				ret = qcow2_refcount_set(s, c, 0);
 			if (ret < 0)
 				return ret;
 		}
@@ -140,7 +140,7 @@ static int correct_refcounts(struct rebuild *r)
 					     (unsigned long long)c << s->cluster_bits,
 					     1u << s->refcount_order);
 		if (stored != r->counts[c]) {
-			ret = qcow2_refcount_add(s, c, (int64_t)r->counts[c] - (int64_t)stored);
+			ret = qcow2_refcount_set(s, c, r->counts[c]);
 			if (ret < 0)
 				return ret;
 		}

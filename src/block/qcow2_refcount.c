@@ -133,34 +133,37 @@ int qcow2_refcount_get(struct qcow2 *s, uint64_t cluster, uint64_t *refcount)
 	return 0;
 }
 
-int qcow2_refcount_add(struct qcow2 *s, uint64_t cluster, int64_t delta)
+int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t value)
 {
 	uint8_t *rb;
-	int ret = refblock_for(s, cluster, delta > 0, &rb);
+	if (value > s->refcount_max)
+		return -ERANGE;
+	int ret = refblock_for(s, cluster, value > 0, &rb);
+	if (ret < 0 || !rb)
+		return ret;	/* no refcount block: zero already */
+	rb_write(s, rb, cluster & refblock_mask(s), value);
+	qcow2_cache_mark_dirty(&s->rb_cache, rb);
+	qcow2_cache_put(&s->rb_cache, rb);
+	if (value == 0 && cluster < s->free_hint)
+		s->free_hint = cluster;
+	return 0;
+}
+
+int qcow2_refcount_add(struct qcow2 *s, uint64_t cluster, int64_t delta)
+{
+	uint64_t v;
+	int ret = qcow2_refcount_get(s, cluster, &v);
 	if (ret < 0)
 		return ret;
-	if (!rb)
-		return qcow2_corrupt(s, "cluster %#llx is freed but has no refcount",
-				     (unsigned long long)cluster << s->cluster_bits);
-	uint64_t i = cluster & refblock_mask(s), v = rb_read(s, rb, i);
-	if (delta < 0 && v < (uint64_t)-delta) {
-		qcow2_cache_put(&s->rb_cache, rb);
+	if (delta < 0 && v < (uint64_t)-delta)
 		return qcow2_corrupt(s, "refcount of cluster %#llx drops below zero",
 				     (unsigned long long)cluster << s->cluster_bits);
-	}
 	if (delta > 0 && s->refcount_max - v < (uint64_t)delta) {
-		qcow2_cache_put(&s->rb_cache, rb);
 		log_error("%s: refcount of cluster %#llx would overflow its %u bits", s->n.name,
 			  (unsigned long long)cluster << s->cluster_bits, 1u << s->refcount_order);
 		return -ERANGE;
 	}
-	v += (uint64_t)delta;
-	rb_write(s, rb, i, v);
-	qcow2_cache_mark_dirty(&s->rb_cache, rb);
-	qcow2_cache_put(&s->rb_cache, rb);
-	if (v == 0 && cluster < s->free_hint)
-		s->free_hint = cluster;
-	return 0;
+	return qcow2_refcount_set(s, cluster, v + (uint64_t)delta);
 }
 
 /* ---- what must never be handed out ---- */

@@ -60,6 +60,39 @@ static bool read_file(const char *path, void *buf, uint64_t len)
 	return ok;
 }
 
+static bool patch(const char *path, uint64_t offset, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok = fd >= 0 && pwrite(fd, bytes, len, (off_t)offset) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool patch_be(const char *path, uint64_t offset, uint64_t value, unsigned bytes)
+{
+	uint8_t b[8];
+	for (unsigned i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(value >> (8 * (bytes - 1 - i)));
+	return patch(path, offset, b, bytes);
+}
+
+static uint64_t read_be(const char *path, uint64_t offset, unsigned bytes)
+{
+	uint8_t b[8] = { 0 };
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || pread(fd, b, bytes, (off_t)offset) != (ssize_t)bytes) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	close(fd);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
 /* qemu-img check: 0 without errors or leaks */
 static int qemu_img_check(const char *path)
 {
@@ -304,6 +337,41 @@ TEST(dirty_image_rebuilt)
 	CHECK(read_file(path, header, sizeof(header)));
 	CHECK(!(header[79] & 1));
 	munmap(mirror, size);
+}
+
+/* A dirty image whose stored refcounts are wildly wrong (64-bit ones past
+ * 2^63, a 1-bit one on a cluster nothing uses) is rebuilt to what QEMU
+ * counts */
+TEST(dirty_image_wild_refcounts)
+{
+	NEED_QEMU_IMG();
+	static const char *const opts[] = { "refcount_bits=64", "refcount_bits=1" };
+	for (int i = 0; i < 2 && !test_state.failed_checks; i++) {
+		const char *p = blk_test_path("wild.qcow2");
+		CHECK_EQ(blk_test_sh("qemu-img create -q -f qcow2 -o lazy_refcounts=on,%s '%s' 8M && "
+				     "qemu-io -c 'write -P 9 0 1M' '%s' >/dev/null",
+				     opts[i], p, p),
+			 0);
+		uint64_t rb = read_be(p, read_be(p, 48, 8), 8);
+		CHECK(rb != 0);
+		if (i == 0) {
+			CHECK(patch_be(p, rb + 8, 1ull << 63, 8));	/* cluster 1 */
+			CHECK(patch_be(p, rb + 8 * 40, ~0ull, 8));	/* a data cluster */
+		} else {
+			CHECK(patch_be(p, rb + 200, 0xff, 1));	/* unused clusters */
+		}
+		CHECK(patch_be(p, 79, 1, 1));	/* dirty */
+		struct drive_config cfg = qcow2_drive(p);
+		struct blk *b = NULL;
+		CHECK_EQ(blk_test_open(&cfg, &b), 0);
+		if (!b)
+			return;
+		uint8_t buf[4096];
+		CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, 512 * 1024, buf, 4096), 0);
+		CHECK_EQ(buf[0], 9);
+		blk_close(b);
+		CHECK_EQ(qemu_img_check(p), 0);
+	}
 }
 
 /* ---- snapshots ---- */
@@ -594,39 +662,6 @@ TEST(large_virtual_size)
 
 /* ---- images that must be refused, with one line that says why ---- */
 
-static bool patch(const char *path, uint64_t offset, const void *bytes, size_t len)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok = fd >= 0 && pwrite(fd, bytes, len, (off_t)offset) == (ssize_t)len;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static bool patch_be(const char *path, uint64_t offset, uint64_t value, unsigned bytes)
-{
-	uint8_t b[8];
-	for (unsigned i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(value >> (8 * (bytes - 1 - i)));
-	return patch(path, offset, b, bytes);
-}
-
-static uint64_t read_be(const char *path, uint64_t offset, unsigned bytes)
-{
-	uint8_t b[8] = { 0 };
-	int fd = open(path, O_RDONLY);
-	if (fd < 0 || pread(fd, b, bytes, (off_t)offset) != (ssize_t)bytes) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	close(fd);
-	uint64_t v = 0;
-	for (unsigned i = 0; i < bytes; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
 /* blk_open fails with exactly one line on stderr holding what and naming
  * the file named */
 static bool refused_naming(const char *path, bool readonly, const char *what, const char *named)
@@ -909,7 +944,7 @@ TEST(refcount_table_grows)
 }
 
 RUN_TESTS(T(v3_default), T(v2_default), T(cluster_sizes), T(refcount_widths), T(lazy_refcounts),
-	  T(preallocated_metadata), T(dirty_image_rebuilt), T(snapshots_kept),
+	  T(preallocated_metadata), T(dirty_image_rebuilt), T(dirty_image_wild_refcounts), T(snapshots_kept),
 	  T(compressed_zlib_zstd), T(backing_chain), T(backing_probed), T(concurrent_writers),
 	  T(large_virtual_size),
 	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime),
