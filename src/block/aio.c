@@ -78,7 +78,7 @@ int blk_aio_execute(const struct blk_aio *a, uint64_t done_bytes)
 int blk_engine_new(enum drive_aio aio, struct blk_pool *pool, struct blk_engine **out)
 {
 	if (aio == DRIVE_AIO_IO_URING)
-		return blk_engine_uring_new(out);
+		return blk_engine_uring_new(pool, out);
 	return blk_engine_threads_new(pool, out);
 }
 

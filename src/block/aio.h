@@ -50,7 +50,7 @@ struct blk_engine {
 /* The engine aio= names; the worker pool serves the threads engine */
 int blk_engine_new(enum drive_aio aio, struct blk_pool *pool, struct blk_engine **out);
 int blk_engine_threads_new(struct blk_pool *pool, struct blk_engine **out);
-int blk_engine_uring_new(struct blk_engine **out);
+int blk_engine_uring_new(struct blk_pool *pool, struct blk_engine **out);
 
 static inline void blk_engine_submit(struct blk_engine *e, struct blk_aio *list)
 {

@@ -1,13 +1,16 @@
 /* aio=io_uring: I/O goes to the kernel through one ring per disk.  Any
  * thread may submit (the submission side is under a lock); one reaper
  * thread takes completions and calls done, finishing a short transfer
- * itself with the system calls. */
+ * itself with the system calls.  What the reaper itself submits (from a
+ * completion callback) goes to the worker pool instead: the reaper must
+ * never wait for room that only it can make. */
 #include "block/aio.h"
 
 #include <errno.h>
 #include <liburing.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #define URING_ENTRIES 256
@@ -17,6 +20,7 @@ struct uring_engine {
 	struct io_uring ring;
 	pthread_mutex_t sq_lock;
 	pthread_t reaper;
+	struct blk_pool *pool;
 };
 
 /* blk_engine_run's wait */
@@ -69,9 +73,23 @@ static struct io_uring_sqe *uring_get_sqe(struct uring_engine *u)
 	return sqe;
 }
 
+static void uring_pool_job(struct blk_job *job)
+{
+	struct blk_aio *a = (struct blk_aio *)((char *)job - offsetof(struct blk_aio, job));
+	a->done(a, blk_aio_execute(a, 0));
+}
+
 static void uring_submit(struct blk_engine *e, struct blk_aio *list)
 {
 	struct uring_engine *u = (struct uring_engine *)e;
+	if (pthread_equal(pthread_self(), u->reaper)) {
+		for (struct blk_aio *a = list, *next; a; a = next) {
+			next = a->next;
+			a->job.run = uring_pool_job;
+			blk_pool_queue(u->pool, &a->job, &a->job);
+		}
+		return;
+	}
 	pthread_mutex_lock(&u->sq_lock);
 	for (struct blk_aio *a = list; a; a = a->next) {
 		if (a->op == BLK_AIO_READ || a->op == BLK_AIO_WRITE)
@@ -161,12 +179,13 @@ static const struct blk_engine_ops uring_ops = {
 	.destroy = uring_destroy,
 };
 
-int blk_engine_uring_new(struct blk_engine **out)
+int blk_engine_uring_new(struct blk_pool *pool, struct blk_engine **out)
 {
 	struct uring_engine *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
 	u->e.ops = &uring_ops;
+	u->pool = pool;
 	int ret = io_uring_queue_init(URING_ENTRIES, &u->ring, 0);
 	if (ret < 0) {
 		free(u);
