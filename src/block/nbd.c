@@ -9,6 +9,17 @@
 #include "blk_internal.h"
 
 #include <errno.h>
+
+#include "core/log.h"
+
+#ifdef MINIVMM_NO_NBD
+int nbd_open(struct blk_ctx *ctx, const char *uri, bool readonly, struct bnode **out)
+{
+	(void)ctx, (void)readonly, (void)out;
+	log_error("%s: this minivmm was built without NBD (a static build)", uri);
+	return -ENOTSUP;
+}
+#else
 #include <libnbd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,8 +28,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#include "core/log.h"
 
 /* The most one command moves (the NBD protocol's usual limit) */
 #define NBD_MAX_PAYLOAD (32u << 20)
@@ -359,3 +368,4 @@ int nbd_open(struct blk_ctx *ctx, const char *uri, bool readonly, struct bnode *
 	*out = &d->n;
 	return 0;
 }
+#endif

@@ -381,16 +381,23 @@ static int open_for_writing(struct qcow2 *s)
 {
 	uint8_t v[8];
 	int ret = 0;
-	if (s->incompat & QCOW2_INCOMPAT_DIRTY) {
-		ret = qcow2_rebuild_refcounts(s);
-		if (ret < 0)
-			return refuse(s, ret, "the image was not closed cleanly and its refcounts "
-					      "cannot be rebuilt");
-	}
+	/* first, so that a rebuild need not count what they describe
+	 * (bitmaps), and nothing reads it as valid afterwards */
 	if (s->autoclear) {
 		s->autoclear = 0;
 		put_be64(v, 0);
 		ret = qcow2_write_header_field(s, QH_AUTOCLEAR, v, 8);
+		if (ret == 0)
+			ret = bnode_flush(s->file);
+	}
+	if (ret == 0 && (s->incompat & QCOW2_INCOMPAT_DIRTY)) {
+		ret = qcow2_rebuild_refcounts(s);
+		if (ret < 0 && s->corrupt)
+			return ret;	/* qcow2_corrupt has said what is broken */
+		if (ret < 0)
+			return refuse(s, ret, "the image was not closed cleanly and its refcounts "
+					      "cannot be rebuilt: %s",
+				      strerror(-ret));
 	}
 	s->lazy_refcounts = s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
 	uint64_t incompat = s->lazy_refcounts ? s->incompat | QCOW2_INCOMPAT_DIRTY :

@@ -769,9 +769,78 @@ TEST(cache_modes)
 	}
 }
 
+/* A completion that submits the next request (as a device finishing one
+ * chain and starting another may): on io_uring this comes from the reaper
+ * thread, which must not wait on its own ring */
+struct chain {
+	struct blk *b;
+	struct blk_request req;
+	struct iovec iov;
+	uint8_t buf[4096];
+	unsigned left;
+	int failures;
+	struct blk_batch done;
+};
+
+static void chain_complete(struct blk_request *req, int ret)
+{
+	struct chain *c = req->opaque;
+	if (ret < 0)
+		c->failures++;
+	if (--c->left == 0) {
+		pthread_mutex_lock(&c->done.lock);
+		c->done.pending = 0;
+		pthread_cond_broadcast(&c->done.cond);
+		pthread_mutex_unlock(&c->done.lock);
+		return;
+	}
+	c->req.offset = (uint64_t)(c->left % 64) * 4096;
+	c->req.op = c->left % 2 ? BLK_OP_WRITE : BLK_OP_READ;
+	if (blk_submit(c->b, &c->req) < 0)
+		c->failures++;
+}
+
+static void completion_submits(enum drive_aio aio)
+{
+	const char *path = make_file("chain.img", MiB, true);
+	struct drive_config cfg = blk_test_drive(path);
+	cfg.aio = aio;
+	struct chain *c = calloc(1, sizeof(*c));
+	CHECK_EQ(blk_test_open(&cfg, &c->b), 0);
+	if (!c->b) {
+		free(c);
+		return;
+	}
+	blk_batch_init(&c->done);
+	c->done.pending = 1;
+	c->left = 300;
+	c->iov = (struct iovec){ c->buf, sizeof(c->buf) };
+	c->req = (struct blk_request){ .op = BLK_OP_READ, .iov = &c->iov, .iovcnt = 1,
+				       .complete = chain_complete, .opaque = c };
+	CHECK_EQ(blk_submit(c->b, &c->req), 0);
+	pthread_mutex_lock(&c->done.lock);
+	while (c->done.pending)
+		pthread_cond_wait(&c->done.cond, &c->done.lock);
+	pthread_mutex_unlock(&c->done.lock);
+	CHECK_EQ(c->failures, 0);
+	blk_close(c->b);
+	free(c);
+}
+
+TEST(completion_submits_threads)
+{
+	completion_submits(DRIVE_AIO_THREADS);
+}
+
+TEST(completion_submits_io_uring)
+{
+	completion_submits(DRIVE_AIO_IO_URING);
+}
+
 RUN_TESTS(T(rw_threads), T(rw_io_uring), T(rw_direct_threads), T(rw_direct_io_uring),
 	  T(many_threads_threads), T(many_threads_io_uring), T(deep_queue_threads),
 	  T(deep_queue_io_uring), T(plug_threads), T(plug_io_uring),
 	  T(discard_threads), T(discard_io_uring), T(detect_zeroes), T(readonly),
 	  T(probe_guessed_raw), T(open_errors), T(odd_size), T(large_threads), T(large_io_uring),
-	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes))
+	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes),
+	  T(completion_submits_threads), T(completion_submits_io_uring))
