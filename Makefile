@@ -26,8 +26,19 @@ endif
 
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN_FLAGS)
-# the block layer's libraries (scripts/setup-deps.sh installs them)
-PKGS := liburing libnbd zlib libzstd
+# the block layer's libraries (scripts/setup-deps.sh installs them).  A
+# static build (the nested-KVM kit's) leaves NBD out: libnbd has no static
+# form with its TLS and XML libraries.
+ifneq ($(findstring -static,$(LDFLAGS)),)
+NBD ?= 0
+endif
+NBD ?= 1
+PKGS := liburing zlib libzstd
+ifeq ($(NBD),1)
+PKGS += libnbd
+else
+CFLAGS += -DMINIVMM_NO_NBD
+endif
 CFLAGS += $(shell pkg-config --cflags $(PKGS))
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lm
 # libslirp (the user network back-end); its .pc needs glib's.  Debian ships

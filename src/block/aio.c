@@ -20,35 +20,6 @@ uint64_t iov_length(const struct iovec *iov, unsigned cnt)
 	return len;
 }
 
-/* Up to AIO_IOV_CHUNK iovecs of iov[] starting skip bytes in */
-static unsigned iov_window(const struct iovec *iov, unsigned cnt, uint64_t skip,
-			   struct iovec *out)
-{
-	unsigned i = 0, n = 0;
-	while (i < cnt && skip >= iov[i].iov_len)
-		skip -= iov[i++].iov_len;
-	for (; i < cnt && n < AIO_IOV_CHUNK; i++, skip = 0) {
-		if (iov[i].iov_len == skip)
-			continue;
-		out[n].iov_base = (char *)iov[i].iov_base + skip;
-		out[n].iov_len = iov[i].iov_len - skip;
-		n++;
-	}
-	return n;
-}
-
-static void iov_zero_from(const struct iovec *iov, unsigned cnt, uint64_t skip)
-{
-	for (unsigned i = 0; i < cnt; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		memset((char *)iov[i].iov_base + skip, 0, iov[i].iov_len - skip);
-		skip = 0;
-	}
-}
-
 /* A read ended early: at the end of the file, the rest reads as zeroes
  * (an O_DIRECT read of the unaligned tail there fails with EINVAL) */
 static bool aio_past_eof(const struct blk_aio *a, uint64_t done)
@@ -65,7 +36,7 @@ static int aio_transfer(const struct blk_aio *a, uint64_t done)
 	struct iovec win[AIO_IOV_CHUNK];
 
 	while (done < total) {
-		unsigned n = iov_window(a->iov, a->iovcnt, done, win);
+		unsigned n = iov_slice(a->iov, a->iovcnt, done, total - done, win, AIO_IOV_CHUNK);
 		ssize_t ret = read ? preadv2(a->fd, win, (int)n, (off_t)(a->offset + done), 0) :
 				     pwritev2(a->fd, win, (int)n, (off_t)(a->offset + done),
 					      a->rw_flags);
@@ -73,7 +44,7 @@ static int aio_transfer(const struct blk_aio *a, uint64_t done)
 			continue;
 		if (read && (ret == 0 || (ret < 0 && errno == EINVAL && done)) &&
 		    aio_past_eof(a, done)) {
-			iov_zero_from(a->iov, a->iovcnt, done);
+			iov_zero(a->iov, a->iovcnt, done, total - done);
 			return 0;
 		}
 		if (ret < 0)
@@ -130,11 +101,11 @@ bool iov_is_zero(const struct iovec *iov, unsigned cnt)
 	return true;
 }
 
-/* Copy len bytes between iov (from skip bytes in) and buf */
-static void iov_copy(const struct iovec *iov, unsigned cnt, uint64_t skip, void *buf,
-		     uint64_t len, bool to_buf)
+/* fn on each piece of [skip, skip + len) of an iovec, in order, until it
+ * says stop */
+static void iov_walk(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len,
+		     bool (*fn)(uint8_t *piece, uint64_t n, void *arg), void *arg)
 {
-	uint8_t *p = buf;
 	for (unsigned i = 0; i < cnt && len; i++) {
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
@@ -143,24 +114,71 @@ static void iov_copy(const struct iovec *iov, unsigned cnt, uint64_t skip, void 
 		uint64_t n = iov[i].iov_len - skip;
 		if (n > len)
 			n = len;
-		uint8_t *base = (uint8_t *)iov[i].iov_base + skip;
-		if (to_buf)
-			memcpy(p, base, n);
-		else
-			memcpy(base, p, n);
-		p += n;
+		if (!fn((uint8_t *)iov[i].iov_base + skip, n, arg))
+			return;
 		len -= n;
 		skip = 0;
 	}
 }
 
+struct iov_copy {
+	uint8_t *buf;
+	bool to_buf;
+};
+
+static bool iov_copy_piece(uint8_t *piece, uint64_t n, void *arg)
+{
+	struct iov_copy *c = arg;
+	if (c->to_buf)
+		memcpy(c->buf, piece, n);
+	else
+		memcpy(piece, c->buf, n);
+	c->buf += n;
+	return true;
+}
+
 void iov_to_buf(const struct iovec *iov, unsigned cnt, uint64_t skip, void *buf, uint64_t len)
 {
-	iov_copy(iov, cnt, skip, buf, len, true);
+	struct iov_copy c = { buf, true };
+	iov_walk(iov, cnt, skip, len, iov_copy_piece, &c);
 }
 
 void iov_from_buf(const struct iovec *iov, unsigned cnt, uint64_t skip, const void *buf,
 		  uint64_t len)
 {
-	iov_copy(iov, cnt, skip, (void *)buf, len, false);
+	struct iov_copy c = { (uint8_t *)buf, false };
+	iov_walk(iov, cnt, skip, len, iov_copy_piece, &c);
+}
+
+struct iov_out {
+	struct iovec *out;
+	unsigned n, max;
+};
+
+static bool iov_slice_piece(uint8_t *piece, uint64_t n, void *arg)
+{
+	struct iov_out *o = arg;
+	o->out[o->n++] = (struct iovec){ piece, n };
+	return o->n < o->max;
+}
+
+unsigned iov_slice(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len,
+		   struct iovec *out, unsigned max)
+{
+	struct iov_out o = { out, 0, max };
+	if (max)
+		iov_walk(iov, cnt, skip, len, iov_slice_piece, &o);
+	return o.n;
+}
+
+static bool iov_zero_piece(uint8_t *piece, uint64_t n, void *arg)
+{
+	(void)arg;
+	memset(piece, 0, n);
+	return true;
+}
+
+void iov_zero(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len)
+{
+	iov_walk(iov, cnt, skip, len, iov_zero_piece, NULL);
 }

@@ -121,5 +121,10 @@ bool iov_is_zero(const struct iovec *iov, unsigned cnt);
 void iov_to_buf(const struct iovec *iov, unsigned cnt, uint64_t skip, void *buf, uint64_t len);
 void iov_from_buf(const struct iovec *iov, unsigned cnt, uint64_t skip, const void *buf,
 		  uint64_t len);
+/* The part [skip, skip + len) of an iovec, in out (room for max); its
+ * count (less of it when max runs out) */
+unsigned iov_slice(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len,
+		   struct iovec *out, unsigned max);
+void iov_zero(const struct iovec *iov, unsigned cnt, uint64_t skip, uint64_t len);
 
 #endif

@@ -24,6 +24,7 @@ struct blk_plug_slot {
 
 struct blk {
 	struct blk_ctx ctx;
+	char *file;		/* the nodes' names point here */
 	struct bnode *root;
 	uint64_t size;
 	bool readonly;
@@ -114,15 +115,18 @@ int blk_open(const struct drive_config *cfg, struct blk **out)
 	struct blk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	int ret = blk_ctx_init(&b->ctx, cfg);
+	b->file = strdup(cfg->file);
+	int ret = b->file ? blk_ctx_init(&b->ctx, cfg) : -ENOMEM;
 	if (ret < 0) {
+		free(b->file);
 		free(b);
 		return ret;
 	}
-	ret = bnode_open_image(&b->ctx, cfg->file, cfg->format, cfg->readonly, 0, &b->probed_raw,
+	ret = bnode_open_image(&b->ctx, b->file, cfg->format, cfg->readonly, 0, &b->probed_raw,
 			       &b->root);
 	if (ret < 0) {
 		blk_ctx_destroy(&b->ctx);
+		free(b->file);
 		free(b);
 		return ret;
 	}
@@ -157,6 +161,7 @@ void blk_close(struct blk *b)
 	blk_ctx_destroy(&b->ctx);
 	pthread_cond_destroy(&b->idle);
 	pthread_mutex_destroy(&b->lock);
+	free(b->file);
 	free(b);
 }
 

@@ -237,12 +237,15 @@ static bool file_start(struct bnode *n, struct blk_io *io, struct blk_aio **batc
 	case BLK_OP_WRITE:
 		a->op = io->op == BLK_OP_READ ? BLK_AIO_READ : BLK_AIO_WRITE;
 		a->rw_flags = io->flags & BLK_REQ_FUA ? RWF_DSYNC : 0;
-		if (file_aligned(f, io->offset, io->len, a->iov, a->iovcnt))
-			break;
-		/* a write that is not aligned to the block size must read
-		 * around it, under the lock: that is the synchronous path */
+		/* Blocks larger than a sector: a write that covers part of
+		 * one reads around it, and must not interleave with a write
+		 * to the rest of the block (whose sectors it would put back
+		 * as they were); the lock that orders them is held on the
+		 * synchronous path, so every write takes it there */
 		if (io->op == BLK_OP_WRITE && f->off_align > BLK_SECTOR_SIZE)
 			return false;
+		if (file_aligned(f, io->offset, io->len, a->iov, a->iovcnt))
+			break;
 		io->bounce_offset = align_down(io->offset, f->off_align);
 		io->bounce_len = align_up(io->offset + io->len, f->off_align) - io->bounce_offset;
 		io->bounce = file_bounce_alloc(f, io->bounce_len);
@@ -309,7 +312,9 @@ static void file_dio_align(struct file_node *f)
 int file_open(struct blk_ctx *ctx, const char *path, bool readonly, struct bnode **out)
 {
 	bool direct = ctx->direct;
-	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	/* O_NONBLOCK: a FIFO (say, a backing file name in a hostile image)
+	 * must not hang the open; it is refused below */
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (direct ? O_DIRECT : 0);
 	int fd = open(path, flags);
 	if (fd < 0 && errno == EINVAL && direct) {
 		log_error("%s: the file system does not support O_DIRECT (cache=none or "
@@ -360,6 +365,7 @@ int file_open(struct blk_ctx *ctx, const char *path, bool readonly, struct bnode
 		free(f);
 		return -EINVAL;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	f->mem_align = f->off_align = 1;
 	if (direct)
 		file_dio_align(f);

@@ -63,7 +63,8 @@ enum cli_result kv_unknown(struct cli *c, const struct kv *kv);
 enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value);
 /* on/off (or yes/no, true/false, y/n, as QEMU takes them) */
 enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value);
-/* kv's value, NUL-terminated, kept in the config (vm_config.strings) */
+/* kv's value, NUL-terminated (",," made ","), kept in the config
+ * (vm_config.strings) */
 enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value);
 
 /* -device (device.c), and what it checks once the whole line is read */

@@ -123,7 +123,10 @@ bool kv_next(struct kv_iter *it, struct kv *kv)
 	const char *s = it->p;
 	if (!*s)
 		return false;
+	/* ",," is a comma inside the item, as in QEMU (file=a,,b.img) */
 	size_t n = strcspn(s, ",");
+	while (s[n] == ',' && s[n + 1] == ',')
+		n += 2 + strcspn(s + n + 2, ",");
 	const char *eq = memchr(s, '=', n);
 	if (eq) {
 		kv->key = s;
@@ -187,9 +190,14 @@ enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value
 		return cli_fail(c, "too many or too long values (%.*s=...)", (int)kv->key_len,
 				kv->key);
 	char *s = cfg->strings + cfg->strings_used;
-	memcpy(s, kv->val, kv->val_len);
-	s[kv->val_len] = 0;
-	cfg->strings_used += (unsigned)kv->val_len + 1;
+	size_t n = 0;
+	for (size_t i = 0; i < kv->val_len; i++) {
+		s[n++] = kv->val[i];
+		if (kv->val[i] == ',')
+			i++;	/* ",," */
+	}
+	s[n] = 0;
+	cfg->strings_used += (unsigned)n + 1;
 	*value = s;
 	return CLI_RUN;
 }

@@ -107,8 +107,16 @@ enum cli_result opt_drive(struct cli *c, const char *arg)
 	struct drive_config *d = &cfg->drives[cfg->nr_drives];
 	*d = (struct drive_config){ .interface = DRIVE_IF_IDE };
 
+	struct kv seen[24];
+	unsigned nseen = 0;
 	while (kv_next(&it, &kv)) {
 		enum cli_result r = CLI_RUN;
+		/* which of two values was meant is anyone's guess */
+		for (unsigned i = 0; kv.key && i < nseen; i++)
+			if (seen[i].key_len == kv.key_len && !memcmp(seen[i].key, kv.key, kv.key_len))
+				return cli_fail(c, "%.*s= is given twice", (int)kv.key_len, kv.key);
+		if (kv.key && nseen < sizeof(seen) / sizeof(seen[0]))
+			seen[nseen++] = kv;
 		if (!kv.key) {
 			r = kv_unknown(c, &kv);
 		} else if (kv_key_is(&kv, "file")) {

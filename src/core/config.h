@@ -298,7 +298,7 @@ struct vm_config {
 	unsigned nr_virtio;
 	/* where option values that are not whole arguments (ids, serial
 	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
-	char strings[2048];
+	char strings[8192];
 	unsigned strings_used;
 };
 

@@ -19,19 +19,24 @@ static void blk_test_remove_dir(void)
 		fprintf(stderr, "could not remove %s\n", blk_test_dir);
 }
 
+static void blk_test_make_dir(void)
+{
+	if (blk_test_dir[0])
+		return;
+	snprintf(blk_test_dir, sizeof(blk_test_dir), "/tmp/minivmm-blk-XXXXXX");
+	if (!mkdtemp(blk_test_dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	atexit(blk_test_remove_dir);
+}
+
 const char *blk_test_path(const char *name)
 {
-	static char paths[8][256];
+	static char paths[256][256];
 	static unsigned next;
-	if (!blk_test_dir[0]) {
-		snprintf(blk_test_dir, sizeof(blk_test_dir), "/tmp/minivmm-blk-XXXXXX");
-		if (!mkdtemp(blk_test_dir)) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(blk_test_remove_dir);
-	}
-	char *p = paths[next++ % 8];
+	blk_test_make_dir();
+	char *p = paths[next++ % 256];
 	snprintf(p, sizeof(paths[0]), "%s/%s", blk_test_dir, name);
 	return p;
 }
@@ -152,7 +157,8 @@ static int blk_test_vsh(char *out, size_t size, const char *fmt, va_list ap)
 {
 	char cmd[4096], log[128];
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	snprintf(log, sizeof(log), "%s", blk_test_path("sh.log"));
+	blk_test_make_dir();
+	snprintf(log, sizeof(log), "%s/sh.log", blk_test_dir);
 	char full[4400];
 	snprintf(full, sizeof(full), "(%s) >'%s' 2>&1", cmd, log);
 	int st = system(full);

@@ -10,7 +10,7 @@
 #include "block/block.h"
 
 /* A directory under /tmp for this test program, removed at exit; the path
- * of a name in it (a ring of buffers: the last few stay valid) */
+ * of a name in it (a ring of buffers: the last 256 stay valid) */
 const char *blk_test_path(const char *name);
 
 /* A -drive for file with the parser's defaults (format=raw, if=none) */

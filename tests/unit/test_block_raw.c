@@ -222,6 +222,86 @@ TEST(many_threads_io_uring)
 	many_threads(DRIVE_AIO_IO_URING);
 }
 
+/* More requests in flight than an io_uring's completion ring holds, half
+ * of them submitted from completion callbacks (a device answering one
+ * request may start the next on the block layer's thread) */
+#define DEEP_REQS 1500
+
+struct deep_queue {
+	struct blk *b;
+	uint8_t *data, *back;
+	struct blk_request reqs[2 * DEEP_REQS];
+	struct iovec iov[2 * DEEP_REQS];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned done, failed;
+};
+
+static void deep_complete(struct blk_request *req, int ret)
+{
+	struct deep_queue *q = req->opaque;
+	unsigned i = (unsigned)(req - q->reqs);
+	/* a write done: read its block back, from here */
+	if (i < DEEP_REQS && ret == 0 && blk_submit(q->b, &q->reqs[DEEP_REQS + i]) < 0)
+		ret = -EIO;
+	pthread_mutex_lock(&q->lock);
+	q->failed += ret < 0;
+	q->done += i < DEEP_REQS && ret < 0 ? 2 : 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void deep_queue(enum drive_aio aio)
+{
+	const char *path = make_file("deep.img", DEEP_REQS * 4096ull, false);
+	struct drive_config cfg = blk_test_drive(path);
+	cfg.aio = aio;
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	if (!b)
+		return;
+	struct deep_queue *q = calloc(1, sizeof(*q));
+	*q = (struct deep_queue){ .b = b, .data = malloc(DEEP_REQS * 4096),
+				  .back = malloc(DEEP_REQS * 4096),
+				  .lock = PTHREAD_MUTEX_INITIALIZER,
+				  .cond = PTHREAD_COND_INITIALIZER };
+	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, 9);
+	for (unsigned i = 0; i < DEEP_REQS; i++) {
+		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
+		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
+		for (unsigned k = 0; k < 2; k++)
+			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
+				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
+				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
+				.complete = deep_complete, .opaque = q };
+	}
+	blk_plug(b);
+	for (unsigned i = 0; i < DEEP_REQS; i++)
+		CHECK_EQ(blk_submit(b, &q->reqs[i]), 0);
+	blk_unplug(b);
+	pthread_mutex_lock(&q->lock);
+	while (q->done < 2 * DEEP_REQS)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	CHECK_EQ(q->failed, 0);
+	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
+	blk_close(b);
+	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
+	free(q->data);
+	free(q->back);
+	free(q);
+}
+
+TEST(deep_queue_threads)
+{
+	deep_queue(DRIVE_AIO_THREADS);
+}
+
+TEST(deep_queue_io_uring)
+{
+	deep_queue(DRIVE_AIO_IO_URING);
+}
+
 /* Plugged requests wait for the unplug; blk_drain sends them on and waits */
 static void plug_holds(enum drive_aio aio)
 {
@@ -447,6 +527,12 @@ TEST(open_errors)
 	CHECK_EQ(blk_test_open(&cfg, &b), -EISDIR);
 	cfg.file = "/dev/null";
 	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
+	/* a FIFO is refused at once, not waited on */
+	cfg.file = blk_test_path("fifo");
+	CHECK_EQ(mkfifo(cfg.file, 0644), 0);
+	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
+	cfg.readonly = true;
+	CHECK_EQ(blk_test_open(&cfg, &b), -EINVAL);
 }
 
 /* A file whose size is not a multiple of 512: the disk rounds up, and the
@@ -586,6 +672,32 @@ static void blockdev_4k(enum drive_aio aio)
 	blk_unplug(b);
 	CHECK_EQ(blk_batch_wait(&batch), 0);
 
+	/* a whole 4 KiB sector and a 512-byte part of it written at once:
+	 * the part's read-modify-write must not put back what the whole
+	 * write replaced in the sectors only it wrote */
+	static uint8_t whole[4096] __attribute__((aligned(4096))), part[512], back[512];
+	bool kept = true;
+	for (uint64_t r = 0; r < 1000 && kept; r++) {
+		uint64_t off = 200 * 4096 + r % 32 * 4096;
+		struct iovec wiov = { whole, 4096 }, piov = { part, 512 };
+		struct blk_request w = { .op = BLK_OP_WRITE, .offset = off, .iov = &wiov, .iovcnt = 1 };
+		struct blk_request p = { .op = BLK_OP_WRITE, .offset = off + 512, .iov = &piov,
+					 .iovcnt = 1 };
+		blk_test_pattern(whole, 4096, off, 100 + r);
+		blk_test_pattern(part, 512, off + 512, 500 + r);
+		blk_batch_init(&batch);
+		blk_plug(b);
+		blk_batch_submit(b, &batch, r & 1 ? &p : &w);
+		blk_batch_submit(b, &batch, r & 1 ? &w : &p);
+		blk_unplug(b);
+		CHECK_EQ(blk_batch_wait(&batch), 0);
+		CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, off, back, 512), 0);
+		kept = !memcmp(back, whole, 512);
+		memcpy(mirror + off, whole, 4096);
+		CHECK_EQ(blk_test_io(b, BLK_OP_READ, 0, off + 512, mirror + off + 512, 512), 0);
+	}
+	CHECK(kept);
+
 	/* unaligned reads, and a write spanning sectors from an odd buffer */
 	uint8_t *buf = malloc(3 * 4096 + 1);
 	blk_test_pattern(buf + 1, 3 * 4096, 77, 77);
@@ -657,8 +769,78 @@ TEST(cache_modes)
 	}
 }
 
+/* A completion that submits the next request (as a device finishing one
+ * chain and starting another may): on io_uring this comes from the reaper
+ * thread, which must not wait on its own ring */
+struct chain {
+	struct blk *b;
+	struct blk_request req;
+	struct iovec iov;
+	uint8_t buf[4096];
+	unsigned left;
+	int failures;
+	struct blk_batch done;
+};
+
+static void chain_complete(struct blk_request *req, int ret)
+{
+	struct chain *c = req->opaque;
+	if (ret < 0)
+		c->failures++;
+	if (--c->left == 0) {
+		pthread_mutex_lock(&c->done.lock);
+		c->done.pending = 0;
+		pthread_cond_broadcast(&c->done.cond);
+		pthread_mutex_unlock(&c->done.lock);
+		return;
+	}
+	c->req.offset = (uint64_t)(c->left % 64) * 4096;
+	c->req.op = c->left % 2 ? BLK_OP_WRITE : BLK_OP_READ;
+	if (blk_submit(c->b, &c->req) < 0)
+		c->failures++;
+}
+
+static void completion_submits(enum drive_aio aio)
+{
+	const char *path = make_file("chain.img", MiB, true);
+	struct drive_config cfg = blk_test_drive(path);
+	cfg.aio = aio;
+	struct chain *c = calloc(1, sizeof(*c));
+	CHECK_EQ(blk_test_open(&cfg, &c->b), 0);
+	if (!c->b) {
+		free(c);
+		return;
+	}
+	blk_batch_init(&c->done);
+	c->done.pending = 1;
+	c->left = 300;
+	c->iov = (struct iovec){ c->buf, sizeof(c->buf) };
+	c->req = (struct blk_request){ .op = BLK_OP_READ, .iov = &c->iov, .iovcnt = 1,
+				       .complete = chain_complete, .opaque = c };
+	CHECK_EQ(blk_submit(c->b, &c->req), 0);
+	pthread_mutex_lock(&c->done.lock);
+	while (c->done.pending)
+		pthread_cond_wait(&c->done.cond, &c->done.lock);
+	pthread_mutex_unlock(&c->done.lock);
+	CHECK_EQ(c->failures, 0);
+	blk_close(c->b);
+	free(c);
+}
+
+TEST(completion_submits_threads)
+{
+	completion_submits(DRIVE_AIO_THREADS);
+}
+
+TEST(completion_submits_io_uring)
+{
+	completion_submits(DRIVE_AIO_IO_URING);
+}
+
 RUN_TESTS(T(rw_threads), T(rw_io_uring), T(rw_direct_threads), T(rw_direct_io_uring),
-	  T(many_threads_threads), T(many_threads_io_uring), T(plug_threads), T(plug_io_uring),
+	  T(many_threads_threads), T(many_threads_io_uring), T(deep_queue_threads),
+	  T(deep_queue_io_uring), T(plug_threads), T(plug_io_uring),
 	  T(discard_threads), T(discard_io_uring), T(detect_zeroes), T(readonly),
 	  T(probe_guessed_raw), T(open_errors), T(odd_size), T(large_threads), T(large_io_uring),
-	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes))
+	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes),
+	  T(completion_submits_threads), T(completion_submits_io_uring))

@@ -709,6 +709,11 @@ TEST(drives)
 	OK("-drive", "file=x,if=virtio,discard=off,readonly=yes");
 	CHECK(run.cfg.drives[0].readonly);
 	CHECK_EQ(run.cfg.drives[0].discard, DRIVE_DISCARD_IGNORE);
+	/* ",," is a comma in a value, as in QEMU */
+	OK("-drive", "file=a,,b,,,,c.img,if=virtio,serial=x,,y", "-drive", "d,,e,if=virtio");
+	CHECK_STR(run.cfg.drives[0].file, "a,b,,c.img");
+	CHECK_STR(run.cfg.drives[0].serial, "x,y");
+	CHECK_STR(run.cfg.drives[1].file, "d,e");
 	/* NBD exports */
 	OK("-drive", "file=nbd://127.0.0.1:10809/exp,if=virtio", "-drive",
 	   "file=nbd+unix:///exp?socket=/tmp/s,if=none,id=n,format=raw");
@@ -755,6 +760,9 @@ TEST(drive_errors)
 	FAILS("-drive", "detect-zeroes=unmap needs discard=unmap", "-drive",
 	      "file=d,if=virtio,detect-zeroes=unmap,discard=ignore");
 	FAILS("-drive", "if=none needs id=", "-drive", "file=d,if=none");
+	FAILS("-drive", "file= is given twice", "-drive", "file=d,if=virtio,file=e");
+	FAILS("-drive", "cache= is given twice", "-drive", "d,if=virtio,cache=none,cache=none");
+	FAILS("-drive", "unexpected 'e'", "-drive", "file=d,,,e,if=virtio");
 	FAILS("-drive", "duplicate id 'a'", "-drive", "file=d,if=none,id=a", "-drive",
 	      "file=e,if=virtio,id=a");
 	/* a made-up id may collide with a user's */
