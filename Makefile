@@ -4,7 +4,8 @@
 # the test guests.
 #
 #   make                 build/minivmm
-#   make test            every test (unit, device, loader, guest)
+#   make test            every test (unit, device, loader, guest), after
+#                        building the Linux kit they boot (make kit)
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
 #   make check           both of the above (what CI runs)
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
@@ -25,9 +26,36 @@ endif
 
 CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SAN_FLAGS)
-LDLIBS := -lm
+# the block layer's libraries (scripts/setup-deps.sh installs them).  A
+# static build (the nested-KVM kit's) leaves NBD out: libnbd has no static
+# form with its TLS and XML libraries.
+ifneq ($(findstring -static,$(LDFLAGS)),)
+NBD ?= 0
+endif
+NBD ?= 1
+PKGS := liburing zlib libzstd
+ifeq ($(NBD),1)
+PKGS += libnbd
+else
+CFLAGS += -DMINIVMM_NO_NBD
+endif
+CFLAGS += $(shell pkg-config --cflags $(PKGS))
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lm
+# libslirp (the user network back-end); its .pc needs glib's.  Debian ships
+# no static libslirp, so a static build (the nested-KVM kit's) goes without.
+ifeq ($(filter -static,$(LDFLAGS)),)
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp)
+SLIRP_LIBS := $(shell pkg-config --libs slirp)
+ifeq ($(SLIRP_LIBS),)
+$(error libslirp not found by pkg-config: run scripts/setup-deps.sh)
+endif
+LDLIBS += $(SLIRP_LIBS)
+else
+NO_SLIRP_SRCS := src/net/user.c
+CFLAGS += -DMINIVMM_NO_SLIRP
+endif
 
-SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
+SRCS := $(filter-out $(NO_SLIRP_SRCS),$(shell find src -name '*.c' ! -path src/main.c | sort))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libminivmm.a
 # test_harness.c is the harness linked into every test, not a test program
@@ -38,7 +66,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests fuzz bench bench-boot difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -47,6 +75,8 @@ $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
 $(LIB): $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/src/net/user.o: CFLAGS += $(SLIRP_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -61,8 +91,15 @@ guests:
 
 unit: $(UNIT_BINS)
 
-test: all unit guests
+# Debian's kernel and a busybox initramfs (cached in ~/.cache/minivmm),
+# before the tests that boot them: test_bzimage's and the Linux guest tests
+kit:
+	@scripts/linux-kit.sh >/dev/null || \
+		echo "warning: cannot build the Linux kit (scripts/linux-kit.sh): the Linux tests cannot run" >&2
+
+test: all unit guests kit
 	BUILD=$(BUILD) tests/run.sh
+	BUILD=$(BUILD) scripts/test-jit-off.sh
 
 # what CI runs: the tests, then the tests again under ASan and UBSan
 check:
@@ -70,12 +107,12 @@ check:
 	$(MAKE) test SANITIZE=1
 
 fuzz:
-	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRCS)
+	BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_LDLIBS="$(LDLIBS)" tests/fuzz/run.sh $(FUZZ_SRCS)
 
 bench: all guests
 	BUILD=$(BUILD) scripts/bench.sh
 
-bench-boot: all
+bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
 
 difftest: unit

@@ -7,7 +7,7 @@
 # Two parts:
 #   - cached outside the tree and built once, as it depends on Debian's
 #     packages only (like scripts/linux-kit.sh): the kernel (bzImage) and
-#     base.cpio.gz, which holds busybox-static and kvm-amd with every
+#     base.cpio.gz, which holds busybox-static, kvm-amd and vhost_net with every
 #     module it needs (found through each module's own "depends=" field,
 #     which is what depmod reads: the package ships no modules.dep) and
 #     their load order;
@@ -23,14 +23,18 @@
 #   MINIVMM_NESTED_KIT_DIR=DIR   the cache folder
 #   MINIVMM_STATIC_BUILD=DIR     the static build folder ($BUILD/nested-static)
 #   NESTED_GUESTS="a b"          the guests/build/*.elf to pack
+#   NESTED_ARGS_<guest>="..."    more minivmm arguments for that guest
+#   --linux also packs the kit's virtio modules (so a disk QEMU gives the
+#   outer guest appears as /dev/vda) and /linux/virtio-initrd: the kit's
+#   initramfs with tests/guest/virtio-check.init as its /init
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kit=${MINIVMM_NESTED_KIT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm/kvm-nested-kit}
 # bump when the layout of the cached part changes, so old caches are rebuilt
-kit_format=1
+kit_format=2
 # the modules to load; their dependencies are found, not listed
-want_modules="kvm_amd"
+want_modules="kvm_amd vhost_net"
 
 initrd_out=
 with_linux=0
@@ -194,7 +198,8 @@ for g in /guests/*.elf; do
 	name=${g##*/}
 	name=${name%.elf}
 	timeout "$run_timeout" /bin/minivmm -accel kvm -nographic -no-reboot -kernel "$g" \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >/tmp/out 2>/tmp/err
+		-device isa-debug-exit,iobase=0xf4,iosize=4 $(cat "/guests/$name.args" 2>/dev/null) \
+		</dev/null >/tmp/out 2>/tmp/err
 	rc=$?
 	show /tmp/out "guest $name: "
 	show /tmp/err "guest $name stderr: "
@@ -210,6 +215,21 @@ if [ -n "$smp" ] && [ -f /linux/bzImage ]; then
 	show /tmp/out "linux: "
 	echo "NESTED-LINUX-END smp=$smp rc=$rc"
 fi
+
+# virtio on KVM: the disk QEMU gives this guest (if any) as a virtio-blk
+# drive of the inner one, with virtio-rng; the inner /init checks them
+if [ -n "$smp" ] && [ -f /linux/virtio-initrd ]; then
+	modprobe virtio_pci 2>/dev/null
+	modprobe virtio_blk 2>/dev/null
+	disk=
+	[ -b /dev/vda ] && disk="-drive file=/dev/vda,format=raw,if=virtio,serial=nested-disk"
+	timeout "$run_timeout" /bin/minivmm -accel kvm -m 256M -smp "$smp" -nographic -no-reboot \
+		-kernel /linux/bzImage -initrd /linux/virtio-initrd -append "console=ttyS0 panic=-1 quiet" \
+		-device virtio-rng-pci $disk </dev/null >/tmp/out 2>&1
+	rc=$?
+	show /tmp/out "virtio: "
+	echo "NESTED-VIRTIO-END smp=$smp disk=${disk:+yes} rc=$rc"
+fi
 echo "NESTED-END"
 poweroff -f
 INIT
@@ -222,10 +242,11 @@ build_payload() {
 	command -v make >/dev/null || die "make is needed"
 	local sbuild=${MINIVMM_STATIC_BUILD:-${BUILD:-build}/nested-static}
 	case $sbuild in /*) ;; *) sbuild=$ROOT/$sbuild ;; esac
-	# the test programs that need a real /dev/kvm: they skip without one
+	# the test programs that need a real /dev/kvm or /dev/vhost-net: they
+	# skip without one
 	local tests=() src
 	for src in "$ROOT"/tests/unit/test_*.c; do
-		grep -q 'SKIP("no /dev/kvm")' "$src" || continue
+		grep -q -e 'SKIP("no /dev/kvm")' -e 'SKIP("no /dev/vhost-net")' "$src" || continue
 		src=${src##*/}
 		tests+=("$sbuild/tests/${src%.c}")
 	done
@@ -248,15 +269,25 @@ build_payload() {
 	for t in "${tests[@]}"; do
 		strip -o "$root/tests/${t##*/}" "$t" 2>/dev/null || cp "$t" "$root/tests/"
 	done
-	local g
+	local g args
 	for g in ${NESTED_GUESTS:-hello-exit modes exceptions exceptions32 rings paging}; do
 		[ -f "$ROOT/guests/build/$g.elf" ] || die "guests/build/$g.elf is missing (make -C guests)"
 		cp "$ROOT/guests/build/$g.elf" "$root/guests/"
+		args=NESTED_ARGS_${g//-/_}
+		[ -n "${!args:-}" ] && echo "${!args}" >"$root/guests/$g.args"
 	done
 	if [ "$with_linux" = 1 ]; then
 		local lkit
 		lkit=$("$ROOT/scripts/linux-kit.sh") || die "cannot build the Linux kit"
 		cp "$lkit/bzImage" "$lkit/initramfs.cpio.gz" "$root/linux/"
+		# the kit's modules (the same kernel) for the outer guest's virtio
+		(cd "$root" && gzip -dc "$lkit/initramfs.cpio.gz" | cpio -id --quiet 'lib/modules/*')
+		local ov=$tmp/virtio-overlay
+		mkdir -p "$ov"
+		cp "$ROOT/tests/guest/virtio-check.init" "$ov/init"
+		chmod +x "$ov/init"
+		{ cat "$lkit/initramfs.cpio.gz"; (cd "$ov" && find . | cpio -o -H newc --quiet | gzip -1); } \
+			>"$root/linux/virtio-initrd"
 	fi
 	write_init "$root/init"
 	# uncompressed: the outer kernel unpacks it under TCG, where gunzip is slow

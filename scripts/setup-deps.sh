@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages minivmm needs to build, test and fuzz.
+# Install the Debian packages minivmm needs to build, test and fuzz, and
+# the test peers: QEMU (the reference the guest tests compare with, and
+# the host of the nested-KVM test) with its firmware and tools, and what
+# the Linux and nested-KVM kits are unpacked with (xz, zstd).
 # Idempotent; run as root (or with sudo available).
 set -euo pipefail
-pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools kmod
-	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libseccomp-dev pkg-config)
+pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools kmod pkg-config
+	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libglib2.0-dev libseccomp-dev
+	qemu-system-x86 qemu-system-common qemu-utils seabios ipxe-qemu e2fsprogs xz-utils zstd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

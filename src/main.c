@@ -1,6 +1,7 @@
 /* minivmm: a virtual x86-64 PC on KVM or on a software CPU. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	/* as in QEMU: a sink whose reader went away is an EPIPE to handle
+	 * (core/chardev.c), not the end of the process */
+	signal(SIGPIPE, SIG_IGN);
 	const struct accel_ops *accel = accel_select(cfg.accel);
 	if (!accel)
 		return 1;

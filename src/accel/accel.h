@@ -66,6 +66,13 @@ struct accel_ops {
 	 * APIC register write, which may target the calling vCPU itself) or
 	 * from the thread that runs timers; it must not block. */
 	void (*vcpu_deliver)(struct vcpu *vcpu, enum vcpu_delivery what, uint8_t vector);
+	/* Optional (NULL: the userspace irqchip takes MSIs, vm_signal_msi):
+	 * deliver the MSI message data written to addr; from any thread */
+	int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);
+	/* Optional: a guest write of len bytes (0: any) to MMIO address addr
+	 * signals eventfd fd instead of reaching the device's handler
+	 * (assign), or no longer does; -ENOSYS without it */
+	int (*ioeventfd)(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
 	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
 	 * often); false: the monitor starts one thread per vCPU. */
 	bool single_threaded;

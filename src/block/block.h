@@ -42,7 +42,11 @@ struct blk_request {
 	uint64_t len;		/* DISCARD/WRITE_ZEROES: bytes, a multiple of 512 */
 	/* Called exactly once, on a block-layer thread (never inside
 	 * blk_submit), with 0 or a negative errno: -EIO, -ENOSPC, -EROFS for a
-	 * write to a read-only disk, -EINVAL for a range past the end.  A
+	 * write to a read-only disk, -EINVAL for a range past the end (or an
+	 * offset or length that is not a multiple of 512), -EPERM for a
+	 * write that would put an image header into block 0 of an image
+	 * whose format was guessed (QEMU's guard), -ENOTCONN when an NBD
+	 * server has gone.  A
 	 * completed write without FUA may sit in a host cache until a FLUSH,
 	 * unless the drive is cache=writethrough/directsync, where every
 	 * write is durable before it completes. */
@@ -54,6 +58,9 @@ struct blk_request {
  * the file and what is wrong with it (refusing what it cannot handle,
  * e.g. an encrypted qcow2) and returns a negative errno. */
 int blk_open(const struct drive_config *cfg, struct blk **out);
+/* file= names an NBD export (nbd://, nbd+unix://, or QEMU's older nbd:
+ * forms) rather than a file */
+bool blk_is_nbd_uri(const char *file);
 /* Waits for requests in flight, makes written data durable, closes. */
 void blk_close(struct blk *b);
 

@@ -9,6 +9,7 @@
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "hw/pci.h"
 
 #define ACPI_OEM_ID "MINVMM"
 #define ACPI_OEM_TABLE_ID "MINIVMM "
@@ -50,6 +51,7 @@
 #define MPS_LEVEL (0x3 << 2)
 
 #define RTC_CENTURY_REG 0x32
+#define PCI_SLOTS 32
 
 uint8_t acpi_checksum(const uint8_t *p, uint64_t len)
 {
@@ -119,7 +121,7 @@ static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, ui
 
 /* Enough for the DSDT below; the emitter flags an overflow, never writes
  * past the end */
-#define AML_MAX 512
+#define AML_MAX 4096
 #define AML_DEPTH 8
 
 #define AML_ZERO_OP 0x00
@@ -320,6 +322,35 @@ static void aml_pci_crs(struct aml *a)
 	aml_pkg_end(a);
 }
 
+/* Name(_PRT, Package() { Package() { 0xSSSSFFFF, pin, Zero, GSI }, ... }):
+ * INTA-INTD of every slot straight to the GSIs pci_host.c wires them to.
+ * Linux then programs those I/O APIC pins level triggered, as PCI
+ * interrupts are; without a _PRT it takes the Interrupt Line register and
+ * the line as an edge-triggered ISA interrupt, and devices sharing a line
+ * then lose interrupts (a line already high gives no new edge). */
+static void aml_pci_prt(struct aml *a)
+{
+	static const unsigned gsis[4] = PCI_PC_INTX_GSIS;
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_PRT");
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_pkg_begin(a);
+	aml_byte(a, (PCI_SLOTS - 1) * 4);	/* NumElements: slot 0 is the host bridge */
+	for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_byte(a, AML_PACKAGE_OP);
+			aml_pkg_begin(a);
+			aml_byte(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);	/* no link device: the GSI is fixed */
+			aml_integer(a, pci_intx_gsi(gsis, slot, pin + 1));
+			aml_pkg_end(a);
+		}
+	}
+	aml_pkg_end(a);
+}
+
 /* EISA ID as ASL's EisaId() compresses it: three letters in 5 bits each,
  * then four hex digits, stored big-endian */
 static uint32_t aml_eisa_id(const char *id)
@@ -336,9 +367,8 @@ static uint32_t aml_eisa_id(const char *id)
 /* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb, 0, 0 }): what OSPM writes to
  * PM1a_CNT to turn the machine off.  Then the system bus with the PCI
  * host bridge and the windows it decodes, so that Linux finds bus 0
- * through ACPI and has room for the BARs.  No _PRT: Linux then takes a
- * device's interrupt from its Interrupt Line register, which pci_host.c
- * fills with the line's GSI. */
+ * through ACPI and has room for the BARs, and how its slots' interrupt
+ * pins reach the GSIs. */
 static void acpi_build_dsdt_body(struct aml *a)
 {
 	aml_byte(a, AML_NAME_OP);
@@ -372,6 +402,7 @@ static void acpi_build_dsdt_body(struct aml *a)
 	aml_name(a, "_BBN");
 	aml_integer(a, 0);
 	aml_pci_crs(a);
+	aml_pci_prt(a);
 	aml_pkg_end(a);
 	aml_pkg_end(a);
 }

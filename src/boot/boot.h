@@ -25,6 +25,13 @@ struct boot_entry {
 /* Load vm->cfg.kernel (with -initrd and -append) and fill *entry. */
 int boot_load(struct vm *vm, struct boot_entry *entry);
 
+/* From now on keep a copy of each file boot_load reads, and let later
+ * loads (a reset) use the copy: the machine boots again what it booted
+ * at start-up, even if the files changed or went away.  0 or -ENOMEM.
+ * boot_files_free drops the copies. */
+int boot_keep_files(struct vm *vm);
+void boot_files_free(struct vm *vm);
+
 /* Put vcpu into entry->mode at entry->rip: writes a GDT and, for long
  * mode, identity page tables into guest RAM, then sets the registers
  * through the engine. */

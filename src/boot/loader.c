@@ -46,7 +46,7 @@ int boot_load(struct vm *vm, struct boot_entry *entry)
 		return -EINVAL;
 	}
 	/* an image cannot be larger than the RAM it has to fit in */
-	ret = boot_read_file(img.path, "kernel", vm->mem.ram_size, &buf, &img.size);
+	ret = boot_read_file(vm, img.path, "kernel", vm->mem.ram_size, &buf, &img.size);
 	if (ret < 0)
 		return ret;
 	img.data = buf;

@@ -75,9 +75,10 @@ static inline void boot_put_le64(uint8_t *p, uint64_t v)
 
 /* image.c: read a whole file of at most max bytes; what names it in
  * messages ("kernel", "initrd").  *buf is malloc'd (also for an empty
- * file, which is the caller's to judge). */
-int boot_read_file(const char *path, const char *what, uint64_t max, uint8_t **buf,
-		   size_t *size);
+ * file, which is the caller's to judge).  After boot_keep_files, a file
+ * read before comes from the copy kept then, not from the disk. */
+int boot_read_file(struct vm *vm, const char *path, const char *what, uint64_t max,
+		   uint8_t **buf, size_t *size);
 
 /* loader.c: check that [gpa, gpa + len) is RAM and clear of the boot
  * structures in areas (enum boot_area); prints one error naming path and

@@ -51,7 +51,7 @@ int boot_load_module(struct vm *vm, const char *file, uint64_t *next_gpa, unsign
 		return -ENOMEM;
 	}
 	/* modules stay below the PCI hole: Multiboot addresses are 32-bit */
-	ret = boot_read_file(file, "initrd", low_end - gpa, &data, &size);
+	ret = boot_read_file(vm, file, "initrd", low_end - gpa, &data, &size);
 	if (ret < 0)
 		return ret;
 	char where[512];

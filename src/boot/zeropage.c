@@ -101,7 +101,7 @@ static int linux_load_initrd(struct vm *vm, const char *path, const struct linux
 			  file, (unsigned long long)lb->kernel_end, (unsigned long long)top);
 		return -ENOMEM;
 	}
-	int ret = boot_read_file(file, "initrd", top - bottom, &data, &len);
+	int ret = boot_read_file(vm, file, "initrd", top - bottom, &data, &len);
 	if (ret < 0)
 		return ret;
 	*gpa = len ? (top - len) & ~(PAGE_SIZE - 1) : 0;

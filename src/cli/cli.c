@@ -400,87 +400,12 @@ static enum cli_result opt_display(struct cli *c, const char *arg)
 	return CLI_RUN;
 }
 
-/* -vga, -vnc, -monitor, -parallel, -net: devices this PC never has, so
+/* -vga, -vnc, -monitor, -parallel: devices this PC never has, so
  * "none" is what the user gets anyway */
 static enum cli_result opt_none_only(struct cli *c, const char *arg)
 {
 	if (strcmp(arg, "none"))
 		return cli_fail(c, "'%s' is not supported (only none)", arg);
-	return CLI_RUN;
-}
-
-static enum cli_result opt_device(struct cli *c, const char *arg)
-{
-	struct kv_iter it = { .p = arg, .implied = "driver" };
-	struct kv kv;
-	struct vm_config *cfg = c->cfg;
-	enum { DEV_NONE, DEV_DEBUG_EXIT, DEV_TESTDEV } dev = DEV_NONE;
-	uint64_t iobase = 0x501, iosize = 2;
-
-	while (kv_next(&it, &kv)) {
-		if (kv_key_is(&kv, "driver")) {
-			if (kv_val_is(&kv, "help")) {
-				fprintf(c->out,
-					"Supported devices:\n"
-					"  isa-debug-exit[,iobase=N][,iosize=N]\n"
-					"      a guest write of V ends minivmm with status "
-					"(V << 1) | 1\n"
-					"  pc-testdev\n"
-					"      QEMU's test device for kvm-unit-tests\n");
-				return CLI_DONE;
-			}
-			if (kv_val_is(&kv, "isa-debug-exit"))
-				dev = DEV_DEBUG_EXIT;
-			else if (kv_val_is(&kv, "pc-testdev"))
-				dev = DEV_TESTDEV;
-			else
-				return cli_fail(c, "unsupported device '%.*s' (-device help lists "
-						   "the supported ones)",
-						(int)kv.val_len, kv.val);
-		} else if (kv_key_is(&kv, "id")) {
-			/* names a device for the monitor, which minivmm does not have */
-		} else if (dev == DEV_DEBUG_EXIT && kv_key_is(&kv, "iobase")) {
-			if (kv_number(c, &kv, &iobase) != CLI_RUN)
-				return CLI_ERROR;
-			if (iobase > 0xffff)
-				return cli_fail(c, "iobase=%.*s is above port 0xffff",
-						(int)kv.val_len, kv.val);
-		} else if (dev == DEV_DEBUG_EXIT && kv_key_is(&kv, "iosize")) {
-			if (kv_number(c, &kv, &iosize) != CLI_RUN)
-				return CLI_ERROR;
-			if (iosize == 0 || iosize > 0xffff)
-				return cli_fail(c, "iosize=%.*s is outside 1..0xffff",
-						(int)kv.val_len, kv.val);
-		} else if (dev == DEV_NONE) {
-			return cli_fail(c, "missing device name");
-		} else if (!kv.key) {
-			return kv_unknown(c, &kv);
-		} else {
-			return cli_fail(c, "%s has no parameter '%.*s'",
-					dev == DEV_DEBUG_EXIT ? "isa-debug-exit" : "pc-testdev",
-					(int)kv.key_len, kv.key);
-		}
-	}
-	switch (dev) {
-	case DEV_NONE:
-		return cli_fail(c, "missing device name");
-	case DEV_DEBUG_EXIT:
-		if (cfg->debug_exit)
-			return cli_fail(c, "only one isa-debug-exit is supported");
-		if (iobase + iosize > 0x10000)
-			return cli_fail(c, "ports 0x%llx..0x%llx run past 0xffff",
-					(unsigned long long)iobase,
-					(unsigned long long)(iobase + iosize - 1));
-		cfg->debug_exit = true;
-		cfg->debug_exit_iobase = (uint16_t)iobase;
-		cfg->debug_exit_iosize = (uint16_t)iosize;
-		break;
-	case DEV_TESTDEV:
-		if (cfg->pc_testdev)
-			return cli_fail(c, "only one pc-testdev is supported");
-		cfg->pc_testdev = true;
-		break;
-	}
 	return CLI_RUN;
 }
 
@@ -536,8 +461,16 @@ static const struct cli_option cli_options[] = {
 	  "where COM1 goes (default stdio); none removes COM1", opt_serial },
 	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
 	  "debug console on port 0xe9 (default none)", opt_debugcon },
-	{ "device", NULL, "isa-debug-exit[,iobase=N][,iosize=N]|pc-testdev|help",
-	  "add a device (isa-debug-exit defaults: iobase=0x501, iosize=2)", opt_device },
+	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
+	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
+	  "(-device help lists their properties)",
+	  opt_device },
+	{ "drive", NULL,
+	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
+	  "[,aio=threads|io_uring][,discard=unmap|ignore][,detect-zeroes=off|on|unmap][,serial=S]",
+	  "a disk image (a file, block device or nbd:// URI); cache=writeback (default), none, "
+	  "writethrough, directsync or unsafe",
+	  opt_drive },
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
@@ -547,7 +480,14 @@ static const struct cli_option cli_options[] = {
 	{ "monitor", NULL, "none", "accepted: there is no monitor (Ctrl-A h for keys)",
 	  opt_none_only },
 	{ "parallel", NULL, "none", "accepted: there is no parallel port", opt_none_only },
-	{ "net", NULL, "none", "accepted: there is no network", opt_none_only },
+	{ "netdev", NULL, "user|tap|stream|socket|dgram,id=ID[,...]|help",
+	  "a network back-end for a network card's netdev=ID (-netdev help lists the "
+	  "parameters)",
+	  cli_opt_netdev },
+	{ "nic", NULL, "TYPE[,model=virtio-net-pci][,mac=ADDR][,id=ID][,...]|none",
+	  "a network card and its back-end; TYPE and its parameters as for -netdev",
+	  cli_opt_nic },
+	{ "net", NULL, "none", "no network (for one, use -nic or -netdev)", cli_opt_net },
 	{ "d", NULL, "ITEM[,...]", "debug output (-d help lists the items)", opt_debug },
 	{ "D", NULL, "FILE", "messages of the run (-d logs, run-time errors) go to FILE", opt_logfile },
 	{ "help", "h", NULL, "print this help and exit", opt_help },
@@ -600,7 +540,10 @@ static enum cli_result cli_finish(struct cli *c)
 	}
 	if (cfg->nodefaults && !c->serial_given)
 		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
-	return CLI_RUN;
+	enum cli_result r = cli_drives_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	return cli_devices_finish(c);
 }
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
@@ -612,8 +555,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		const char *a = argv[i];
 		c.opt = a;
 		if (a[0] != '-' || a[1] == '\0') {
-			fprintf(err, "minivmm: unexpected argument '%s' (disk images are not "
-				     "supported: boot a kernel with -kernel)\n",
+			fprintf(err, "minivmm: unexpected argument '%s' (a disk image is given "
+				     "with -drive file=...,if=virtio)\n",
 				a);
 			return CLI_ERROR;
 		}

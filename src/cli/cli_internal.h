@@ -61,5 +61,22 @@ bool kv_val_is(const struct kv *kv, const char *val);
 enum cli_result kv_unknown(struct cli *c, const struct kv *kv);
 /* kv's value as a number, or a message naming the key */
 enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value);
+/* on/off (or yes/no, true/false, y/n, as QEMU takes them) */
+enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value);
+/* kv's value, NUL-terminated (",," made ","), kept in the config
+ * (vm_config.strings) */
+enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value);
+
+/* -device (device.c), and what it checks once the whole line is read */
+enum cli_result opt_device(struct cli *c, const char *arg);
+enum cli_result cli_devices_finish(struct cli *c);
+/* -drive (drive.c), and what it checks once the whole line is read */
+enum cli_result opt_drive(struct cli *c, const char *arg);
+enum cli_result cli_drives_finish(struct cli *c);
+
+/* -netdev, -nic and -net (netdev.c) */
+enum cli_result cli_opt_netdev(struct cli *c, const char *arg);
+enum cli_result cli_opt_nic(struct cli *c, const char *arg);
+enum cli_result cli_opt_net(struct cli *c, const char *arg);
 
 #endif

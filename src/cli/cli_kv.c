@@ -123,7 +123,10 @@ bool kv_next(struct kv_iter *it, struct kv *kv)
 	const char *s = it->p;
 	if (!*s)
 		return false;
+	/* ",," is a comma inside the item, as in QEMU (file=a,,b.img) */
 	size_t n = strcspn(s, ",");
+	while (s[n] == ',' && s[n + 1] == ',')
+		n += 2 + strcspn(s + n + 2, ",");
 	const char *eq = memchr(s, '=', n);
 	if (eq) {
 		kv->key = s;
@@ -163,5 +166,38 @@ enum cli_result kv_number(struct cli *c, const struct kv *kv, uint64_t *value)
 	if (!parse_u64(kv->val, kv->val_len, value))
 		return cli_fail(c, "invalid number '%.*s' for %.*s", (int)kv->val_len, kv->val,
 				(int)kv->key_len, kv->key);
+	return CLI_RUN;
+}
+
+enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" };
+	static const char *const no[] = { "off", "no", "false", "n" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (kv_val_is(kv, yes[i]) || kv_val_is(kv, no[i])) {
+			*value = kv_val_is(kv, yes[i]);
+			return CLI_RUN;
+		}
+	}
+	return cli_fail(c, "%.*s=%.*s: expected on or off", (int)kv->key_len, kv->key,
+			(int)kv->val_len, kv->val);
+}
+
+enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value)
+{
+	struct vm_config *cfg = c->cfg;
+	if (kv->val_len >= sizeof(cfg->strings) - cfg->strings_used)
+		return cli_fail(c, "too many or too long values (%.*s=...)", (int)kv->key_len,
+				kv->key);
+	char *s = cfg->strings + cfg->strings_used;
+	size_t n = 0;
+	for (size_t i = 0; i < kv->val_len; i++) {
+		s[n++] = kv->val[i];
+		if (kv->val[i] == ',')
+			i++;	/* ",," */
+	}
+	s[n] = 0;
+	cfg->strings_used += (unsigned)n + 1;
+	*value = s;
 	return CLI_RUN;
 }

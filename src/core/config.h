@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VM_MAX_VCPUS 64
 #define VM_DEFAULT_RAM (128ull << 20)
@@ -73,10 +74,194 @@ struct drive_config {
 	enum drive_interface interface;
 	bool readonly;
 	enum drive_cache cache;
+	/* what cache= (and cache.direct=, cache.no-flush=) mean, as the
+	 * block layer uses them */
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	bool no_flush;		/* FLUSH does nothing (unsafe) */
+	bool writethrough;	/* every write durable before it completes */
 	enum drive_aio aio;
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
 	const char *serial;	/* serial=: what the guest reads as the disk's ID */
+};
+
+
+/* ---- networking: -netdev (a back-end, src/net/net.h opens it) and -nic ----
+ * A network device finds its back-end by id: -device virtio-net-pci,netdev=ID
+ * (and the device half of a -nic) name a -netdev's id, which
+ * vm_config_find_netdev looks up.  A back-end serves one device: a second
+ * device naming the same id is a command-line error, as in QEMU. */
+#define VM_MAX_NETDEVS 8
+#define VM_MAX_NICS VM_MAX_NETDEVS
+#define NETDEV_MAX_QUEUES 16		/* tap queues=N */
+#define NETDEV_MAX_HOSTFWD 16
+#define NETDEV_MAX_GUESTFWD 8
+#define NETDEV_MAX_DNSSEARCH 8
+#define NETDEV_TEXT_SIZE 2048		/* room for a netdev's strings */
+
+enum netdev_type {
+	NETDEV_USER,	/* libslirp */
+	NETDEV_TAP,
+	NETDEV_STREAM,	/* stream, and socket with listen=/connect= */
+	NETDEV_DGRAM,	/* dgram, and socket with udp=/mcast= */
+};
+
+/* A socket address as given; names are resolved when the back-end opens */
+enum netdev_addr_type {
+	NETDEV_ADDR_NONE,
+	NETDEV_ADDR_INET,
+	NETDEV_ADDR_UNIX,
+	NETDEV_ADDR_FD,		/* a socket minivmm inherited */
+};
+
+struct netdev_addr {
+	enum netdev_addr_type type;
+	const char *host;	/* INET: name or numeric address; "" is any (listen) */
+	uint16_t port;		/* INET */
+	const char *path;	/* UNIX */
+	int fd;			/* FD */
+};
+
+/* hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT; IPv4 in host
+ * byte order */
+struct netdev_hostfwd {
+	bool udp;
+	uint32_t host_addr;	/* 0: every address */
+	uint16_t host_port;	/* 0: any free port */
+	uint32_t guest_addr;	/* 0: the first DHCP address */
+	uint16_t guest_port;
+};
+
+enum netdev_guestfwd_kind {
+	NETDEV_GUESTFWD_CMD,	/* cmd:COMMAND, run by /bin/sh for each connection */
+	NETDEV_GUESTFWD_UNIX,	/* unix:PATH, a Unix socket connected to for each one */
+};
+
+/* guestfwd=tcp:[ADDR]:PORT-cmd:COMMAND|unix:PATH */
+struct netdev_guestfwd {
+	uint32_t addr;		/* 0: the fourth address of the network (10.0.2.4) */
+	uint16_t port;
+	enum netdev_guestfwd_kind kind;
+	const char *target;
+};
+
+struct netdev_user {
+	bool restricted;	/* restrict=on: only the forwarded ports */
+	bool ipv4, ipv6;
+	/* IPv4 in host byte order; net/mask given or 10.0.2.0/24, the rest
+	 * derived from them as QEMU does when not given */
+	uint32_t net, mask, host, dhcp_start, dns;
+	uint8_t ipv6_prefix[16], ipv6_host[16], ipv6_dns[16];
+	unsigned ipv6_prefix_len;
+	const char *hostname, *domainname, *tftp, *bootfile, *tftp_server_name;
+	const char *dnssearch[NETDEV_MAX_DNSSEARCH + 1];	/* NULL-terminated */
+	unsigned nr_hostfwd, nr_guestfwd;
+	struct netdev_hostfwd hostfwd[NETDEV_MAX_HOSTFWD];
+	struct netdev_guestfwd guestfwd[NETDEV_MAX_GUESTFWD];
+};
+
+enum netdev_vnet_hdr {
+	NETDEV_VNET_HDR_AUTO,	/* on when the kernel offers it (QEMU's default) */
+	NETDEV_VNET_HDR_ON,
+	NETDEV_VNET_HDR_OFF,
+};
+
+struct netdev_tap {
+	const char *ifname;	/* NULL: the kernel picks tapN */
+	int fds[NETDEV_MAX_QUEUES];	/* fd=/fds=: open taps, one per queue */
+	unsigned nr_fds;
+	const char *script;	/* run with the interface name after creation; NULL: none */
+	const char *downscript;	/* run the same way at exit; NULL: none */
+	enum netdev_vnet_hdr vnet_hdr;
+	unsigned queues;	/* 1 unless queues=N or fds= */
+	bool vhost;		/* vhost=on: the device moves the data path to /dev/vhost-net */
+	int vhostfds[NETDEV_MAX_QUEUES];	/* vhostfd=/vhostfds=: open /dev/vhost-net */
+	unsigned nr_vhostfds;
+};
+
+struct netdev_stream {
+	bool server;		/* listen for one peer at a time; else connect */
+	struct netdev_addr addr;
+};
+
+struct netdev_dgram {
+	struct netdev_addr local;	/* NONE: any port */
+	/* where frames go; a multicast group is joined (and received from)
+	 * with local.host as the interface */
+	struct netdev_addr remote;
+};
+
+struct netdev_config {
+	const char *id;
+	enum netdev_type type;
+	const char *type_name;	/* as the user wrote it: "socket" or "stream" */
+	union {
+		struct netdev_user user;
+		struct netdev_tap tap;
+		struct netdev_stream stream;
+		struct netdev_dgram dgram;
+	};
+	char text[NETDEV_TEXT_SIZE];	/* the strings above point here */
+	unsigned text_used;
+};
+
+/* The device half of -nic TYPE,...,model=M,mac=A: a network card of model
+ * joined to the netdev the same -nic created (whose id is the -nic's id=,
+ * or "#nicN" that no -device can name). */
+struct nic_config {
+	const char *netdev;	/* a netdevs[] id */
+	const char *model;	/* "virtio-net-pci" */
+	bool has_mac;
+	uint8_t mac[6];		/* has_mac: a unicast address */
+};
+
+/* -device virtio-*-pci: what every virtio device takes */
+struct virtio_common_config {
+	bool packed;		/* packed=: offer VIRTIO_F_RING_PACKED (default on) */
+	bool event_idx;		/* event_idx=: VIRTIO_F_EVENT_IDX (default on) */
+	bool indirect_desc;	/* indirect_desc=: VIRTIO_F_INDIRECT_DESC (default on) */
+	int vectors;		/* vectors=: MSI-X vectors, 0 for none; -1: the device's default */
+};
+
+/* -device virtio-rng-pci: QEMU's rate limit, max_bytes per period_ms */
+struct virtio_rng_config {
+	uint64_t max_bytes;	/* UINT64_MAX: no limit */
+	uint64_t period_ms;
+};
+
+#define VIRTIO_PCI_MAX_VECTORS 128
+#define VIRTIO_BLK_MAX_QUEUES 64
+#define VIRTIO_BLK_DEFAULT_QUEUE_SIZE 256
+#define VIRTIO_BLK_MAX_QUEUE_SIZE 1024
+#define VIRTIO_BLK_SERIAL_MAX 20	/* the bytes GET_ID returns */
+
+/* -device virtio-blk-pci, or a -drive if=virtio */
+struct virtio_blk_config {
+	const char *drive_id;	/* drive= */
+	unsigned drive;		/* index into vm_config.drives, set once parsed */
+	unsigned num_queues;	/* 0: one per vCPU */
+	unsigned queue_size;
+	const char *serial;	/* serial=, else the drive's */
+	bool discard;		/* discard=: VIRTIO_BLK_F_DISCARD (writable drives) */
+	bool write_zeroes;	/* write-zeroes=: VIRTIO_BLK_F_WRITE_ZEROES */
+	bool discard_given, write_zeroes_given;
+};
+
+enum virtio_device_type {
+	VIRTIO_DEVICE_RNG,
+	VIRTIO_DEVICE_BLK,
+};
+
+#define VM_MAX_VIRTIO_DEVICES 24
+
+struct virtio_device_config {
+	enum virtio_device_type type;
+	const char *id;		/* id= */
+	struct virtio_common_config common;
+	union {
+		struct virtio_rng_config rng;
+		struct virtio_blk_config blk;
+	};
 };
 
 struct vm_config {
@@ -103,8 +288,31 @@ struct vm_config {
 	const char *debug_logfile;	/* -D */
 	struct drive_config drives[VM_MAX_DRIVES];	/* -drive, in order */
 	unsigned nr_drives;
+	struct netdev_config netdevs[VM_MAX_NETDEVS];	/* -netdev and -nic, in order */
+	unsigned nr_netdevs;
+	struct nic_config nics[VM_MAX_NICS];	/* -nic */
+	unsigned nr_nics;
+	/* any of -netdev, -nic, -net given: QEMU adds its default "-nic user"
+	 * only when this is false and -nodefaults is not given; whether
+	 * minivmm does is the board's choice */
+	bool net_configured;
+	struct virtio_device_config virtio[VM_MAX_VIRTIO_DEVICES];	/* in PCI slot order */
+	unsigned nr_virtio;
+	/* where option values that are not whole arguments (ids, serial
+	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
+	char strings[8192];
+	unsigned strings_used;
 };
 
 void vm_config_defaults(struct vm_config *cfg);
+
+static inline const struct netdev_config *vm_config_find_netdev(const struct vm_config *cfg,
+								 const char *id)
+{
+	for (unsigned i = 0; i < cfg->nr_netdevs; i++)
+		if (!strcmp(cfg->netdevs[i].id, id))
+			return &cfg->netdevs[i];
+	return NULL;
+}
 
 #endif

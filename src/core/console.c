@@ -183,12 +183,11 @@ static void console_rx_ready(void *opaque)
 
 static void console_print_help(void)
 {
-	fprintf(stderr,
-		"\n"
-		"C-a h    print this help\n"
-		"C-a x    exit minivmm\n"
-		"C-a b    send a break (magic SysRq)\n"
-		"C-a C-a  send C-a to the guest\n");
+	log_plain("\n"
+		  "C-a h    print this help\n"
+		  "C-a x    exit minivmm\n"
+		  "C-a b    send a break (magic SysRq)\n"
+		  "C-a C-a  send C-a to the guest\n");
 }
 
 /* Interpret the escapes in buf[0..len) and keep the bytes for the guest
@@ -215,8 +214,8 @@ static ssize_t console_filter_escapes(struct console *con, uint8_t *buf, size_t 
 			buf[out++] = c;
 			break;
 		case 'x':
-			fprintf(stderr, "\nminivmm: terminated (Ctrl-A x)\n");
 			vm_request_exit(con->vm, 0);
+			log_plain("\nminivmm: terminated (Ctrl-A x)\n");
 			return -1;
 		case 'h':
 		case '?':

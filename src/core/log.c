@@ -1,15 +1,54 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* How long a message may wait for room on stderr before it is dropped: a
+ * reader that stopped reading (stderr and the guest's console are often
+ * the same pipe) must not stop the run, and the run is often being
+ * stopped because of it (SIGTERM, Ctrl-A x) */
+#define LOG_STALL_MS 200
+
+/* One write per message, so lines from vCPU threads do not interleave;
+ * messages are shorter than PIPE_BUF, so a pipe with room takes each whole */
+static void log_write(const char *s, size_t len)
+{
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	while (len) {
+		int n = poll(&pfd, 1, LOG_STALL_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		ssize_t w = write(STDERR_FILENO, s, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		len -= (size_t)w;
+	}
+}
 
 static void log_vprint(const char *prefix, const char *fmt, va_list ap)
 {
-	/* one fprintf per message, so lines from vCPU threads do not interleave */
-	char buf[1024];
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	fprintf(stderr, "minivmm: %s%s\n", prefix, buf);
+	char msg[1024], line[1100];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int n = snprintf(line, sizeof(line), "%s%s%s%s", prefix ? "minivmm: " : "",
+			 prefix ? prefix : "", msg, prefix ? "\n" : "");
+	if (n > 0)
+		log_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void log_plain(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vprint(NULL, fmt, ap);
+	va_end(ap);
 }
 
 void log_error(const char *fmt, ...)

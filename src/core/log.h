@@ -24,6 +24,10 @@ __attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
 /* Debug output; callers test the mask first so that formatting costs
  * nothing when a category is off. */
 __attribute__((format(printf, 1, 2))) void log_debug(const char *fmt, ...);
+/* Text for the user as it is (no "minivmm:", no newline added), e.g. the
+ * console's help.  Like every message here it waits only a moment for a
+ * stderr whose reader stalled, then it is dropped. */
+__attribute__((format(printf, 1, 2))) void log_plain(const char *fmt, ...);
 
 /* Parse "unimp,int" into a mask. Returns 0 or -EINVAL, naming the bad item
  * in *bad. "help" sets *bad to "help". */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "core/chardev.h"
 #include "core/clock.h"
 #include "core/console.h"
 #include "core/log.h"
@@ -99,7 +100,8 @@ static void vm_join_vcpus(struct vm *vm)
 }
 
 /* Power on, or reset: devices and vCPUs to their power-on state, the
- * kernel loaded afresh and the boot CPU at its entry */
+ * kernel loaded afresh (from the images kept at start-up) and the boot
+ * CPU at its entry */
 static int vm_boot(struct vm *vm)
 {
 	struct boot_entry entry;
@@ -162,11 +164,13 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			log_info("the guest powered off; -no-shutdown keeps minivmm running (Ctrl-A x quits)");
 			told_powered_off = true;
 		}
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[3 + VM_MAX_CHARDEVS] = {
 			{ .fd = vm->wake_fd[0], .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = con_fd, .events = POLLIN },
 		};
+		/* guest output the sinks did not take yet: wait for room too */
+		unsigned nr_out = chardevs_poll_prepare(vm, pfd + 3, VM_MAX_CHARDEVS);
 		struct timespec ts;
 		bool timed = vm_run_timers(vm, &ts);
 		/* a short timeout lets held-back console input reach a drained FIFO */
@@ -174,7 +178,7 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			ts = (struct timespec){ 0, 10000000 };
 			timed = true;
 		}
-		int n = ppoll(pfd, 3, timed ? &ts : NULL, NULL);
+		int n = ppoll(pfd, 3 + nr_out, timed ? &ts : NULL, NULL);
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			vm_request_exit(vm, 1);
@@ -196,6 +200,7 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 			}
 			console_flush_pending(vm->console);
 		}
+		chardevs_poll_done(vm, pfd + 3, nr_out);
 	}
 }
 
@@ -213,7 +218,9 @@ int vm_run(struct vm *vm)
 		return 1;
 	}
 
-	if (vm_boot(vm) < 0) {
+	/* a reset boots the images read now, as QEMU does, not the files */
+	if (boot_keep_files(vm) < 0 || vm_boot(vm) < 0) {
+		boot_files_free(vm);
 		close(sig_fd);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 1;
@@ -234,6 +241,7 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	boot_files_free(vm);
 	close(sig_fd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return vm->exit_status;

@@ -42,7 +42,7 @@ void timer_mod(struct vm *vm, struct vm_timer *t, uint64_t deadline_ns)
 	t->next = *p;
 	t->pending = true;
 	*p = t;
-	if (earlier && ts->deadline_changed)
+	if (earlier && ts->deadline_changed && !ts->running)
 		ts->deadline_changed(vm);
 	pthread_mutex_unlock(&vm->dev_lock);
 }
@@ -62,6 +62,7 @@ unsigned timers_run_expired(struct vm *vm, uint64_t now_ns)
 
 	pthread_mutex_lock(&vm->dev_lock);
 	uint64_t seq_start = ts->seq;
+	ts->running = true;
 	for (;;) {
 		/* callbacks may arm and delete any timer: search afresh each time */
 		struct vm_timer *t = ts->head;
@@ -73,6 +74,7 @@ unsigned timers_run_expired(struct vm *vm, uint64_t now_ns)
 		ran++;
 		t->cb(t->opaque, now_ns);
 	}
+	ts->running = false;
 	pthread_mutex_unlock(&vm->dev_lock);
 	return ran;
 }

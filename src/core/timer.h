@@ -1,7 +1,7 @@
 /* "Call me back at time T" for devices (PIT, RTC, later the local APIC
  * timer).  Deadlines are on vm_clock_ns.  Nothing here runs by itself: the
- * engine calls timers_run_expired at its block boundaries and sleeps in HLT
- * until timers_next_deadline.  Everything runs under vm->dev_lock, as device
+ * main loop (core/run.c) calls timers_run_expired and sleeps until
+ * timers_next_deadline.  Everything runs under vm->dev_lock, as device
  * handlers do, so a callback may touch its device and raise interrupts. */
 #ifndef MINIVMM_TIMER_H
 #define MINIVMM_TIMER_H
@@ -31,6 +31,9 @@ struct vm_timers {
 	/* Optional, set by the engine: called when the earliest deadline moves
 	 * earlier, so that a vCPU asleep until the old one wakes up. */
 	void (*deadline_changed)(struct vm *vm);
+	/* in timers_run_expired, whose caller asks for the deadline next:
+	 * callbacks that re-arm need not wake anybody */
+	bool running;
 };
 
 void timer_init(struct vm_timer *t, void (*cb)(void *opaque, uint64_t now_ns), void *opaque);

@@ -164,3 +164,18 @@ int vm_set_irq(struct vm *vm, unsigned gsi, int level)
 {
 	return vm->accel->set_irq(vm, gsi, level);
 }
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	if (vm->accel->signal_msi)
+		return vm->accel->signal_msi(vm, addr, data);
+	if (!vm->irqchip || !vm->irqchip->send_msi)
+		return -ENODEV;
+	vm->irqchip->send_msi(vm->irqchip_opaque, addr, data);
+	return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	return vm->accel->ioeventfd ? vm->accel->ioeventfd(vm, addr, len, fd, assign) : -ENOSYS;
+}

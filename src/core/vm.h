@@ -33,6 +33,7 @@ struct vm_device {
 };
 
 #define VM_MAX_DEVICES 64
+#define VM_MAX_CHARDEVS 8
 
 enum vm_run_state {
 	VM_RUNNING,
@@ -41,6 +42,8 @@ enum vm_run_state {
 	VM_POWERED_OFF,		/* -no-shutdown: vCPUs stopped, minivmm stays */
 };
 
+struct boot_files;
+struct chardev;
 struct uart16550;
 struct console;
 struct fw_cfg;
@@ -58,6 +61,8 @@ struct irqchip_ops {
 	bool (*has_interrupt)(void *opaque, unsigned cpu);
 	/* the CPU takes it: returns the vector, or -1 if it went away */
 	int (*ack_interrupt)(void *opaque, unsigned cpu);
+	/* a message-signalled interrupt: data written to addr (0xFEExxxxx) */
+	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
 };
 
 struct vm {
@@ -89,6 +94,9 @@ struct vm {
 	struct vm_timers timers;	/* device deadlines, under dev_lock (core/timer.h) */
 
 	struct console *console;	/* terminal owner: raw mode, Ctrl-A */
+	/* output sinks whose queued bytes the main loop hands over (core/chardev.h) */
+	struct chardev *chardevs[VM_MAX_CHARDEVS];
+	unsigned nr_chardevs;
 	struct uart16550 *com1;
 	struct fw_cfg *fw_cfg;	/* for items added after the board is built */
 	struct i8259 *pic;	/* NULL when the engine has its own irqchip */
@@ -100,6 +108,8 @@ struct vm {
 	 * where the in-kernel APIC answers). */
 	unsigned current_cpu;
 	struct pci_bus *pci;
+	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
+	struct boot_files *boot_files;
 };
 
 /* Set up memory, buses and the engine; no vCPU runs yet. */
@@ -124,6 +134,13 @@ void vm_wake_main_loop(struct vm *vm);
 
 /* Drive an interrupt line through the engine */
 int vm_set_irq(struct vm *vm, unsigned gsi, int level);
+/* A device's MSI: data written to addr, to the engine's local APICs (KVM)
+ * or the userspace ones.  Safe from any thread; the userspace APICs take
+ * vm->dev_lock, so a caller must not hold a lock that a dev_lock holder
+ * may wait for (a device's own).  0 or -errno. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* KVM_IOEVENTFD where the engine has it (struct accel_ops.ioeventfd) */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
 
 /* Port I/O and MMIO as the engines dispatch them */
 static inline bool vm_pio_read(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)

@@ -1,6 +1,8 @@
 /* isa-debugcon (QEMU's -debugcon, Bochs' port 0xe9 hack): each byte the
  * guest writes goes to a character sink.  A read returns 0xe9, QEMU's
- * default readback, which guests test to see whether the port is there. */
+ * default readback, which guests test to see whether the port is there.
+ * The port has no status to make a guest wait: when the sink's reader
+ * falls a buffer behind, bytes are dropped. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,7 @@ int debugcon_create(struct vm *vm, uint16_t port, const struct chardev_config *o
 		free(d);
 		return ret;
 	}
-	ret = chardev_open(&d->out, out);
+	ret = chardev_open(&d->out, vm, out);
 	if (ret < 0)
 		goto fail;
 	ret = vm_add_device(vm, "debugcon", d, NULL, debugcon_destroy);

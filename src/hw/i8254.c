@@ -1,9 +1,13 @@
 /* The 8254 counts at 1.193182 MHz on the vm clock.  No tick is simulated:
  * a channel remembers when its count was loaded, and its counter and
  * output are worked out from the time elapsed.  Channel 0's output drives
- * IRQ 0; a timer wakes the device at each rising edge of it.  Channel 2's
- * gate and output are bits 0 and 5 of port 0x61, where Linux calibrates
- * the TSC against it. */
+ * IRQ 0; a timer wakes the device at each rising edge of it, but in the
+ * periodic modes no sooner than PIT_MIN_PERIOD_NS after the last time, as
+ * KVM's in-kernel PIT limits its period: a count of 2 would otherwise arm
+ * a host timer every 1.7 us and keep a host core busy for an idle guest.
+ * Edges that come closer are one interrupt (the count still reads true).
+ * Channel 2's gate and output are bits 0 and 5 of port 0x61, where Linux
+ * calibrates the TSC against it. */
 #include "hw/i8254.h"
 
 #include <errno.h>
@@ -19,6 +23,8 @@
 #define PORT61 0x61
 #define PIT_IRQ 0
 #define REFRESH_PERIOD_NS 15085	/* bit 4 of port 0x61 toggles at this rate */
+/* KVM's min_timer_period_us: at most 5000 interrupts a second */
+#define PIT_MIN_PERIOD_NS 200000ull
 
 enum { RW_LATCH, RW_LSB, RW_MSB, RW_WORD };
 
@@ -177,10 +183,16 @@ static void pit_irq_update(struct i8254 *pit, uint64_t now)
 	}
 	c->edges_seen = edges;
 	uint64_t next = pit_next_rising(c, d);
-	if (next)
-		timer_mod(pit->vm, &pit->timer, c->load_ns + ticks_to_ns(next));
-	else
+	if (!next) {
 		timer_del(pit->vm, &pit->timer);
+		return;
+	}
+	uint64_t at = c->load_ns + ticks_to_ns(next);
+	/* a one-shot edge comes when due; periodic ones no faster than the limit */
+	if ((c->mode == 2 || c->mode == 3) && at < now + PIT_MIN_PERIOD_NS &&
+	    ticks_to_ns(period(c)) < PIT_MIN_PERIOD_NS)
+		at = now + PIT_MIN_PERIOD_NS;
+	timer_mod(pit->vm, &pit->timer, at);
 }
 
 static void pit_timer_cb(void *opaque, uint64_t now)

@@ -142,10 +142,34 @@ static int router_ack_interrupt(void *opaque, unsigned cpu)
 	return vector;
 }
 
+/* An MSI is a write to 0xFEExxxxx: destination ID in address bits
+ * 19:12, logical destination mode in bit 2; vector, delivery mode and
+ * trigger in the data.  Edge triggered: a level MSI has nothing to
+ * de-assert. */
+static void router_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct irq_router *r = opaque;
+	struct apic_msg m = {
+		.dest = (uint32_t)(addr >> 12) & 0xff,
+		.vector = (uint8_t)data,
+		.mode = (uint8_t)(data >> 8 & 7),
+		.logical = addr & 4,
+	};
+	if ((addr >> 20) != (APIC_DEFAULT_BASE >> 20) || m.mode == APIC_DM_SIPI || m.mode == 3) {
+		if (r->vm->cfg.debug_mask & DEBUG_GUEST_ERRORS)
+			log_debug("msi: message 0x%x to 0x%llx dropped", data, (unsigned long long)addr);
+		return;
+	}
+	pthread_mutex_lock(&r->vm->dev_lock);
+	irq_router_send(r, &m, NULL, APIC_DEST_NONE);
+	pthread_mutex_unlock(&r->vm->dev_lock);
+}
+
 static const struct irqchip_ops irq_router_ops = {
 	.set_irq = router_set_irq,
 	.has_interrupt = router_has_interrupt,
 	.ack_interrupt = router_ack_interrupt,
+	.send_msi = router_send_msi,
 };
 
 /* ---- the local APICs' MMIO range ---- */

@@ -3,6 +3,8 @@
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pci.h"
+#include "virtio/virtio_blk.h"
+#include "virtio/virtio_rng.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
@@ -59,6 +61,19 @@ int pc_board_init(struct vm *vm)
 	}
 	if (cfg->pc_testdev) {
 		ret = pc_testdev_create(vm);
+		if (ret < 0)
+			return ret;
+	}
+	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
+		const struct virtio_device_config *d = &cfg->virtio[i];
+		switch (d->type) {
+		case VIRTIO_DEVICE_RNG:
+			ret = virtio_rng_pci_create(vm, d);
+			break;
+		case VIRTIO_DEVICE_BLK:
+			ret = virtio_blk_pci_create(vm, d);
+			break;
+		}
 		if (ret < 0)
 			return ret;
 	}

@@ -35,6 +35,8 @@ struct pci_bus;
 #define PCI_SUBSYSTEM_ID 0x2e
 #define PCI_ROM_ADDRESS 0x30
 #define PCI_CAPABILITY_LIST 0x34
+#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_MSIX 0x11
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
 
@@ -78,7 +80,12 @@ struct pci_device {
 	 * The bus remaps BARs and the interrupt after every write. */
 	uint32_t (*config_read)(struct pci_device *dev, unsigned offset, unsigned size);
 	void (*config_write)(struct pci_device *dev, unsigned offset, unsigned size, uint32_t value);
+	/* Optional: BAR n now decodes at addr, or (mapped false) no longer
+	 * does; called under vm->dev_lock */
+	void (*bar_mapped)(struct pci_device *dev, unsigned n, bool mapped, uint64_t addr);
 	void *opaque;
+	unsigned cap_free;	/* where pci_add_capability puts the next one */
+	uint8_t cap_last;
 	/* the bus's */
 	struct pci_bus *bus;
 	unsigned gsi;
@@ -93,6 +100,21 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
  * memory.  Returns 0 or -EINVAL. */
 int pci_device_set_bar(struct pci_device *dev, unsigned n, enum pci_bar_kind kind, uint64_t size,
 		       bool prefetchable, const struct io_ops *ops, void *opaque);
+/* Append a capability of len bytes (at least 2) with ID id to the list,
+ * dword aligned after the header; returns its offset, or -ENOSPC.  Its
+ * bytes are the caller's to fill; none is writable unless the caller says
+ * so in wmask. */
+int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned len);
+/* How the PC wires INTA-INTD of slot 0 to GSIs; slot s is rotated by s
+ * (INTA of slot 1 is the second line).  The DSDT's _PRT (boot/acpi.c)
+ * tells the OS the same. */
+#define PCI_PC_INTX_GSIS { 10, 10, 11, 11 }
+
+static inline unsigned pci_intx_gsi(const unsigned gsis[4], unsigned slot, unsigned pin)
+{
+	return gsis[(slot + pin - 1) & 3];
+}
+
 /* Interrupt pin 1-4 (INTA-INTD); 0 for none.  Before registering. */
 void pci_device_set_interrupt_pin(struct pci_device *dev, unsigned pin);
 

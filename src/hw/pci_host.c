@@ -88,6 +88,23 @@ int pci_device_set_bar(struct pci_device *dev, unsigned n, enum pci_bar_kind kin
 	return 0;
 }
 
+int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned len)
+{
+	unsigned at = dev->cap_free ? dev->cap_free : 0x40;
+	if (len < 2 || at + len > PCI_CONFIG_SIZE)
+		return -ENOSPC;
+	dev->config[at] = id;
+	dev->config[at + 1] = 0;
+	if (dev->cap_last)
+		dev->config[dev->cap_last + 1] = (uint8_t)at;
+	else
+		dev->config[PCI_CAPABILITY_LIST] = (uint8_t)at;
+	dev->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	dev->cap_last = (uint8_t)at;
+	dev->cap_free = (at + len + 3) & ~3u;
+	return (int)at;
+}
+
 void pci_device_set_interrupt_pin(struct pci_device *dev, unsigned pin)
 {
 	dev->config[PCI_INTERRUPT_PIN] = pin <= 4 ? (uint8_t)pin : 0;
@@ -163,11 +180,15 @@ static void pci_update_bars(struct pci_device *dev)
 		if (bar->mapped && (!want || addr != bar->mapped_at)) {
 			io_bus_unregister(iob, bar->mapped_at);
 			bar->mapped = false;
+			if (dev->bar_mapped)
+				dev->bar_mapped(dev, n, false, bar->mapped_at);
 		}
 		if (want && !bar->mapped) {
 			if (io_bus_register(iob, addr, bar->size, bar->ops, bar->opaque, dev->name) == 0) {
 				bar->mapped = true;
 				bar->mapped_at = addr;
+				if (dev->bar_mapped)
+					dev->bar_mapped(dev, n, true, addr);
 			} else if (vm->cfg.debug_mask & DEBUG_GUEST_ERRORS) {
 				log_debug("pci %s: BAR%u at 0x%" PRIx64 " overlaps another device",
 					  dev->name, n, addr);
@@ -222,7 +243,7 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 	dev->bus = bus;
 	unsigned pin = dev->config[PCI_INTERRUPT_PIN];
 	if (pin >= 1 && pin <= 4) {
-		dev->gsi = bus->pirq_gsi[((unsigned)devfn / 8 + pin - 1) & 3];
+		dev->gsi = pci_intx_gsi(bus->pirq_gsi, (unsigned)devfn / 8, pin);
 		/* what firmware would have written there */
 		dev->config[PCI_INTERRUPT_LINE] = (uint8_t)dev->gsi;
 	}
@@ -405,7 +426,7 @@ static void pci_host_destroy(void *opaque)
 
 int pci_host_create(struct vm *vm, struct pci_bus **out)
 {
-	static const unsigned default_gsis[4] = { 10, 10, 11, 11 };
+	static const unsigned default_gsis[4] = PCI_PC_INTX_GSIS;
 	struct pci_bus *bus = calloc(1, sizeof(*bus));
 	int ret;
 

@@ -1,9 +1,17 @@
 /* The 16550A UART (National PC16550D / TI TL16C550): COM1 on the PC.
  *
- * There is no baud clock.  A byte written to THR leaves at once, so THR and
- * the transmitter are empty again before the guest can look (THRE and TEMT
- * always read 1, and the THR-empty interrupt comes back right after each
- * write).  For the same reason the receiver's character timeout does not
+ * There is no baud clock.  A byte written to THR leaves at once for the
+ * character sink, so THR and the transmitter are empty again before the
+ * guest can look, and the THR-empty interrupt comes back right after each
+ * write, for as long as the host reader keeps up.  When it does not, the
+ * sink's buffer (core/chardev.h) is the transmitter: THRE reads 0 while
+ * the buffer has no room for a FIFO load, TEMT while it holds anything,
+ * and the THR-empty interrupt comes when the reader has caught up.  A
+ * guest that waits for THRE loses nothing and one that writes on
+ * regardless loses what the buffer cannot hold, as a real UART's FIFO
+ * would overflow; either way the VMM never waits for the reader.
+ *
+ * For the same reason (no baud clock) the receiver's character timeout does not
  * wait four character times: input arrives in bursts, all of a burst is
  * in the FIFO before the guest runs again, so the line has gone quiet as
  * soon as the guest can see the data.  The timeout is therefore pending
@@ -114,6 +122,7 @@ struct uart16550 {
 	uint8_t lsr_errors;	/* OE until LSR is read */
 	uint8_t msr;		/* modem lines (high nibble) and deltas (low) */
 	bool thr_ipending;	/* THR-empty interrupt not yet acknowledged */
+	bool thr_waiting;	/* THR was left full: THR-empty comes with room */
 
 	uint8_t rx_fifo[UART16550_FIFO_SIZE];
 	uint8_t rx_flags[UART16550_FIFO_SIZE];	/* BI (FE, PE) that came with each byte */
@@ -243,6 +252,18 @@ static void uart_set_msr_lines(struct uart16550 *u, uint8_t lines)
 	u->msr = lines | (u->msr & MSR_DELTAS) | delta;
 }
 
+/* THR (and the FIFO behind it) is empty: the sink takes a FIFO load now */
+static bool uart_thr_empty(const struct uart16550 *u)
+{
+	return loopback(u) || chardev_room(&u->out) >= UART16550_FIFO_SIZE;
+}
+
+/* The transmitter is idle: everything written has reached the sink */
+static bool uart_tx_idle(const struct uart16550 *u)
+{
+	return loopback(u) || chardev_pending(&u->out) == 0;
+}
+
 static void uart_write_thr(struct uart16550 *u, uint8_t byte)
 {
 	/* the write acknowledges THR-empty... */
@@ -252,7 +273,23 @@ static void uart_write_thr(struct uart16550 *u, uint8_t byte)
 		uart_rx_push(u, byte, 0);
 	else
 		chardev_write(&u->out, &byte, 1);
-	/* ...and the byte is gone at once, so THR is empty again: a new edge */
+	/* ...and the byte is gone at once, so THR is empty again: a new edge;
+	 * unless the sink is behind, then the edge comes with room */
+	if (uart_thr_empty(u)) {
+		u->thr_ipending = true;
+		uart_update_irq(u);
+	} else {
+		u->thr_waiting = true;
+	}
+}
+
+/* The sink took queued bytes (under dev_lock, from the main loop) */
+static void uart_sink_room(void *opaque)
+{
+	struct uart16550 *u = opaque;
+	if (!u->thr_waiting || !uart_thr_empty(u))
+		return;
+	u->thr_waiting = false;
 	u->thr_ipending = true;
 	uart_update_irq(u);
 }
@@ -261,10 +298,10 @@ static void uart_write_ier(struct uart16550 *u, uint8_t val)
 {
 	uint8_t old = u->ier;
 	u->ier = val & 0x0f;
-	/* enabling THR-empty while THR is empty (always, here) raises it;
-	 * drivers toggle IER to get a fresh one */
+	/* enabling THR-empty while THR is empty raises it (drivers toggle IER
+	 * to get a fresh one); while it is not, it comes with room */
 	if ((u->ier & IER_THRI) && !(old & IER_THRI))
-		u->thr_ipending = true;
+		u->thr_ipending = uart_thr_empty(u);
 	else if (!(u->ier & IER_THRI))
 		u->thr_ipending = false;
 	uart_update_irq(u);
@@ -284,8 +321,8 @@ static void uart_write_fcr(struct uart16550 *u, uint8_t val)
 			cleared = true;
 		}
 	} else {
-		/* switching the FIFOs on resets both; CLEAR_TX has nothing to drop
-		 * since transmission is instant */
+		/* switching the FIFOs on resets both; CLEAR_TX has nothing to drop:
+		 * bytes leave THR at once, and the sink's buffer is the host's */
 		if (!was_on || (val & FCR_CLEAR_RX)) {
 			uart_rx_clear(u);
 			cleared = true;
@@ -342,7 +379,11 @@ static bool rx_fifo_has_errors(const struct uart16550 *u)
 
 static uint8_t uart_read_lsr(struct uart16550 *u)
 {
-	uint8_t val = u->lsr_errors | rx_top_errors(u) | LSR_THRE | LSR_TEMT;
+	uint8_t val = u->lsr_errors | rx_top_errors(u);
+	if (uart_thr_empty(u))
+		val |= LSR_THRE;
+	if (uart_tx_idle(u))
+		val |= LSR_TEMT;
 	if (u->rx_count)
 		val |= LSR_DR;
 	if (fifos_on(u) && rx_fifo_has_errors(u))
@@ -515,6 +556,7 @@ static void uart16550_destroy(void *opaque)
 {
 	struct uart16550 *u = opaque;
 	io_bus_unregister(&u->vm->pio, u->base);
+	chardev_set_room_ready(&u->out, NULL, NULL);
 	chardev_close(&u->out);
 	if (u->vm->com1 == u)
 		u->vm->com1 = NULL;
@@ -550,9 +592,10 @@ int uart16550_create(struct vm *vm, uint16_t base, unsigned irq, const struct ch
 		free(u);
 		return ret;
 	}
-	ret = chardev_open(&u->out, out);
+	ret = chardev_open(&u->out, vm, out);
 	if (ret < 0)
 		goto fail;
+	chardev_set_room_ready(&u->out, uart_sink_room, u);
 	ret = vm_add_device(vm, "uart16550", u, uart16550_reset, uart16550_destroy);
 	if (ret < 0) {
 		log_error("uart16550: too many devices");

@@ -1,8 +1,11 @@
 #include "mem/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#define PAGE_SHIFT 12
 
 int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
 {
@@ -18,6 +21,13 @@ int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
 	 * guest touches its memory, and fewer host TLB misses for the
 	 * software CPU (as QEMU does for guest RAM) */
 	madvise(p, ram_size, MADV_HUGEPAGE);
+	/* calloc of a large bitmap maps zero pages: only what is dirtied costs */
+	uint64_t pages = (ram_size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
+	gm->dirty = calloc((pages + 63) / 64, sizeof(*gm->dirty));
+	if (!gm->dirty) {
+		munmap(p, ram_size);
+		return -ENOMEM;
+	}
 	gm->base = p;
 	gm->ram_size = ram_size;
 	uint64_t low = ram_size < PC_LOWMEM_LIMIT ? ram_size : PC_LOWMEM_LIMIT;
@@ -37,6 +47,7 @@ void guest_mem_destroy(struct guest_mem *gm)
 {
 	if (gm->base)
 		munmap(gm->base, gm->ram_size);
+	free(gm->dirty);
 	memset(gm, 0, sizeof(*gm));
 }
 
@@ -60,6 +71,16 @@ void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 		len = 1;
 	if (len > r->size - off)
 		return NULL;
+	return r->hva + off;
+}
+
+void *guest_mem_ptr_run(const struct guest_mem *gm, uint64_t gpa, uint64_t *avail)
+{
+	const struct mem_region *r = guest_mem_region(gm, gpa);
+	if (!r)
+		return NULL;
+	uint64_t off = gpa - r->gpa;
+	*avail = r->size - off;
 	return r->hva + off;
 }
 
@@ -116,6 +137,47 @@ int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t l
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t len)
 {
 	return guest_mem_copy(gm, gpa, (void *)buf, len, true);
+}
+
+void guest_mem_mark_dirty(struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	if (gpa + len < gpa)
+		len = -gpa;	/* to the top of the address space */
+	while (len) {
+		uint64_t avail;
+		uint8_t *p = guest_mem_ptr_run(gm, gpa, &avail);
+		if (!p) {
+			/* not RAM: skip to the next page */
+			uint64_t step = (1u << PAGE_SHIFT) - (gpa & ((1u << PAGE_SHIFT) - 1));
+			if (step >= len)
+				return;
+			gpa += step;
+			len -= step;
+			continue;
+		}
+		uint64_t n = avail < len ? avail : len;
+		uint64_t first = (uint64_t)(p - gm->base) >> PAGE_SHIFT;
+		uint64_t last = ((uint64_t)(p - gm->base) + n - 1) >> PAGE_SHIFT;
+		for (uint64_t pg = first; pg <= last; pg++) {
+			uint64_t bit = 1ull << (pg & 63);
+			/* a plain load first: the bit is usually set already */
+			if (!(atomic_load_explicit(&gm->dirty[pg >> 6], memory_order_relaxed) & bit))
+				atomic_fetch_or_explicit(&gm->dirty[pg >> 6], bit, memory_order_relaxed);
+		}
+		gpa += n;
+		len -= n;
+	}
+}
+
+bool guest_mem_test_and_clear_dirty(struct guest_mem *gm, uint64_t gpa)
+{
+	uint64_t avail;
+	uint8_t *p = guest_mem_ptr_run(gm, gpa, &avail);
+	if (!p)
+		return false;
+	uint64_t pg = (uint64_t)(p - gm->base) >> PAGE_SHIFT;
+	uint64_t bit = 1ull << (pg & 63);
+	return atomic_fetch_and_explicit(&gm->dirty[pg >> 6], ~bit, memory_order_relaxed) & bit;
 }
 
 uint64_t guest_mem_lowmem_end(const struct guest_mem *gm)

@@ -1,9 +1,12 @@
 /* Guest RAM: host memory from mmap, laid out in the guest-physical address
  * space as one or more regions.  Every translation from a guest-physical
- * address to a host pointer checks the whole (address, length) range. */
+ * address to a host pointer checks the whole (address, length) range.
+ * A dirty bitmap (one bit per 4 KiB page, atomic, any thread) records the
+ * pages devices wrote (mem/dma.h), for snapshots and migration. */
 #ifndef MINIVMM_GUEST_MEM_H
 #define MINIVMM_GUEST_MEM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +32,9 @@ struct guest_mem {
 	int nr_regions;
 	uint8_t *base;		/* the one mapping that backs all regions */
 	uint64_t ram_size;	/* total bytes of RAM */
+	/* bit n: page n of base (by offset into the mapping) was written by a
+	 * device since the bit was last taken */
+	_Atomic uint64_t *dirty;
 };
 
 /* Allocate ram_size bytes and lay them out as the PC does: up to
@@ -39,12 +45,22 @@ void guest_mem_destroy(struct guest_mem *gm);
 /* Host pointer for [gpa, gpa + len) when it lies wholly in one RAM region,
  * else NULL.  len 0 is treated as 1. */
 void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Host pointer for gpa and, in *avail, how many bytes from there lie in
+ * the same region (at least 1); NULL when gpa is not RAM.  For splitting
+ * a range at region boundaries. */
+void *guest_mem_ptr_run(const struct guest_mem *gm, uint64_t gpa, uint64_t *avail);
 bool guest_mem_is_ram(const struct guest_mem *gm, uint64_t gpa);
 
 /* Copy to and from guest RAM; the range may cross regions only where they
  * are contiguous.  Return 0 or -EFAULT when any byte is not RAM. */
 int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t len);
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t len);
+
+/* Mark the RAM pages of [gpa, gpa + len) dirty (bytes that are not RAM
+ * are ignored); safe from any thread. */
+void guest_mem_mark_dirty(struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Was the page holding gpa written since the last call?  Clears the bit. */
+bool guest_mem_test_and_clear_dirty(struct guest_mem *gm, uint64_t gpa);
 
 /* Highest guest-physical address + 1 of RAM below 4 GiB */
 uint64_t guest_mem_lowmem_end(const struct guest_mem *gm);

@@ -323,13 +323,16 @@ TEST(dsdt_disassembles_cleanly)
 			fclose(f);
 		}
 	}
-	char cmd[512];
+	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && iasl -d dsdt.dat facp.dat apic.dat >log 2>&1 && "
 		 "! grep -Eiq 'error|warning|invalid|mismatch' log dsdt.dsl facp.dsl apic.dsl && "
 		 "grep -q '_S5, Package (0x04)' dsdt.dsl && grep -q 'PNP0A03' dsdt.dsl && "
 		 "grep -q 'WordBusNumber' dsdt.dsl && grep -q '0xFEBFFFFF' dsdt.dsl && "
-		 "grep -q 'PM1A Control Block Address : 00000604' facp.dsl", dir);
+		 "grep -q 'PM1A Control Block Address : 00000604' facp.dsl && "
+		 "grep -q 'Name (_PRT, Package (0x7C)' dsdt.dsl && "
+		 "grep -A5 '0x0001FFFF,' dsdt.dsl | grep -q '0x0A' && "
+		 "grep -A5 '0x001FFFFF,' dsdt.dsl | tr -d ' \n' | grep -q '0x001FFFFF,0x03,Zero,0x0B'", dir);
 	int st = system(cmd);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (st != 0) {

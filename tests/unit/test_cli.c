@@ -7,107 +7,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli_run.h"
 #include "core/log.h"
 #include "mem/guest_mem.h"
 #include "test.h"
-
-#define MAX_ARGS 32
-
-struct cli_run {
-	enum cli_result result;
-	struct vm_config cfg;
-	char out[16384];
-	char err[2048];
-};
-
-static struct cli_run run;
-
-/* Parse argv (NULL-terminated, without the program name) and keep what
- * cli_parse printed. */
-static enum cli_result parse_argv(const char *const *args)
-{
-	char *argv[MAX_ARGS + 2];
-	int argc = 0;
-	char *out_buf = NULL, *err_buf = NULL;
-	size_t out_len = 0, err_len = 0;
-
-	argv[argc++] = (char *)"minivmm";
-	for (int i = 0; args[i] && argc <= MAX_ARGS; i++)
-		argv[argc++] = (char *)args[i];
-	argv[argc] = NULL;
-
-	FILE *out = open_memstream(&out_buf, &out_len);
-	FILE *err = open_memstream(&err_buf, &err_len);
-	memset(&run.cfg, 0x5a, sizeof(run.cfg));	/* cli_parse must set every field */
-	run.result = cli_parse(argc, argv, &run.cfg, out, err);
-	fclose(out);
-	fclose(err);
-	snprintf(run.out, sizeof(run.out), "%s", out_buf ? out_buf : "");
-	snprintf(run.err, sizeof(run.err), "%s", err_buf ? err_buf : "");
-	free(out_buf);
-	free(err_buf);
-	return run.result;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static void print_args(const char *const *args)
-{
-	printf("  args:");
-	for (int i = 0; args[i]; i++)
-		printf(" '%s'", args[i]);
-	printf("\n  out: %s  err: %s", run.out, run.err);
-}
-
-/* args plus "-kernel vmlinuz" parse to CLI_RUN with nothing printed */
-static bool parses_ok(const char *const *args)
-{
-	const char *with_kernel[MAX_ARGS + 1];
-	int n = 0;
-	for (; args[n] && n < MAX_ARGS - 2; n++)
-		with_kernel[n] = args[n];
-	with_kernel[n++] = "-kernel";
-	with_kernel[n++] = "vmlinuz";
-	with_kernel[n] = NULL;
-	if (parse_argv(with_kernel) == CLI_RUN && !run.err[0] && !run.out[0])
-		return true;
-	print_args(with_kernel);
-	return false;
-}
-
-/* args (with a kernel) fail with exactly one line on err that names opt and
- * contains what, and nothing on out */
-static bool fails_with(const char *opt, const char *what, const char *const *args)
-{
-	const char *with_kernel[MAX_ARGS + 1];
-	int n = 0;
-	for (; args[n] && n < MAX_ARGS - 2; n++)
-		with_kernel[n] = args[n];
-	with_kernel[n++] = "-kernel";
-	with_kernel[n++] = "vmlinuz";
-	with_kernel[n] = NULL;
-	parse_argv(with_kernel);
-	char prefix[128];
-	snprintf(prefix, sizeof(prefix), "minivmm: %s", opt);
-	size_t len = strlen(run.err);
-	if (run.result == CLI_ERROR && count_lines(run.err) == 1 && len &&
-	    run.err[len - 1] == '\n' && (!strncmp(run.err, prefix, strlen(prefix)) || strstr(run.err, opt)) &&
-	    strstr(run.err, what) && !run.out[0])
-		return true;
-	printf("  expected one error line naming '%s' with '%s'\n", opt, what);
-	print_args(with_kernel);
-	return false;
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define OK(...) CHECK(parses_ok(ARGS(__VA_ARGS__)))
-#define FAILS(opt, what, ...) CHECK(fails_with(opt, what, ARGS(__VA_ARGS__)))
 
 TEST(defaults)
 {
@@ -503,7 +406,87 @@ TEST(devices)
 
 	CHECK_EQ(parse_argv(ARGS("-device", "help")), CLI_DONE);
 	CHECK(strstr(run.out, "isa-debug-exit") && strstr(run.out, "pc-testdev"));
+	CHECK(strstr(run.out, "virtio-rng-pci[,max-bytes=N][,period=MS]"));
+	CHECK(strstr(run.out, "virtio-blk-pci,drive=ID[,num-queues=N][,queue-size=N][,serial=S]"));
+	CHECK(strstr(run.out, "iobase") && strstr(run.out, "packed=on|off"));
 	CHECK_STR(run.err, "");
+}
+
+TEST(virtio_devices)
+{
+	OK("-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_RNG);
+	CHECK_EQ(run.cfg.virtio[0].rng.max_bytes, UINT64_MAX);
+	CHECK_EQ(run.cfg.virtio[0].rng.period_ms, 65536);
+	CHECK(run.cfg.virtio[0].common.packed && run.cfg.virtio[0].common.event_idx &&
+	      run.cfg.virtio[0].common.indirect_desc);
+	CHECK_EQ(run.cfg.virtio[0].common.vectors, -1);
+	OK("-device", "virtio-rng-pci,max-bytes=1024,period=500,id=rng0,packed=off,event_idx=no,"
+		      "indirect_desc=false,vectors=0",
+	   "-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 2);
+	CHECK_EQ(run.cfg.virtio[0].rng.max_bytes, 1024);
+	CHECK_EQ(run.cfg.virtio[0].rng.period_ms, 500);
+	CHECK_STR(run.cfg.virtio[0].id, "rng0");
+	CHECK(!run.cfg.virtio[0].common.packed && !run.cfg.virtio[0].common.event_idx &&
+	      !run.cfg.virtio[0].common.indirect_desc);
+	CHECK_EQ(run.cfg.virtio[0].common.vectors, 0);
+	CHECK(run.cfg.virtio[1].common.packed);
+
+	/* disks: -device ... drive=ID, and -drive if=virtio, after the others */
+	OK("-smp", "3", "-drive", "file=a.img,format=raw,if=virtio", "-device",
+	   "virtio-blk-pci,drive=d1,num-queues=2,serial=disk1,queue-size=128,discard=off", "-drive",
+	   "file=b.img,format=raw,if=none,id=d1", "-device", "virtio-rng-pci");
+	CHECK_EQ(run.cfg.nr_virtio, 3);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_BLK);
+	CHECK_EQ(run.cfg.virtio[0].blk.drive, 1);
+	CHECK_EQ(run.cfg.virtio[0].blk.num_queues, 2);
+	CHECK_EQ(run.cfg.virtio[0].blk.queue_size, 128);
+	CHECK_STR(run.cfg.virtio[0].blk.serial, "disk1");
+	CHECK(!run.cfg.virtio[0].blk.discard && run.cfg.virtio[0].blk.write_zeroes);
+	CHECK_EQ(run.cfg.virtio[1].type, VIRTIO_DEVICE_RNG);
+	CHECK_EQ(run.cfg.virtio[2].type, VIRTIO_DEVICE_BLK);
+	CHECK_EQ(run.cfg.virtio[2].blk.drive, 0);
+	CHECK_EQ(run.cfg.virtio[2].blk.num_queues, 3);	/* one per vCPU */
+	CHECK_EQ(run.cfg.virtio[2].blk.queue_size, 256);
+	CHECK(run.cfg.virtio[2].blk.serial == NULL);
+	/* a read-only drive takes a device with the defaults */
+	OK("-drive", "file=a.img,format=raw,if=none,id=ro,readonly=on", "-device",
+	   "virtio-blk-pci,drive=ro");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+}
+
+TEST(virtio_device_errors)
+{
+	FAILS("-device", "virtio-rng-pci has no parameter 'rng'", "-device", "virtio-rng-pci,rng=r0");
+	FAILS("-device", "period=0", "-device", "virtio-rng-pci,period=0");
+	FAILS("-device", "invalid number 'x' for max-bytes", "-device", "virtio-rng-pci,max-bytes=x");
+	FAILS("-device", "packed=maybe: expected on or off", "-device", "virtio-rng-pci,packed=maybe");
+	FAILS("-device", "vectors=129 is above 128", "-device", "virtio-rng-pci,vectors=129");
+	FAILS("-device", "needs drive=ID", "-device", "virtio-blk-pci");
+	FAILS("-device", "drive=d0 names no -drive", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "num-queues=0 is outside 1..64", "-device", "virtio-blk-pci,drive=d,num-queues=0");
+	FAILS("-device", "num-queues=65 is outside 1..64", "-device",
+	      "virtio-blk-pci,drive=d,num-queues=65");
+	FAILS("-device", "queue-size=100: expected a power of two", "-device",
+	      "virtio-blk-pci,drive=d,queue-size=100");
+	FAILS("-device", "queue-size=2048", "-device", "virtio-blk-pci,drive=d,queue-size=2048");
+	FAILS("-device", "longer than 20 characters", "-device",
+	      "virtio-blk-pci,drive=d,serial=123456789012345678901");
+	FAILS("-device", "driver given twice", "-device", "virtio-rng-pci,driver=virtio-rng-pci");
+	FAILS("-device", "unsupported device 'virtio-blk-device'", "-device", "virtio-blk-device");
+	FAILS("-device", "drive 'd0' is used by two devices", "-drive", "file=a,format=raw,if=none,id=d0",
+	      "-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "already has a device of its own (if=virtio)", "-drive",
+	      "file=a,format=raw,if=virtio,id=d0", "-device", "virtio-blk-pci,drive=d0");
+	FAILS("-device", "read-only, so it cannot take discard=on", "-drive",
+	      "file=a,format=raw,if=none,id=d0,readonly=on", "-device", "virtio-blk-pci,drive=d0,discard=on");
+	FAILS("-device", "cannot take write-zeroes=on", "-drive",
+	      "file=a,format=raw,if=none,id=d0,readonly=on", "-device",
+	      "virtio-blk-pci,drive=d0,write-zeroes=on");
+	FAILS("-device", "drive=D0 names no -drive", "-drive", "file=a,format=raw,if=none,id=d0",
+	      "-device", "virtio-blk-pci,drive=D0");
 }
 
 TEST(device_errors)
@@ -582,7 +565,8 @@ TEST(help)
 		"-machine", "-M", "-cpu", "-nographic", "-display", "-serial", "-debugcon",
 		"-device", "-nodefaults", "-no-reboot", "-no-shutdown", "-vga", "-vnc",
 		"-monitor", "-parallel", "-net", "-d ", "-D ", "-help", "-h", "-version",
-		"isa-debug-exit", "pc-testdev", "iobase", "iosize", "mon:stdio", "file:PATH",
+		"isa-debug-exit", "pc-testdev", "virtio-rng-pci", "virtio-blk-pci", "mon:stdio",
+		"file:PATH", "-drive", "if=virtio|none", "cache=",
 	};
 	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
 		/* help ends the parse: nothing after it is looked at */
@@ -634,7 +618,7 @@ TEST(missing_arguments)
 	static const char *const with_arg[] = {
 		"-kernel", "-initrd", "-append", "-m", "-smp", "-accel", "-machine", "-M",
 		"-cpu", "-display", "-serial", "-debugcon", "-device", "-d", "-D", "-vga",
-		"-vnc", "-monitor", "-parallel", "-net", "--m", "--serial",
+		"-vnc", "-monitor", "-parallel", "-net", "--m", "--serial", "-drive",
 	};
 	for (size_t i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++) {
 		char *argv[] = { (char *)"minivmm", (char *)"-kernel", (char *)"k",
@@ -658,8 +642,157 @@ TEST(missing_arguments)
 	}
 }
 
+TEST(drives)
+{
+	OK("-drive", "file=disk.img,if=virtio");
+	CHECK_EQ(run.cfg.nr_drives, 1);
+	const struct drive_config *d = &run.cfg.drives[0];
+	CHECK_STR(d->file, "disk.img");
+	CHECK_STR(d->id, "virtio0");
+	CHECK_EQ(d->format, DRIVE_FORMAT_PROBE);
+	CHECK_EQ(d->interface, DRIVE_IF_VIRTIO);
+	CHECK(!d->readonly && !d->direct && !d->no_flush && !d->writethrough);
+	CHECK_EQ(d->cache, DRIVE_CACHE_WRITEBACK);
+	CHECK_EQ(d->aio, DRIVE_AIO_THREADS);
+	CHECK_EQ(d->discard, DRIVE_DISCARD_IGNORE);
+	CHECK_EQ(d->detect_zeroes, DRIVE_DETECT_ZEROES_OFF);
+	CHECK(d->serial == NULL);
+
+	OK("-drive",
+	   "file=/a/b.qcow2,format=qcow2,if=none,id=disk-1.x_y,readonly=on,cache=none,"
+	   "aio=io_uring,discard=unmap,detect-zeroes=unmap,serial=SN123",
+	   "--drive", "disk2.img,if=virtio,format=raw", "-drive", "file=d3,if=virtio");
+	CHECK_EQ(run.cfg.nr_drives, 3);
+	d = &run.cfg.drives[0];
+	CHECK_STR(d->file, "/a/b.qcow2");
+	CHECK_STR(d->id, "disk-1.x_y");
+	CHECK_EQ(d->format, DRIVE_FORMAT_QCOW2);
+	CHECK_EQ(d->interface, DRIVE_IF_NONE);
+	CHECK(d->readonly && d->direct && !d->no_flush && !d->writethrough);
+	CHECK_EQ(d->cache, DRIVE_CACHE_NONE);
+	CHECK_EQ(d->aio, DRIVE_AIO_IO_URING);
+	CHECK_EQ(d->discard, DRIVE_DISCARD_UNMAP);
+	CHECK_EQ(d->detect_zeroes, DRIVE_DETECT_ZEROES_UNMAP);
+	CHECK_STR(d->serial, "SN123");
+	/* if=virtio drives without id= are virtio0, virtio1, ... in order */
+	CHECK_STR(run.cfg.drives[1].file, "disk2.img");
+	CHECK_STR(run.cfg.drives[1].id, "virtio0");
+	CHECK_EQ(run.cfg.drives[1].format, DRIVE_FORMAT_RAW);
+	CHECK_STR(run.cfg.drives[2].id, "virtio1");
+
+	/* cache= as QEMU defines it, and the cache.* keys over it */
+	static const struct {
+		const char *arg;
+		bool direct, no_flush, writethrough;
+	} caches[] = {
+		{ "cache=writeback", false, false, false },
+		{ "cache=none", true, false, false },
+		{ "cache=writethrough", false, false, true },
+		{ "cache=directsync", true, false, true },
+		{ "cache=unsafe", false, true, false },
+		{ "cache.direct=on", true, false, false },
+		{ "cache=none,cache.direct=off", false, false, false },
+		{ "cache.no-flush=on", false, true, false },
+		{ "cache=unsafe,cache.no-flush=off", false, false, false },
+		{ "cache=directsync,cache.direct=off", false, false, true },
+	};
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		char arg[128];
+		snprintf(arg, sizeof(arg), "file=x,if=virtio,%s", caches[i].arg);
+		OK("-drive", arg);
+		d = &run.cfg.drives[0];
+		if (d->direct != caches[i].direct || d->no_flush != caches[i].no_flush ||
+		    d->writethrough != caches[i].writethrough)
+			printf("  %s\n", caches[i].arg);
+		CHECK(d->direct == caches[i].direct && d->no_flush == caches[i].no_flush &&
+		      d->writethrough == caches[i].writethrough);
+	}
+	OK("-drive", "file=x,if=virtio,readonly=off,discard=on,detect-zeroes=on,media=disk");
+	CHECK(!run.cfg.drives[0].readonly);
+	CHECK_EQ(run.cfg.drives[0].discard, DRIVE_DISCARD_UNMAP);
+	CHECK_EQ(run.cfg.drives[0].detect_zeroes, DRIVE_DETECT_ZEROES_ON);
+	OK("-drive", "file=x,if=virtio,discard=off,readonly=yes");
+	CHECK(run.cfg.drives[0].readonly);
+	CHECK_EQ(run.cfg.drives[0].discard, DRIVE_DISCARD_IGNORE);
+	/* ",," is a comma in a value, as in QEMU */
+	OK("-drive", "file=a,,b,,,,c.img,if=virtio,serial=x,,y", "-drive", "d,,e,if=virtio");
+	CHECK_STR(run.cfg.drives[0].file, "a,b,,c.img");
+	CHECK_STR(run.cfg.drives[0].serial, "x,y");
+	CHECK_STR(run.cfg.drives[1].file, "d,e");
+	/* NBD exports */
+	OK("-drive", "file=nbd://127.0.0.1:10809/exp,if=virtio", "-drive",
+	   "file=nbd+unix:///exp?socket=/tmp/s,if=none,id=n,format=raw");
+	CHECK_STR(run.cfg.drives[0].file, "nbd://127.0.0.1:10809/exp");
+	CHECK_STR(run.cfg.drives[1].file, "nbd+unix:///exp?socket=/tmp/s");
+	/* 16 drives fit */
+	const char *many[40];
+	int n = 0;
+	for (int i = 0; i < VM_MAX_DRIVES; i++) {
+		many[n++] = "-drive";
+		many[n++] = "file=x,if=virtio";
+	}
+	many[n] = NULL;
+	CHECK(parses_ok(many));
+	CHECK_EQ(run.cfg.nr_drives, VM_MAX_DRIVES);
+	CHECK_STR(run.cfg.drives[15].id, "virtio15");
+}
+
+TEST(drive_errors)
+{
+	FAILS("-drive", "missing file=", "-drive", "if=virtio");
+	FAILS("-drive", "file= is empty", "-drive", "file=,if=virtio");
+	FAILS("-drive", "IDE disks", "-drive", "file=disk.img");
+	FAILS("-drive", "if=virtio", "-drive", "file=disk.img");
+	FAILS("-drive", "if=ide is not supported", "-drive", "file=disk.img,if=ide");
+	FAILS("-drive", "if=scsi is not supported (none, virtio, ide)", "-drive",
+	      "file=d,if=scsi");
+	FAILS("-drive", "unknown parameter 'bogus'", "-drive", "file=d,if=virtio,bogus=1");
+	FAILS("-drive", "unexpected 'extra'", "-drive", "file=d,if=virtio,extra");
+	FAILS("-drive", "format=vmdk is not supported (raw, qcow2)", "-drive",
+	      "file=d,if=virtio,format=vmdk");
+	FAILS("-drive", "cache=bogus is not supported", "-drive", "file=d,if=virtio,cache=bogus");
+	FAILS("-drive", "aio=native", "-drive", "file=d,if=virtio,aio=native");
+	FAILS("-drive", "aio=posix is not supported", "-drive", "file=d,if=virtio,aio=posix");
+	FAILS("-drive", "discard=maybe is not supported", "-drive",
+	      "file=d,if=virtio,discard=maybe");
+	FAILS("-drive", "detect-zeroes=all is not supported", "-drive",
+	      "file=d,if=virtio,detect-zeroes=all");
+	FAILS("-drive", "readonly=maybe: expected on or off", "-drive",
+	      "file=d,if=virtio,readonly=maybe");
+	FAILS("-drive", "cache.direct=2", "-drive", "file=d,if=virtio,cache.direct=2");
+	FAILS("-drive", "detect-zeroes=unmap needs discard=unmap", "-drive",
+	      "file=d,if=virtio,detect-zeroes=unmap");
+	FAILS("-drive", "detect-zeroes=unmap needs discard=unmap", "-drive",
+	      "file=d,if=virtio,detect-zeroes=unmap,discard=ignore");
+	FAILS("-drive", "if=none needs id=", "-drive", "file=d,if=none");
+	FAILS("-drive", "file= is given twice", "-drive", "file=d,if=virtio,file=e");
+	FAILS("-drive", "cache= is given twice", "-drive", "d,if=virtio,cache=none,cache=none");
+	FAILS("-drive", "unexpected 'e'", "-drive", "file=d,,,e,if=virtio");
+	FAILS("-drive", "duplicate id 'a'", "-drive", "file=d,if=none,id=a", "-drive",
+	      "file=e,if=virtio,id=a");
+	/* a made-up id may collide with a user's */
+	FAILS("-drive", "duplicate id 'virtio0'", "-drive", "file=d,if=none,id=virtio0",
+	      "-drive", "file=e,if=virtio");
+	FAILS("-drive", "id=1abc: an id starts with a letter", "-drive",
+	      "file=d,if=none,id=1abc");
+	FAILS("-drive", "id=a/b", "-drive", "file=d,if=none,id=a/b");
+	FAILS("-drive", "serial=", "-drive", "file=d,if=virtio,serial=123456789012345678901");
+	FAILS("-drive", "media=cdrom is not supported", "-drive", "file=d,if=virtio,media=cdrom");
+	FAILS("-drive", "does not apply to NBD", "-drive",
+	      "file=nbd://localhost/x,if=virtio,cache=none");
+	const char *many[40];
+	int n = 0;
+	for (int i = 0; i <= VM_MAX_DRIVES; i++) {
+		many[n++] = "-drive";
+		many[n++] = "file=x,if=virtio";
+	}
+	many[n] = NULL;
+	CHECK(fails_with("-drive", "too many drives", many));
+}
+
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
 	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
+	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
-	  T(missing_arguments))
+	  T(missing_arguments), T(drives), T(drive_errors))

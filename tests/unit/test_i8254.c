@@ -119,6 +119,28 @@ TEST(mode3_square_wave)
 	test_vm_free(vm);
 }
 
+/* A count of 2 asks for 597 kHz: like KVM's in-kernel PIT, periodic
+ * interrupts come at most every 200 us (the edges between count as one),
+ * while the counter still reads true */
+TEST(fast_periodic_rates_are_limited)
+{
+	struct vm *vm = pit_setup();
+	for (unsigned mode = 2; mode <= 3; mode++) {
+		program(vm, 0, mode, 2);
+		CHECK(timers_next_deadline(vm) >= vm_clock_ns(vm) + 200000);
+		int rises = fake_irq_rises[0];
+		test_advance(vm, 10000000, 1000);	/* 10 ms in 1 us steps */
+		int n = fake_irq_rises[0] - rises;
+		CHECK(n >= 45 && n <= 51);
+		uint16_t v = latch_read(vm, 0);
+		CHECK(v >= 1 && v <= 2);
+	}
+	/* a one-shot count is never held back */
+	program(vm, 0, 0, 2);
+	CHECK(timers_next_deadline(vm) < vm_clock_ns(vm) + 10000);
+	test_vm_free(vm);
+}
+
 TEST(access_modes_lsb_msb)
 {
 	struct vm *vm = pit_setup();
@@ -333,7 +355,8 @@ TEST(random_register_storm)
 }
 
 RUN_TESTS(T(counts_down_at_pit_rate), T(mode0_interrupt_on_terminal_count),
-	  T(mode2_rate_generator_rate), T(mode3_square_wave), T(access_modes_lsb_msb),
+	  T(mode2_rate_generator_rate), T(mode3_square_wave), T(fast_periodic_rates_are_limited),
+	  T(access_modes_lsb_msb),
 	  T(bcd_counting), T(read_back_command), T(channel2_gate_and_output_on_port61),
 	  T(refresh_bit_toggles), T(mode1_and_mode5_wait_for_the_gate),
 	  T(mode4_strobe_raises_irq_once), T(late_timers_deliver_one_edge),

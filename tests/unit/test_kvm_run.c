@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +112,17 @@ static bool load_real_mode(struct vm *vm, const uint8_t *code, size_t len)
 	s.seg[X86_CS].base = 0;
 	r.rip = CODE_ADDR;
 	return vm->accel->set_sregs(v, &s) == 0 && vm->accel->set_regs(v, &r) == 0;
+}
+
+/* The same with a 4 GiB DS limit (unreal mode): [ebx] reaches MMIO */
+static bool load_unreal_mode(struct vm *vm, const uint8_t *code, size_t len)
+{
+	struct x86_sregs s;
+	if (!load_real_mode(vm, code, len) || vm->accel->get_sregs(&vm->vcpus[0], &s) < 0)
+		return false;
+	s.seg[X86_DS].limit = 0xffffffff;
+	s.seg[X86_DS].g = 1;
+	return vm->accel->set_sregs(&vm->vcpus[0], &s) == 0;
 }
 
 struct runner {
@@ -245,19 +258,68 @@ TEST(unreal_mode_mmio_read_and_write)
 	bool kicked;
 	NEED_KVM_VM(&vm, 1, &log);
 	CHECK_EQ(io_bus_register(&vm.mmio, 0xd0000000ull, 0x1000, &cell_ops, &cell, "cell"), 0);
-	CHECK(load_real_mode(&vm, code, sizeof(code)));
-	/* a 4 GiB DS limit in real mode */
-	struct x86_sregs s;
-	CHECK_EQ(vm.accel->get_sregs(&vm.vcpus[0], &s), 0);
-	s.seg[X86_DS].limit = 0xffffffff;
-	s.seg[X86_DS].g = 1;
-	CHECK_EQ(vm.accel->set_sregs(&vm.vcpus[0], &s), 0);
+	CHECK(load_unreal_mode(&vm, code, sizeof(code)));
 	run_vcpu(&vm, &log.n, 1, &kicked, 10000);
 	CHECK_EQ(atomic_load(&cell.writes), 1);
 	CHECK_EQ(cell.last_write, 0x42);
 	CHECK_EQ(cell.last_size, 1);
 	CHECK_EQ(atomic_load(&log.n), 1);
 	CHECK_EQ(log.bytes[0], 0x5a);
+	vm_destroy(&vm);
+}
+
+/* A write to an address with an ioeventfd signals the eventfd and never
+ * reaches the bus; after DEASSIGN it does again.  And KVM_SIGNAL_MSI takes
+ * a message for the local APIC. */
+TEST(ioeventfd_and_signal_msi)
+{
+	static const uint8_t code[] = {
+		0x66, 0xbb, 0x00, 0x00, 0x00, 0xd0,	/* mov ebx, 0xd0000000 */
+		0xb8, 0x00, 0x00,			/* mov ax, 0 */
+		0x67, 0x89, 0x03,			/* mov [ebx], ax */
+		0xb0, 0x5a,				/* mov al, 0x5a */
+		0xba, 0xf8, 0x03,			/* mov dx, 0x3f8 */
+		0xee,					/* out dx, al */
+		0xf4,					/* hlt */
+	};
+	struct vm vm;
+	struct port_log log = { 0 };
+	struct mmio_cell cell = { 0 };
+	bool kicked;
+	NEED_KVM_VM(&vm, 1, &log);
+	CHECK_EQ(io_bus_register(&vm.mmio, 0xd0000000ull, 0x1000, &cell_ops, &cell, "cell"), 0);
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK(fd >= 0);
+	int ret = vm_ioeventfd(&vm, 0xd0000000ull, 0, fd, true);
+	if (ret == -ENOSYS)
+		ret = vm_ioeventfd(&vm, 0xd0000000ull, 2, fd, true);
+	CHECK_EQ(ret, 0);
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK(load_unreal_mode(&vm, code, sizeof(code)));
+		CHECK_EQ(run_vcpu(&vm, &log.n, pass + 1, &kicked, 10000), VCPU_EVENT_YIELD);
+		CHECK_EQ(atomic_load(&log.n), pass + 1);
+		uint64_t count = 0;
+		ssize_t n = read(fd, &count, sizeof(count));
+		if (pass == 0) {
+			CHECK(n == sizeof(count) && count == 1);	/* the eventfd took it */
+			CHECK_EQ(atomic_load(&cell.writes), 0);
+			/* the same fields with DEASSIGN */
+			ret = vm_ioeventfd(&vm, 0xd0000000ull, 0, fd, false);
+			if (ret == -ENOSYS)
+				ret = vm_ioeventfd(&vm, 0xd0000000ull, 2, fd, false);
+			CHECK_EQ(ret, 0);
+			/* out of HLT for the second run */
+			struct kvm_engine_vcpu *kv = vm.vcpus[0].engine;
+			struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+			CHECK_EQ(ioctl(kv->fd, KVM_SET_MP_STATE, &mp), 0);
+		} else {
+			CHECK(n < 0);	/* nothing signalled */
+			CHECK_EQ(atomic_load(&cell.writes), 1);
+		}
+	}
+	close(fd);
+	/* fixed, vector 0x40, to APIC ID 0: taken (or blocked), not refused */
+	CHECK_EQ(vm_signal_msi(&vm, 0xfee00000ull, 0x40), 0);
 	vm_destroy(&vm);
 }
 
@@ -364,5 +426,5 @@ TEST(long_mode_entry_through_the_boot_code)
 }
 
 RUN_TESTS(T(real_mode_out_then_hlt), T(string_io_both_directions), T(unreal_mode_mmio_read_and_write),
-	  T(triple_fault_asks_for_reset), T(kick_before_run_returns_at_once),
+	  T(ioeventfd_and_signal_msi), T(triple_fault_asks_for_reset), T(kick_before_run_returns_at_once),
 	  T(aps_wait_for_init_with_their_own_apic_id), T(long_mode_entry_through_the_boot_code))

@@ -203,6 +203,39 @@ TEST(sse_alignment)
 	CHECK_EQ(X(2)->b[0], 16);
 }
 
+/* 64-bit mode: the alignment that movaps and fxsave demand is of the
+ * linear address, where DS, ES and SS have no base (a stale one from
+ * legacy mode must not count) and FS and GS do */
+TEST(sse_alignment_64bit_segment_bases)
+{
+	NEED_CPU();
+	static const uint8_t fs_movaps_load[] = { 0x64, 0x0f, 0x28, 0x13 };
+	S.cpu->gpr[X86_RBX] = SNIP_DATA + 16;
+	S.cpu->seg[X86_DS].base = 8;
+	S.cpu->seg[X86_SS].base = 4;
+	CHECK(SNIP_RUN(&S, c_movaps_load));
+	CHECK(SNIP_RUN(&S, c_fxsave64));
+	S.cpu->seg[X86_FS].base = 8;
+	CHECK(!SNIP_RUN(&S, fs_movaps_load));
+	CHECK_EQ(S.vector, X86_EXC_GP);
+	S.cpu->gpr[X86_RBX] = SNIP_DATA + 8;
+	CHECK(SNIP_RUN(&S, fs_movaps_load));
+}
+
+/* cvtpd2pi writes an MMX register: a pending x87 exception is #MF
+ * before the misaligned m128 source would be #GP */
+TEST(sse_cvtpd2pi_pending_x87_first)
+{
+	NEED_CPU();
+	static const uint8_t cvtpd2pi_m[] = { 0x66, 0x0f, 0x2d, 0x03 };	/* cvtpd2pi mm0, [rbx] */
+	S.cpu->gpr[X86_RBX] = SNIP_DATA + 8;
+	CHECK(!SNIP_RUN(&S, cvtpd2pi_m));
+	CHECK_EQ(S.vector, X86_EXC_GP);
+	S.cpu->fpu.fsw |= X87_FSW_ZE | X87_FSW_ES | X87_FSW_B;
+	CHECK(!SNIP_RUN(&S, cvtpd2pi_m));
+	CHECK_EQ(S.vector, X86_EXC_MF);
+}
+
 TEST(sse_fxsave_layout)
 {
 	NEED_CPU();
@@ -458,6 +491,7 @@ TEST(sse_fxsave_legacy_layout)
 
 RUN_TESTS(T(sse_nan_propagation), T(sse_daz_ftz), T(sse_rounding_modes),
 	  T(sse_cvt_overflow_indefinite), T(sse_unmasked_exception_xm_or_ud), T(sse_cr_checks),
-	  T(sse_alignment), T(sse_fxsave_layout), T(sse_ldmxcsr_reserved),
+	  T(sse_alignment), T(sse_alignment_64bit_segment_bases),
+	  T(sse_cvtpd2pi_pending_x87_first), T(sse_fxsave_layout), T(sse_ldmxcsr_reserved),
 	  T(sse_rcp_rsqrt_precision), T(sse_compares), T(sse_mmx), T(sse_integer_and_sse4),
 	  T(sse_fxsave_legacy_layout))

@@ -4,7 +4,9 @@
  * privilege change and iretq, self-modifying code, triple fault. */
 #include "test.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "accel/accel.h"
 #include "accel/tcg/tcg.h"
@@ -344,6 +346,100 @@ TEST(string_ops_rep_and_df)
 	vm_down();
 }
 
+/* rep movsw/movsd/movsq on the host, from buf + si to buf + di */
+static void host_rep_movs(uint8_t *buf, size_t si, size_t di, size_t count, unsigned size,
+			  bool df)
+{
+	void *s = buf + si, *d = buf + di;
+	size_t n = count;
+	if (df)
+		__asm__ volatile("std" ::: "cc");
+	switch (size) {
+	case 2: __asm__ volatile("rep movsw" : "+S"(s), "+D"(d), "+c"(n) :: "memory"); break;
+	case 4: __asm__ volatile("rep movsl" : "+S"(s), "+D"(d), "+c"(n) :: "memory"); break;
+	default: __asm__ volatile("rep movsq" : "+S"(s), "+D"(d), "+c"(n) :: "memory"); break;
+	}
+	__asm__ volatile("cld" ::: "cc");
+}
+
+/* Overlapping copies are element by element, as the host does them: with
+ * the destination less than one element ahead of the source, each element
+ * reads bytes the one before it wrote.  Both directions, the source run
+ * crossing a page. */
+TEST(rep_movs_overlap_matches_host)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	static const uint8_t code[3][3] = {
+		{ 0x66, 0xf3, 0xa5 },	/* rep movsw */
+		{ 0xf3, 0xa5, 0x90 },	/* rep movsd; nop */
+		{ 0xf3, 0x48, 0xa5 },	/* rep movsq */
+	};
+	static const size_t counts[] = { 3, 10, 300 };
+	static uint8_t host[8192], guest[8192];
+	const uint64_t data = 0x200000;
+	unsigned mismatches = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned size = 2u << k;
+		for (int df = 0; df < 2; df++) {
+			for (int delta = -2 * (int)size - 1; delta <= 2 * (int)size + 1; delta++) {
+				for (unsigned c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+					size_t n = counts[c];
+					size_t si = df ? 6000 : 2000, di = (size_t)((long)si + delta);
+					for (size_t i = 0; i < sizeof(host); i++)
+						host[i] = (uint8_t)(i * 7 + 3);
+					x86_cpu_reset(cpu, true);
+					x86_cpu_setup_flat64(cpu, 0, PT_BASE);
+					guest_mem_write(&vm.mem, data, host, sizeof(host));
+					load(CODE, code[k], 3);
+					host_rep_movs(host, si, di, n, size, df);
+					cpu->gpr[X86_RSI] = data + si;
+					cpu->gpr[X86_RDI] = data + di;
+					cpu->gpr[X86_RCX] = n;
+					x86_cpu_set_rflags(cpu, X86_RFLAGS_FIXED | (df ? X86_RFLAGS_DF : 0));
+					cpu->rip = CODE;
+					cpu->stop_rip = CODE + 3;
+					cpu->exit_on_exception = true;
+					CHECK_EQ(x86_cpu_run(cpu, 100000), X86_EXIT_STOP);
+					guest_mem_read(&vm.mem, data, guest, sizeof(guest));
+					long step = df ? -(long)(n * size) : (long)(n * size);
+					bool same = !memcmp(host, guest, sizeof(host)) &&
+						    cpu->gpr[X86_RSI] == data + si + (uint64_t)step &&
+						    cpu->gpr[X86_RDI] == data + di + (uint64_t)step &&
+						    cpu->gpr[X86_RCX] == 0;
+					if (!same && mismatches++ < 5)
+						printf("  rep movs size %u df %d delta %d count %zu differs\n",
+						       size, df, delta, n);
+				}
+			}
+		}
+	}
+	CHECK_EQ(mismatches, 0);
+	vm_down();
+}
+
+/* cmpxchg16b wants its linear address 16-byte aligned: the FS base counts */
+TEST(cmpxchg16b_alignment_includes_segment_base)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	static const uint8_t code[] = { 0x64, 0xf0, 0x48, 0x0f, 0xc7, 0x0e };	/* lock cmpxchg16b fs:[rsi] */
+	x86_cpu_reset(cpu, true);
+	x86_cpu_setup_flat64(cpu, 3, PT_BASE);
+	load(CODE, code, sizeof(code));
+	cpu->exit_on_exception = true;
+	cpu->seg[X86_FS].base = 8;
+	cpu->gpr[X86_RSI] = 0x200000;
+	cpu->rip = CODE;
+	cpu->stop_rip = CODE + sizeof(code);
+	CHECK_EQ(x86_cpu_run(cpu, 10), X86_EXIT_EXCEPTION);
+	CHECK_EQ(cpu->exc_vector, X86_EXC_GP);
+	CHECK_EQ(cpu->rip, CODE);
+	cpu->gpr[X86_RSI] = 0x200008;
+	CHECK_EQ(x86_cpu_run(cpu, 10), X86_EXIT_STOP);
+	vm_down();
+}
+
 /* ---- modes ---- */
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
@@ -488,31 +584,39 @@ static int fake_ack(void *opaque, unsigned c)
 	fake_pending = false;
 	return 0x40;
 }
-static const struct irqchip_ops fake_irqchip = { fake_set_irq, fake_has_interrupt, fake_ack };
+static const struct irqchip_ops fake_irqchip = {
+	.set_irq = fake_set_irq, .has_interrupt = fake_has_interrupt, .ack_interrupt = fake_ack,
+};
 
-TEST(external_interrupt_wakes_hlt)
+/* 64-bit ring 0 at CODE running code (4 bytes, stopping before the last),
+ * with intr_handler (eax += 100; iretq) on vector */
+static void halt_test_setup(const uint8_t *code, unsigned vector)
 {
-	if (!vm_up())
-		SKIP("cannot create a VM");
 	uint64_t gdt[3] = { 0, gdt_entry(0, 0xfffff, 0x9a, 0xa), gdt_entry(0, 0xfffff, 0x92, 0xc) };
 	guest_mem_write(&vm.mem, 0x4000, gdt, sizeof(gdt));
-	setup_idt64(0x6000, 0x40, INTR_HANDLER_HANDLER, 0, 0xe);
+	setup_idt64(0x6000, vector, INTR_HANDLER_HANDLER, 0, 0xe);
 	guest_mem_write(&vm.mem, INTR_HANDLER_HANDLER, intr_handler, sizeof(intr_handler));
-	vm.irqchip = &fake_irqchip;
-	fake_pending = false;
-
-	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
 	x86_cpu_reset(cpu, true);
 	x86_cpu_setup_flat64(cpu, 0, PT_BASE);
 	cpu->gdtr.base = 0x4000;
 	cpu->gdtr.limit = sizeof(gdt) - 1;
 	cpu->idtr.base = 0x6000;
 	cpu->idtr.limit = 0xfff;
-	load(CODE, code, sizeof(code));
+	load(CODE, code, 4);
 	cpu->rip = CODE;
 	cpu->gpr[X86_RSP] = 0x180000;
 	cpu->gpr[X86_RAX] = 0;
 	cpu->stop_rip = CODE + 3;
+}
+
+TEST(external_interrupt_wakes_hlt)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	vm.irqchip = &fake_irqchip;
+	fake_pending = false;
+	static const uint8_t code[] = { 0xfb, 0xf4, 0x90, 0x90 };	/* sti; hlt; nop; nop */
+	halt_test_setup(code, 0x40);
 	CHECK_EQ(x86_cpu_run(cpu, 1000), X86_EXIT_HLT);
 	CHECK(cpu->halted);
 	CHECK_EQ(cpu->rip, CODE + 2);
@@ -525,14 +629,38 @@ TEST(external_interrupt_wakes_hlt)
 	CHECK_EQ(cpu->gpr[X86_RSP], 0x180000);
 	CHECK(!fake_pending);
 	CHECK_EQ(cpu->interrupts, 1);
-
-	/* cli; hlt: nothing can wake it, the engine says so */
-	static const uint8_t dead[] = { 0xfa, 0xf4 };
-	load(CODE, dead, sizeof(dead));
-	cpu->rip = CODE;
-	cpu->stop_rip = ~0ull;
-	CHECK_EQ(vm.accel->vcpu_run(&vm.vcpus[0]), VCPU_EVENT_HALT);
 	vm.irqchip = NULL;
+	vm_down();
+}
+
+static void *send_nmi_soon(void *arg)
+{
+	(void)arg;
+	struct timespec pause = { 0, 50000000 };
+	nanosleep(&pause, NULL);
+	tcg_vcpu_nmi(&vm, 0);	/* as the main loop's timers do, through an I/O APIC */
+	return NULL;
+}
+
+TEST(nmi_from_another_thread_ends_cli_hlt)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	static const uint8_t code[] = { 0xfa, 0xf4, 0x90, 0x90 };	/* cli; hlt; nop; nop */
+	halt_test_setup(code, X86_EXC_NMI);
+	/* only an NMI ends this HLT: the engine sleeps until one comes */
+	pthread_t sender;
+	CHECK_EQ(pthread_create(&sender, NULL, send_nmi_soon, NULL), 0);
+	enum vcpu_event ev;
+	int rounds = 0;
+	do
+		ev = vm.accel->vcpu_run(&vm.vcpus[0]);
+	while (ev == VCPU_EVENT_YIELD && cpu->rip != CODE + 3 && ++rounds < 2000);
+	pthread_join(sender, NULL);
+	CHECK_EQ(ev, VCPU_EVENT_YIELD);
+	CHECK_EQ(cpu->rip, CODE + 3);
+	CHECK_EQ(cpu->gpr[X86_RAX], 100);	/* the handler ran once */
+	CHECK(!cpu->halted);
 	vm_down();
 }
 
@@ -696,7 +824,8 @@ TEST(budget_counts_instructions)
 }
 
 RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(single_step_trap_after_popf), T(ud_and_privileged_in_user_mode),
-	  T(string_ops_rep_and_df), T(real_to_protected_to_long_mode),
+	  T(string_ops_rep_and_df), T(rep_movs_overlap_matches_host),
+	  T(cmpxchg16b_alignment_includes_segment_base), T(real_to_protected_to_long_mode),
 	  T(interrupt_gate_privilege_change_and_iretq), T(external_interrupt_wakes_hlt),
-	  T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
+	  T(nmi_from_another_thread_ends_cli_hlt), T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
 	  T(self_modifying_code), T(block_cache_reuses_blocks), T(budget_counts_instructions))

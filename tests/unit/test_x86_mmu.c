@@ -67,10 +67,14 @@ static void setup_long(unsigned cpl)
 	x86_tlb_flush(cpu, true);
 }
 
-/* Run a short program at CODE (the TLB is kept) */
+/* Run a short program at CODE (the TLB is kept).  A nop after it keeps
+ * the block going to the stop address whatever an earlier program left
+ * there (an undecodable byte would end the block and fault first). */
 static enum x86_exit run(const uint8_t *code, size_t n)
 {
+	static const uint8_t nop = 0x90;
 	guest_mem_write(&vm.mem, CODE, code, n);
+	guest_mem_write(&vm.mem, CODE + n, &nop, 1);
 	x86_block_cache_flush(cpu->bc);
 	cpu->rip = CODE;
 	cpu->stop_rip = CODE + n;
@@ -288,5 +292,251 @@ TEST(mmio_is_not_ram)
 	vm_destroy(&vm);
 }
 
+/* ---- rep movs/stos runs: page by page in linear space ---- */
+
+static void fill(uint64_t gpa, int c, size_t n)
+{
+	uint8_t buf[4096];
+	memset(buf, c, sizeof(buf));
+	for (size_t done = 0; done < n; done += sizeof(buf))
+		guest_mem_write(&vm.mem, gpa + done, buf, n - done < sizeof(buf) ? n - done : sizeof(buf));
+}
+
+static uint8_t get8(uint64_t gpa)
+{
+	uint8_t v = 0;
+	guest_mem_read(&vm.mem, gpa, &v, 1);
+	return v;
+}
+
+/* bytes [gpa, gpa + n) all equal c? */
+static bool all(uint64_t gpa, int c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (get8(gpa + i) != (uint8_t)c)
+			return false;
+	return true;
+}
+
+/* 64-bit, CPL 3, a source through FS with a base that is not page
+ * aligned: the run must end at the linear page boundary and go on in the
+ * frame the next linear page maps, never in the next physical frame */
+TEST(rep_string_runs_follow_linear_pages)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_long(3);
+	put64(PT + 0x102 * 8, 0x1a0000 | P | W | U);	/* linear 0x102000 -> 0x1a0000 */
+	fill(0x101000, 'g', 4096);
+	fill(0x102000, 'S', 4096);	/* the next frame: mapped nowhere here */
+	fill(0x1a0000, 'G', 4096);
+	static const uint8_t movsb[] = { 0x64, 0xf3, 0xa4 };		/* rep movsb fs:[rsi] */
+	static const uint8_t movsq[] = { 0x64, 0xf3, 0x48, 0xa5 };	/* rep movsq fs:[rsi] */
+	cpu->seg[X86_FS].base = 0x101800;
+	cpu->gpr[X86_RSI] = 0;
+	cpu->gpr[X86_RDI] = 0x150000;
+	cpu->gpr[X86_RCX] = 0x1000;
+	CHECK_EQ(run(movsb, sizeof(movsb)), X86_EXIT_STOP);
+	CHECK(all(0x150000, 'g', 0x800));
+	CHECK(all(0x150800, 'G', 0x800));
+	CHECK_EQ(cpu->gpr[X86_RSI], 0x1000);
+	CHECK_EQ(cpu->gpr[X86_RDI], 0x151000);
+	CHECK_EQ(cpu->gpr[X86_RCX], 0);
+	/* quadwords, one of them straddling the two pages */
+	cpu->seg[X86_FS].base = 0x101804;
+	cpu->gpr[X86_RSI] = 0;
+	cpu->gpr[X86_RDI] = 0x160000;
+	cpu->gpr[X86_RCX] = 0x200;
+	CHECK_EQ(run(movsq, sizeof(movsq)), X86_EXIT_STOP);
+	CHECK(all(0x160000, 'g', 0x7fc));
+	CHECK(all(0x1607fc, 'G', 0x804));
+	CHECK_EQ(cpu->gpr[X86_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/* 32-bit paging, CPL 3, rep stosb through an ES whose base is not page
+ * aligned (as an LDT segment may be) */
+static void setup_user32_es(uint32_t es_base, uint32_t es_limit)
+{
+	setup_prot32();
+	cpu->cr4 = 0;
+	cpu->cr3 = 0x40000;
+	uint32_t pde = 0x41000 | P | W | U;
+	guest_mem_write(&vm.mem, 0x40000, &pde, 4);
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t pte = (i << 12) | P | W | U;
+		guest_mem_write(&vm.mem, 0x41000 + i * 4, &pte, 4);
+	}
+	x86_seg_set_flat(&cpu->seg[X86_CS], 0x1b, true, 32, 3);
+	x86_seg_set_flat(&cpu->seg[X86_SS], 0x23, false, 32, 3);
+	x86_seg_set_flat(&cpu->seg[X86_DS], 0x23, false, 32, 3);
+	x86_seg_set_flat(&cpu->seg[X86_ES], 0x0f, false, 32, 3);
+	cpu->seg[X86_ES].base = es_base;
+	cpu->seg[X86_ES].limit = es_limit;
+	cpu->seg[X86_ES].g = 0;
+	cpu->cpl = 3;
+	x86_update_mode(cpu);
+	x86_tlb_flush(cpu, true);
+}
+
+static void put32(uint64_t gpa, uint32_t v)
+{
+	guest_mem_write(&vm.mem, gpa, &v, 4);
+}
+
+static const uint8_t stosb[] = { 0xf3, 0xaa };		/* rep stosb */
+
+TEST(rep_string_32bit_es_base)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_user32_es(0x160800, 0xffffffff);
+	put32(0x41000 + 0x161 * 4, 0x1b0000 | P | W | U);	/* linear 0x161000 -> 0x1b0000 */
+	fill(0x161000, 'K', 4096);
+	fill(0x1b0000, '.', 4096);
+	cpu->gpr[X86_RAX] = 'X';
+	cpu->gpr[X86_RDI] = 0;
+	cpu->gpr[X86_RCX] = 0x1000;
+	CHECK_EQ(run(stosb, sizeof(stosb)), X86_EXIT_STOP);
+	CHECK(all(0x160800, 'X', 0x800));
+	CHECK(all(0x1b0000, 'X', 0x800));
+	CHECK(all(0x161000, 'K', 4096));
+
+	/* the second page is the kernel's: #PF at its first byte, the first
+	 * page written, EDI and ECX where the fault stopped the run */
+	put32(0x41000 + 0x161 * 4, 0x1b0000 | P | W);
+	x86_tlb_flush(cpu, true);
+	fill(0x1b0000, '.', 4096);
+	cpu->gpr[X86_RAX] = 'Y';
+	cpu->gpr[X86_RDI] = 0;
+	cpu->gpr[X86_RCX] = 0x1000;
+	expect_pf(run(stosb, sizeof(stosb)), 0x161000, X86_PF_P | X86_PF_W | X86_PF_U, CODE);
+	CHECK(all(0x160800, 'Y', 0x800));
+	CHECK(all(0x1b0000, '.', 4096));
+	CHECK(all(0x161000, 'K', 4096));
+	CHECK_EQ(cpu->gpr[X86_RDI], 0x800);
+	CHECK_EQ(cpu->gpr[X86_RCX], 0x800);
+
+	/* the ES limit ends the run the same way: #GP(0) at the first byte
+	 * past it, the bytes below it written */
+	setup_user32_es(0x160800, 0x8ff);
+	fill(0x160800, '.', 0x1000);
+	cpu->gpr[X86_RAX] = 'Z';
+	cpu->gpr[X86_RDI] = 0;
+	cpu->gpr[X86_RCX] = 0x1000;
+	CHECK_EQ(run(stosb, sizeof(stosb)), X86_EXIT_EXCEPTION);
+	CHECK_EQ(cpu->exc_vector, X86_EXC_GP);
+	CHECK_EQ(cpu->rip, CODE);
+	CHECK(all(0x160800, 'Z', 0x900));
+	CHECK(all(0x161100, '.', 0x700));
+	CHECK_EQ(cpu->gpr[X86_RDI], 0x900);
+	CHECK_EQ(cpu->gpr[X86_RCX], 0x700);
+	vm_destroy(&vm);
+}
+
+/* movs reads before it writes: with neither page mapped the fault is the
+ * source's; stores set the dirty bit of every page; a run over decoded
+ * code drops it */
+TEST(rep_string_faults_dirty_bits_and_code)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_long(3);
+	static const uint8_t movsb[] = { 0xf3, 0xa4 };		/* rep movsb */
+	put64(PT + 0x1f1 * 8, 0);
+	put64(PT + 0x1f3 * 8, 0);
+	cpu->gpr[X86_RSI] = 0x1f1000;
+	cpu->gpr[X86_RDI] = 0x1f3000;
+	cpu->gpr[X86_RCX] = 16;
+	expect_pf(run(movsb, sizeof(movsb)), 0x1f1000, X86_PF_U, CODE);
+
+	setup_long(0);
+	static const uint8_t stosq[] = { 0xf3, 0x48, 0xab };	/* rep stosq */
+	put64(PT + 0x1f0 * 8, 0x1f0000 | P | W);
+	put64(PT + 0x1f1 * 8, 0x1f1000 | P | W);
+	cpu->gpr[X86_RDI] = 0x1f0000;
+	cpu->gpr[X86_RCX] = 1024;
+	CHECK_EQ(run(stosq, sizeof(stosq)), X86_EXIT_STOP);
+	CHECK_EQ(get64(PT + 0x1f0 * 8) & (A | D), A | D);
+	CHECK_EQ(get64(PT + 0x1f1 * 8) & (A | D), A | D);
+
+	/* call a function (decoded now), copy another over it, call again */
+	static const uint8_t ret1[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };	/* mov eax, 1; ret */
+	static const uint8_t ret2[] = { 0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3 };	/* mov eax, 2; ret */
+	static const uint8_t call_rbx[] = { 0xff, 0xd3 };
+	guest_mem_write(&vm.mem, 0x1f4000, ret1, sizeof(ret1));
+	guest_mem_write(&vm.mem, 0x1f5000, ret2, sizeof(ret2));
+	cpu->gpr[X86_RBX] = 0x1f4000;
+	CHECK_EQ(run(call_rbx, sizeof(call_rbx)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX], 1);
+	cpu->gpr[X86_RSI] = 0x1f5000;
+	cpu->gpr[X86_RDI] = 0x1f4000;
+	cpu->gpr[X86_RCX] = sizeof(ret2);
+	guest_mem_write(&vm.mem, CODE + 0x800, movsb, sizeof(movsb));
+	cpu->rip = CODE + 0x800;
+	cpu->stop_rip = CODE + 0x800 + sizeof(movsb);
+	CHECK_EQ(x86_cpu_run(cpu, 100), X86_EXIT_STOP);
+	cpu->rip = CODE;
+	cpu->stop_rip = CODE + sizeof(call_rbx);
+	CHECK_EQ(x86_cpu_run(cpu, 100), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX], 2);
+	vm_destroy(&vm);
+}
+
+/* ---- 1 GiB pages ---- */
+
+TEST(one_gib_pages)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_long(0);
+	uint32_t r[4];
+	x86_cpuid(cpu, 0x80000001, 0, r);
+	CHECK(r[3] & (1u << 26));	/* offered in CPUID */
+
+	/* linear 1 GiB -> frame 0 */
+	put64(PDPT + 1 * 8, 0 | P | W | PS);
+	put8(0x1f0123, 0x77);
+	cpu->gpr[X86_RSI] = 0x401f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);
+	CHECK_EQ(get64(PDPT + 1 * 8) & (A | D), A);
+	CHECK_EQ(run(store_al, sizeof(store_al)), X86_EXIT_STOP);
+	CHECK_EQ(get64(PDPT + 1 * 8) & (A | D), A | D);
+
+	/* invlpg anywhere in the page drops every translation through it */
+	put64(PDPT + 1 * 8, (1ull << 30) | P | W | PS);	/* a frame without RAM: reads all ones */
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);	/* still cached */
+	static const uint8_t invlpg_rdi_load[] = { 0x0f, 0x01, 0x3f, 0x8a, 0x06 };
+	cpu->gpr[X86_RDI] = 0x7fff0000;
+	CHECK_EQ(run(invlpg_rdi_load, sizeof(invlpg_rdi_load)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0xff);
+
+	/* bit 12 is PAT; bits 29:13 are reserved */
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 12));
+	cpu->gpr[X86_RSI] = 0x801f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x77);
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 13));
+	x86_tlb_flush(cpu, true);
+	expect_pf(run(load_al, sizeof(load_al)), 0x801f0123, X86_PF_P | X86_PF_RSVD, CODE);
+	put64(PDPT + 2 * 8, 0 | P | W | PS | (1ull << 29));
+	expect_pf(run(load_al, sizeof(load_al)), 0x801f0123, X86_PF_P | X86_PF_RSVD, CODE);
+
+	/* U/S and R/W of the page itself */
+	setup_long(3);
+	put64(PDPT + 1 * 8, 0 | P | U | PS);
+	cpu->gpr[X86_RSI] = 0x401f0123;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	expect_pf(run(store_al, sizeof(store_al)), 0x401f0123, X86_PF_P | X86_PF_W | X86_PF_U, CODE);
+	put64(PDPT + 1 * 8, 0 | P | W | PS);
+	x86_tlb_flush(cpu, true);
+	expect_pf(run(load_al, sizeof(load_al)), 0x401f0123, X86_PF_P | X86_PF_U, CODE);
+	vm_destroy(&vm);
+}
+
 RUN_TESTS(T(accessed_and_dirty_bits), T(page_fault_error_codes), T(user_mode_page_faults),
-	  T(tlb_invlpg_and_cr3), T(paging_32bit_pse_and_pae), T(mmio_is_not_ram))
+	  T(tlb_invlpg_and_cr3), T(paging_32bit_pse_and_pae), T(mmio_is_not_ram),
+	  T(rep_string_runs_follow_linear_pages), T(rep_string_32bit_es_base),
+	  T(rep_string_faults_dirty_bits_and_code), T(one_gib_pages))

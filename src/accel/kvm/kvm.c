@@ -102,6 +102,9 @@ static int kvm_check_host(struct kvm_engine_vm *kvm)
 	kvm->xcrs = check_extension(kvm->sys_fd, KVM_CAP_XCRS);
 	kvm->vcpu_events = check_extension(kvm->sys_fd, KVM_CAP_VCPU_EVENTS);
 	kvm->debugregs = check_extension(kvm->sys_fd, KVM_CAP_DEBUGREGS);
+	kvm->signal_msi = check_extension(kvm->sys_fd, KVM_CAP_SIGNAL_MSI);
+	kvm->ioeventfd = check_extension(kvm->sys_fd, KVM_CAP_IOEVENTFD);
+	kvm->ioeventfd_any_length = check_extension(kvm->sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
 
 	int run_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < (int)sizeof(struct kvm_run)) {
@@ -240,6 +243,42 @@ static int kvm_set_irq(struct vm *vm, unsigned gsi, int level)
 	return 0;
 }
 
+/* api.rst 4.71: returns >0 when delivered, 0 when the guest blocked it
+ * (a masked or disabled APIC): both are done as far as the device goes */
+static int kvm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	if (!kvm || !kvm->signal_msi)
+		return -ENOTSUP;
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+	if (ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return -errno;
+	return 0;
+}
+
+/* api.rst 4.59: an MMIO address (no PIO flag), no data match; with
+ * KVM_CAP_IOEVENTFD_ANY_LENGTH len 0 takes writes of any width.  The
+ * same fields with DEASSIGN take it away again. */
+static int kvm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	if (!kvm || !kvm->ioeventfd || (len == 0 && !kvm->ioeventfd_any_length))
+		return -ENOSYS;
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
+}
+
 static void kvm_vm_destroy(struct vm *vm)
 {
 	kvm_engine_free(vm->engine);
@@ -262,6 +301,8 @@ const struct accel_ops kvm_accel_ops = {
 	.get_msr = kvm_get_msr,
 	.set_msr = kvm_set_msr,
 	.set_irq = kvm_set_irq,
+	.signal_msi = kvm_signal_msi,
+	.ioeventfd = kvm_ioeventfd,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vm_destroy = kvm_vm_destroy,
 	.single_threaded = false,

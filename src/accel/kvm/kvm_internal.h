@@ -37,6 +37,9 @@ struct kvm_engine_vm {
 	bool xcrs;		/* KVM_CAP_XCRS */
 	bool vcpu_events;	/* KVM_CAP_VCPU_EVENTS */
 	bool debugregs;		/* KVM_CAP_DEBUGREGS */
+	bool signal_msi;	/* KVM_CAP_SIGNAL_MSI */
+	bool ioeventfd;		/* KVM_CAP_IOEVENTFD */
+	bool ioeventfd_any_length;	/* KVM_CAP_IOEVENTFD_ANY_LENGTH */
 };
 
 /* vcpu->engine */

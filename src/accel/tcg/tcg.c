@@ -1,10 +1,18 @@
 /* The software CPU engine ("-accel tcg"): runs every vCPU in turn on one
  * thread with the interpreter in src/cpu/x86, keeps the VM's decoded
- * block cache, and sleeps in HLT until an interrupt or a kick. */
+ * block cache, and sleeps while every vCPU is halted until one of them
+ * can go on: an interrupt it can take, an NMI, INIT or SIPI, or a kick.
+ *
+ * A struct x86_cpu belongs to the one thread that runs the vCPUs; other
+ * threads (the main loop's timers, vm_request_* through vcpu_kick) reach
+ * a vCPU only through atomics: its kick, INIT and SIPI fields, irq_gen,
+ * and the NMI latch here, which the vCPU thread moves into the CPU
+ * between runs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accel/accel.h"
 #include "accel/tcg/tcg.h"
@@ -23,12 +31,30 @@
 /* longest sleep in HLT before looking again (timers come from devices) */
 #define TCG_HALT_POLL_NS 10000000
 
+/* ranges written by devices on other threads, waiting for the vCPU
+ * thread; when full, the whole cache goes */
+#define TCG_INVAL_MAX 32
+
 struct tcg_vm {
 	struct x86_block_cache bc;
 	struct vm_timer slice;	/* the round-robin turn of an SMP guest */
 	pthread_mutex_t lock;	/* with wake: HLT sleeps here */
 	pthread_cond_t wake;
 	unsigned wake_seq;	/* bumped by every wake-up */
+	_Atomic pid_t runner;	/* the thread in vcpu_run, 0 when none */
+	/* tcg_memory_written from other threads (see there) */
+	pthread_mutex_t inval_lock;
+	atomic_bool inval_pending;
+	bool inval_all;
+	unsigned nr_inval;
+	struct {
+		uint64_t gpa, len;
+	} inval[TCG_INVAL_MAX];
+	/* the sleeper waits for interrupt lines too (a halted vCPU has IF=1);
+	 * when not, a line that moves does not wake it */
+	bool irq_sleeper;
+	/* NMIs sent to each vCPU and not yet moved into its x86_cpu */
+	atomic_bool nmi[VM_MAX_VCPUS];
 };
 
 static struct tcg_vm *tcg_of(struct vm *vm)
@@ -46,14 +72,19 @@ static bool tcg_available(void)
 	return true;
 }
 
-static void tcg_wake(struct vm *vm)
+/* Something a sleeping vCPU may wait for happened.  line: only an
+ * interrupt line or an APIC's pending interrupt, which concerns a halted
+ * vCPU only if it has IF=1. */
+static void tcg_wake_for(struct vm *vm, bool line)
 {
 	struct tcg_vm *t = tcg_of(vm);
 	if (!t)
 		return;
 	pthread_mutex_lock(&t->lock);
+	/* bumped even unheard: a sleeper about to wait looks again */
 	t->wake_seq++;
-	pthread_cond_broadcast(&t->wake);
+	if (!line || t->irq_sleeper)
+		pthread_cond_broadcast(&t->wake);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -67,6 +98,11 @@ static void slice_expired(void *opaque, uint64_t now_ns)
 		atomic_store(&cpu->kick, true);
 		x86_cpu_request_exit(cpu);
 	}
+}
+
+static void tcg_wake(struct vm *vm)
+{
+	tcg_wake_for(vm, false);
 }
 
 static int tcg_vm_create(struct vm *vm)
@@ -99,6 +135,7 @@ static int tcg_vm_create(struct vm *vm)
 	}
 	timer_init(&t->slice, slice_expired, vm);
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->inval_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -139,11 +176,39 @@ static int tcg_vcpu_reset(struct vcpu *vcpu)
 	x86_cpu_reset(cpu, vcpu->id == 0);
 	atomic_store(&cpu->sipi_pending, -1);
 	atomic_store(&cpu->kick, false);
+	atomic_store(&tcg_of(vcpu->vm)->nmi[vcpu->id], false);
 	return 0;
 }
 
-/* Sleep in HLT until the irqchip has something, a kick or a timeout */
-static void halt_wait(struct vm *vm, struct x86_cpu *cpu)
+/* Can this halted (or SIPI-waiting) vCPU go on?  Asked on the thread
+ * that runs the vCPUs, which owns *cpu.  *wants_irq is set when an
+ * interrupt line could end its HLT. */
+static bool vcpu_can_resume(struct vm *vm, struct x86_cpu *cpu, bool *wants_irq)
+{
+	if (atomic_load(&cpu->kick) || atomic_load(&cpu->init_pending))
+		return true;
+	if (cpu->wait_for_sipi)
+		return atomic_load(&cpu->sipi_pending) >= 0;
+	if (!cpu->halted)
+		return true;
+	/* an NMI ends HLT whatever IF says */
+	if (atomic_load(&tcg_of(vm)->nmi[cpu->id]) || (cpu->nmi_pending && !cpu->nmi_blocked))
+		return true;
+	if (!(cpu->rflags & X86_RFLAGS_IF))
+		return false;
+	*wants_irq = true;
+	if (!vm->irqchip)
+		return false;
+	pthread_mutex_lock(&vm->dev_lock);
+	bool pending = vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id);
+	pthread_mutex_unlock(&vm->dev_lock);
+	return pending;
+}
+
+/* Every vCPU is halted or waits for SIPI: sleep until one of them can go
+ * on, the run stops, or a poll interval passes (timers come from the
+ * devices, which wake us through the engine). */
+static void halt_wait(struct vm *vm)
 {
 	struct tcg_vm *t = tcg_of(vm);
 	struct timespec until;
@@ -154,21 +219,24 @@ static void halt_wait(struct vm *vm, struct x86_cpu *cpu)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&t->lock);
-	unsigned seq = t->wake_seq;
-	for (;;) {
-		if (atomic_load(&cpu->kick) || !vm_running(vm) || t->wake_seq != seq)
-			break;
-		bool pending = false;
-		if (vm->irqchip) {
-			pthread_mutex_unlock(&t->lock);
-			pthread_mutex_lock(&vm->dev_lock);
-			pending = vm->irqchip->has_interrupt(vm->irqchip_opaque, cpu->id);
-			pthread_mutex_unlock(&vm->dev_lock);
-			pthread_mutex_lock(&t->lock);
+	while (vm_running(vm)) {
+		unsigned seq = t->wake_seq;
+		bool resume = false, wants_irq = false;
+		/* the irqchip is asked under dev_lock, which is taken before ours */
+		pthread_mutex_unlock(&t->lock);
+		for (unsigned i = 0; i < vm->nr_vcpus && !resume; i++) {
+			struct x86_cpu *c = vm->vcpus[i].engine;
+			resume = c && vcpu_can_resume(vm, c, &wants_irq);
 		}
-		if (pending || t->wake_seq != seq)
+		pthread_mutex_lock(&t->lock);
+		if (resume)
 			break;
-		if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == ETIMEDOUT)
+		if (t->wake_seq != seq)
+			continue;	/* something happened while we looked */
+		t->irq_sleeper = wants_irq;
+		int err = pthread_cond_timedwait(&t->wake, &t->lock, &until);
+		t->irq_sleeper = false;
+		if (err == ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -184,18 +252,44 @@ static bool others_runnable(struct vm *vm, struct x86_cpu *self)
 	return false;
 }
 
+/* Drop the code other threads wrote (tcg_memory_written); on the vCPU
+ * thread, between blocks */
+static void tcg_take_invalidations(struct tcg_vm *t)
+{
+	if (!atomic_load_explicit(&t->inval_pending, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&t->inval_lock);
+	atomic_store(&t->inval_pending, false);
+	if (t->inval_all)
+		x86_block_cache_flush(&t->bc);
+	else
+		for (unsigned i = 0; i < t->nr_inval; i++)
+			x86_block_cache_invalidate_range(&t->bc, t->inval[i].gpa, t->inval[i].len);
+	t->inval_all = false;
+	t->nr_inval = 0;
+	pthread_mutex_unlock(&t->inval_lock);
+}
+
 static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	struct x86_cpu *cpu = cpu_of(vcpu);
+	struct tcg_vm *t = tcg_of(vm);
 
 	atomic_store(&cpu->kick, false);
+	tcg_take_invalidations(t);
 	if (!vm_running(vm))
 		return VCPU_EVENT_YIELD;
+	/* an NMI sent since the last run; one sent from now on finds the kick
+	 * cleared and ends this run early, to be moved in by the next one */
+	if (atomic_exchange(&tcg_of(vm)->nmi[vcpu->id], false))
+		cpu->nmi_pending = true;
 	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
 	if (vm->nr_vcpus > 1 && cpu->bc->jit)
 		timer_mod(vm, &tcg_of(vm)->slice, vm_clock_ns(vm) + TCG_SLICE_NS);
+	atomic_store(&t->runner, gettid());	/* device handlers run inside */
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
+	atomic_store(&t->runner, 0);
 	switch (why) {
 	case X86_EXIT_BUDGET:
 	case X86_EXIT_KICK:
@@ -213,21 +307,11 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	case X86_EXIT_HLT:
 		break;
 	}
-	/* halted (or an AP waiting for SIPI) */
-	if (cpu->wait_for_sipi) {
-		if (others_runnable(vm, cpu))
-			return VCPU_EVENT_YIELD;
-		halt_wait(vm, cpu);
-		return VCPU_EVENT_YIELD;
-	}
-	bool can_wake = (cpu->rflags & X86_RFLAGS_IF) || cpu->nmi_pending;
-	/* with IF=0 only another vCPU (INIT, NMI through the APICs) could end it */
-	if (!can_wake && vm->nr_vcpus == 1)
-		return VCPU_EVENT_HALT;
-	if (others_runnable(vm, cpu))
-		return VCPU_EVENT_YIELD;
-	/* everyone is halted: sleep until an interrupt, a delivery or a kick */
-	halt_wait(vm, cpu);
+	/* halted (or an AP waiting for SIPI): give the others their turn, or
+	 * when nobody can run, sleep until somebody can.  Even with IF=0 an
+	 * NMI, INIT or SIPI ends it, so the engine itself keeps waiting. */
+	if (!others_runnable(vm, cpu))
+		halt_wait(vm);
 	return VCPU_EVENT_YIELD;
 }
 
@@ -321,7 +405,7 @@ static int tcg_set_irq(struct vm *vm, unsigned gsi, int level)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].engine)
 			x86_cpu_irq_notify(vm->vcpus[i].engine);
-	tcg_wake(vm);
+	tcg_wake_for(vm, true);
 	return 0;
 }
 
@@ -351,6 +435,7 @@ static void tcg_vm_destroy(struct vm *vm)
 	x86_block_cache_destroy(&t->bc);
 	jit_destroy(&t->bc);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->inval_lock);
 	pthread_cond_destroy(&t->wake);
 	free(t);
 	vm->engine = NULL;
@@ -400,7 +485,7 @@ static void tcg_vcpu_deliver(struct vcpu *vcpu, enum vcpu_delivery what, uint8_t
 	case VCPU_DELIVER_WAKE:
 		if (vcpu->engine)
 			x86_cpu_irq_notify(vcpu->engine);
-		tcg_wake(vcpu->vm);
+		tcg_wake_for(vcpu->vm, true);
 		break;
 	}
 }
@@ -410,17 +495,63 @@ void tcg_vcpu_nmi(struct vm *vm, unsigned id)
 	struct x86_cpu *cpu = cpu_by_id(vm, id);
 	if (!cpu)
 		return;
-	cpu->nmi_pending = true;
-	x86_cpu_irq_notify(cpu);
+	/* latched for the vCPU thread, which alone touches *cpu: the latch
+	 * first, then the kick that makes a running vCPU come and look */
+	atomic_store(&tcg_of(vm)->nmi[id], true);
+	atomic_store(&cpu->kick, true);
+	x86_cpu_request_exit(cpu);
 	tcg_wake(vm);
 }
 
+/* Does [gpa, gpa + len) touch a page holding decoded code?  Read from
+ * any thread: the bitmap bytes are only ever changed atomically. */
+static bool tcg_range_has_code(struct x86_block_cache *bc, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
+	if (last < first)
+		last = ~0ull;	/* wrapped: look to the end */
+	for (uint64_t pn = first; pn <= last && pn < bc->nr_pages; pn++)
+		if (__atomic_load_n(&bc->code_bitmap[pn >> 3], __ATOMIC_RELAXED) & (1u << (pn & 7)))
+			return true;
+	return false;
+}
+
+/* On the vCPU thread the blocks go at once.  From another thread (a block
+ * completion, a device's queue thread) the range is queued for the vCPU
+ * thread, which takes it between blocks before running more guest code
+ * (the kick ends the running block loop), so the caller may publish its
+ * used-ring entry as soon as this returns.  Pages without decoded code
+ * (nearly all DMA) cost an atomic bit test.  The test comes after the
+ * caller's write (the fence): a block decoded from the old bytes and
+ * marked afterwards can only be one the guest ran from a buffer while the
+ * device was still filling it, which hardware leaves undefined too. */
 void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	struct tcg_vm *t = vm->accel == &tcg_accel_ops ? tcg_of(vm) : NULL;
-	if (!t || !t->bc.nr_cpus)
+	if (!t || !t->bc.nr_cpus || !len)
 		return;
-	x86_block_cache_invalidate_range(&t->bc, gpa, len);
+	if (atomic_load(&t->runner) == gettid()) {
+		x86_block_cache_invalidate_range(&t->bc, gpa, len);
+		return;
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!tcg_range_has_code(&t->bc, gpa, len))
+		return;
+	pthread_mutex_lock(&t->inval_lock);
+	if (t->nr_inval < TCG_INVAL_MAX) {
+		t->inval[t->nr_inval].gpa = gpa;
+		t->inval[t->nr_inval].len = len;
+		t->nr_inval++;
+	} else {
+		t->inval_all = true;
+	}
+	atomic_store_explicit(&t->inval_pending, true, memory_order_release);
+	pthread_mutex_unlock(&t->inval_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].engine) {
+			atomic_store(&cpu_of(&vm->vcpus[i])->kick, true);
+			x86_cpu_request_exit(cpu_of(&vm->vcpus[i]));
+		}
 }
 
 const struct accel_ops tcg_accel_ops = {

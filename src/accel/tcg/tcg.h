@@ -3,7 +3,7 @@
  * signals a local APIC delivers, and code invalidation for memory that
  * changed behind the CPU's back.  All are no-ops under another engine
  * (they check vm->accel) and safe to call from a device handler on the
- * vCPU thread. */
+ * vCPU thread; tcg_memory_written from any thread. */
 #ifndef MINIVMM_TCG_H
 #define MINIVMM_TCG_H
 
@@ -15,11 +15,13 @@ struct vm;
 void tcg_vcpu_init_signal(struct vm *vm, unsigned cpu);
 /* SIPI: a vCPU waiting for it starts in real mode at vector << 12 */
 void tcg_vcpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector);
-/* NMI: delivered at the next instruction boundary unless one is in service */
+/* NMI, from any thread: latched, and taken when the vCPU's current block
+ * ends (unless one is in service); it ends HLT whatever IF says */
 void tcg_vcpu_nmi(struct vm *vm, unsigned cpu);
 /* Guest RAM [gpa, gpa+len) was written other than by a CPU store (DMA,
- * a loader): decoded code there is dropped.  Call it on the vCPU thread
- * (device handlers are) or while the vCPUs are stopped. */
+ * a loader): decoded code there is dropped before the vCPUs run more
+ * guest code.  Safe from any thread; devices call it through
+ * dma_write/dma_mark_written (mem/dma.h). */
 void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len);
 
 #endif

@@ -129,8 +129,9 @@ static void page_list_remove(struct x86_block_cache *bc, uint64_t pn, struct x86
 		}
 		pp = page_link(*pp, pn);
 	}
+	/* atomic: tcg_memory_written reads the bitmap from other threads */
 	if (!bc->page_blocks[pn])
-		bc->code_bitmap[pn >> 3] &= (uint8_t)~(1u << (pn & 7));
+		__atomic_fetch_and(&bc->code_bitmap[pn >> 3], (uint8_t)~(1u << (pn & 7)), __ATOMIC_RELAXED);
 }
 
 static void block_remove(struct x86_block_cache *bc, struct x86_block *b)
@@ -164,7 +165,7 @@ static void mark_code_page(struct x86_block_cache *bc, uint64_t pn)
 	uint8_t bit = (uint8_t)(1u << (pn & 7));
 	if (bc->code_bitmap[pn >> 3] & bit)
 		return;
-	bc->code_bitmap[pn >> 3] |= bit;
+	__atomic_fetch_or(&bc->code_bitmap[pn >> 3], bit, __ATOMIC_RELAXED);
 	/* stores to this page must now take the slow path */
 	for (unsigned i = 0; i < bc->nr_cpus; i++) {
 		for (int user = 0; user < 2; user++) {

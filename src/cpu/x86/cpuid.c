@@ -62,8 +62,10 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		break;
 	case 0x80000001:
 		r[2] = (1u << 0) /* LAHF/SAHF in 64-bit mode */ | (1u << 5) /* LZCNT */;
-		r[3] = (1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | (1u << 27) /* RDTSCP */ |
-		       (1u << 29) /* LM */;
+		/* 1 GiB pages: the walk takes them (mmu.c), and offering them
+		 * lets Linux map its direct map with them, as on QEMU -cpu max */
+		r[3] = (1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | (1u << 26) /* Page1GB */ |
+		       (1u << 27) /* RDTSCP */ | (1u << 29) /* LM */;
 		break;
 	case 0x80000002:
 	case 0x80000003:

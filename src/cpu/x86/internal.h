@@ -295,6 +295,46 @@ static inline struct x86_block *x86_get_block(struct x86_cpu *cpu)
 	return x86_get_block_slow(cpu, lin, key, jc);
 }
 
+/* How many bytes from off on are inside segment s's limits (0 when off
+ * itself is outside) */
+static inline uint64_t x86_seg_limit_room(const struct x86_segment *s, uint64_t off)
+{
+	if (!(s->type & 8) && (s->type & 4)) {
+		/* expand-down data: the offsets above the limit */
+		uint64_t upper = s->db ? 0xffffffffull : 0xffffull;
+		return off > s->limit && off <= upper ? upper - off + 1 : 0;
+	}
+	return off <= s->limit ? (uint64_t)s->limit - off + 1 : 0;
+}
+
+/* How many bytes from seg:off on the segment lets this access reach: 0
+ * when off itself is outside its limits or the access kind is not allowed
+ * (legacy modes; 64-bit mode has no limits).  One source for the checks of
+ * x86_seg_linear and for string instructions that run many elements. */
+static inline uint64_t x86_seg_room(const struct x86_cpu *cpu, int seg, uint64_t off, bool write)
+{
+	const struct x86_segment *s = &cpu->seg[seg];
+	if (x86_prot_mode(cpu)) {
+		if (s->unusable)
+			return 0;
+		if (write && ((s->type & 8) || !(s->type & 2)))
+			return 0;
+		if (!write && (s->type & 0xa) == 8)
+			return 0;
+	}
+	return x86_seg_limit_room(s, off);
+}
+
+/* The linear address of seg:off without any check, for what looks at the
+ * address itself (alignment checks, invlpg): in 64-bit mode only FS and
+ * GS have a base */
+static inline uint64_t x86_lin_unchecked(const struct x86_cpu *cpu, int seg, uint64_t off)
+{
+	if (cpu->mode == X86_MODE_LONG64)
+		return off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
+	return (uint32_t)(cpu->seg[seg].base + off);
+}
+
 /* seg:offset -> linear, with the checks of segmentation (64-bit mode:
  * canonical check only) */
 uint64_t x86_seg_linear_slow(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
@@ -304,7 +344,7 @@ static inline uint64_t x86_seg_linear(struct x86_cpu *cpu, int seg, uint64_t off
 				      bool write)
 {
 	if (cpu->mode == X86_MODE_LONG64) {
-		uint64_t lin = off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
+		uint64_t lin = x86_lin_unchecked(cpu, seg, off);
 		if (__builtin_expect(x86_canonical(lin), 1))
 			return lin;
 	}
@@ -328,7 +368,17 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
 void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes);
 void x86_iret(struct x86_cpu *cpu, unsigned opsize);
-void x86_load_cs_checked(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d, unsigned cpl);
+/* Loading CS from a descriptor every check has passed, in two steps so
+ * that an instruction can fault up to the last moment with nothing
+ * changed: x86_cs_prepare sets the descriptor's accessed bit (a store:
+ * it may fault) and fills *s; x86_cs_commit puts *s in CS at privilege
+ * cpl and cannot fault. */
+void x86_cs_prepare(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d, unsigned cpl,
+		    struct x86_segment *s);
+void x86_cs_commit(struct x86_cpu *cpu, const struct x86_segment *s, unsigned cpl);
+/* #GP(0) unless rip fits the code segment of descriptor cs (canonical for
+ * 64-bit code, inside the limit otherwise) */
+void x86_check_new_rip(struct x86_cpu *cpu, const struct x86_desc *cs, uint64_t rip);
 
 /* ---- interrupts (intr.c) ---- */
 enum x86_event_kind { X86_EV_EXCEPTION, X86_EV_SOFT_INT, X86_EV_EXT_INT, X86_EV_NMI };

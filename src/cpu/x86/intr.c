@@ -32,21 +32,51 @@ static uint64_t tss_read(struct x86_cpu *cpu, uint32_t off, unsigned size)
 	return v;
 }
 
-struct stack_writer {
-	uint64_t base;
-	uint64_t sp;
-	uint64_t mask;
+/* The frame an interrupt pushes, checked in full before the first store */
+struct stack_frame {
+	uint64_t base;		/* of the stack segment (0 in IA-32e mode) */
+	uint64_t sp;		/* offset of the stack top */
+	uint64_t mask;		/* offsets wrap at this */
+	const struct x86_segment *seg;	/* limits to check, or NULL (IA-32e: canonical) */
 	bool user;
-	bool wrap32;
+	unsigned psize;
+	unsigned n;
+	uint64_t v[10];		/* in push order */
 };
 
-static void sw_push(struct x86_cpu *cpu, struct stack_writer *w, unsigned size, uint64_t v)
+static void frame_add(struct stack_frame *f, uint64_t v)
 {
-	w->sp = (w->sp - size) & w->mask;
-	uint64_t lin = w->base + w->sp;
-	if (w->wrap32)
-		lin = (uint32_t)lin;
-	x86_write_lin(cpu, lin, &v, size, w->user);
+	f->v[f->n++] = v;
+}
+
+/* Does every push fit the stack: inside the segment's limits, or at
+ * canonical addresses in IA-32e mode? */
+static bool frame_fits(const struct stack_frame *f)
+{
+	uint64_t sp = f->sp;
+	for (unsigned i = 0; i < f->n; i++) {
+		sp = (sp - f->psize) & f->mask;
+		if (!f->seg) {
+			if (!x86_canonical(sp) || !x86_canonical(sp + f->psize - 1))
+				return false;
+		} else {
+			if (x86_seg_limit_room(f->seg, sp) < f->psize)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Store the frame; returns the new stack top offset */
+static uint64_t frame_push(struct x86_cpu *cpu, const struct stack_frame *f)
+{
+	uint64_t sp = f->sp;
+	for (unsigned i = 0; i < f->n; i++) {
+		sp = (sp - f->psize) & f->mask;
+		uint64_t lin = f->seg ? (uint32_t)(f->base + sp) : sp;
+		x86_write_lin(cpu, lin, &f->v[i], f->psize, f->user);
+	}
+	return sp;
 }
 
 static void deliver_real(struct x86_cpu *cpu, int vector, uint64_t return_rip)
@@ -56,10 +86,15 @@ static void deliver_real(struct x86_cpu *cpu, int vector, uint64_t return_rip)
 		x86_raise_exception(cpu, X86_EXC_GP, (uint32_t)vector * 8 + 2);
 	uint32_t ent;
 	x86_read_lin(cpu, (uint32_t)(cpu->idtr.base + off), &ent, 4, false);
-	uint16_t flags = (uint16_t)x86_cpu_get_rflags(cpu);
-	x86_push(cpu, 2, flags);
-	x86_push(cpu, 2, cpu->seg[X86_CS].selector);
-	x86_push(cpu, 2, return_rip & 0xffff);
+	/* the three stores, then SP: a fault on one leaves SP as it was */
+	const uint64_t frame[3] = { x86_cpu_get_rflags(cpu), cpu->seg[X86_CS].selector, return_rip };
+	const uint64_t m = x86_mask(x86_stack_size(cpu));
+	uint64_t sp = x86_get_sp(cpu);
+	for (int i = 0; i < 3; i++) {
+		sp = (sp - 2) & m;
+		x86_mem_write(cpu, X86_SS, sp, 2, frame[i]);
+	}
+	x86_set_sp(cpu, sp);
 	cpu->rflags &= ~(X86_RFLAGS_IF | X86_RFLAGS_TF | X86_RFLAGS_AC | X86_RFLAGS_RF);
 	x86_set_seg_real(cpu, X86_CS, (uint16_t)(ent >> 16));
 	cpu->rip = ent & 0xffff;
@@ -135,12 +170,11 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 	const uint16_t old_cs = cpu->seg[X86_CS].selector;
 	const uint16_t old_ss = cpu->seg[X86_SS].selector;
 	const uint64_t old_rsp = cpu->gpr[X86_RSP];
-	struct stack_writer w;
+	const bool switch_stack = new_cpl < cpu->cpl;
+	struct stack_frame f = { .user = new_cpl == 3, .psize = lm ? 8 : gate32 ? 4 : 2 };
 	struct x86_segment new_ss = cpu->seg[X86_SS];
-	bool switch_stack = new_cpl < cpu->cpl;
-	unsigned psize = lm ? 8 : gate32 ? 4 : 2;
+	uint32_t ss_err = ext ? 1 : 0;	/* #SS when the frame does not fit */
 
-	w.user = new_cpl == 3;
 	if (lm) {
 		uint64_t rsp;
 		if (ist)
@@ -156,10 +190,10 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 			new_ss.dpl = (uint8_t)new_cpl;
 			new_ss.db = 1;
 		}
-		w.base = 0;
-		w.sp = rsp & ~15ull;
-		w.mask = ~0ull;
-		w.wrap32 = false;
+		f.base = 0;
+		f.sp = rsp & ~15ull;
+		f.mask = ~0ull;
+		f.seg = NULL;
 	} else if (switch_stack) {
 		bool tss32 = (cpu->seg[X86_TR].type & 8) != 0;
 		uint64_t nsp;
@@ -182,48 +216,56 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 		if (!((sd.hi >> 15) & 1))
 			x86_raise_exception(cpu, X86_EXC_SS, (nss & 0xfffc) + (ext ? 1 : 0));
 		x86_desc_to_seg(&sd, nss, &new_ss);
-		w.base = new_ss.base;
-		w.mask = new_ss.db ? 0xffffffffull : 0xffffull;
-		w.sp = nsp & w.mask;
-		w.wrap32 = true;
+		f.base = new_ss.base;
+		f.mask = new_ss.db ? 0xffffffffull : 0xffffull;
+		f.sp = nsp & f.mask;
+		f.seg = &new_ss;
+		ss_err = (nss & 0xfffc) + (ext ? 1 : 0);
 	} else {
-		w.base = cpu->seg[X86_SS].base;
-		w.mask = x86_mask(x86_stack_size(cpu));
-		w.sp = old_rsp & w.mask;
-		w.wrap32 = true;
+		f.base = cpu->seg[X86_SS].base;
+		f.mask = x86_mask(x86_stack_size(cpu));
+		f.sp = old_rsp & f.mask;
+		f.seg = &cpu->seg[X86_SS];
 	}
 
-	/* pushes go to the new stack before any register changes, so a
-	 * fault here leaves the interrupted state for #DF */
 	if (from_vm86) {
-		sw_push(cpu, &w, psize, cpu->seg[X86_GS].selector);
-		sw_push(cpu, &w, psize, cpu->seg[X86_FS].selector);
-		sw_push(cpu, &w, psize, cpu->seg[X86_DS].selector);
-		sw_push(cpu, &w, psize, cpu->seg[X86_ES].selector);
+		frame_add(&f, cpu->seg[X86_GS].selector);
+		frame_add(&f, cpu->seg[X86_FS].selector);
+		frame_add(&f, cpu->seg[X86_DS].selector);
+		frame_add(&f, cpu->seg[X86_ES].selector);
 	}
 	if (lm || switch_stack) {
-		sw_push(cpu, &w, psize, old_ss);
-		sw_push(cpu, &w, psize, old_rsp);
+		frame_add(&f, old_ss);
+		frame_add(&f, old_rsp);
 	}
-	sw_push(cpu, &w, psize, old_flags);
-	sw_push(cpu, &w, psize, old_cs);
-	sw_push(cpu, &w, psize, return_rip);
+	frame_add(&f, old_flags);
+	frame_add(&f, old_cs);
+	frame_add(&f, return_rip);
 	if (has_error)
-		sw_push(cpu, &w, psize, error_code);
+		frame_add(&f, error_code);
+
+	/* every check before the first store, every store before the first
+	 * register changes: a fault leaves the interrupted state for #DF */
+	if (!frame_fits(&f))
+		x86_raise_exception(cpu, X86_EXC_SS, ss_err);
+	x86_check_new_rip(cpu, &d, target);
+	uint64_t sp = frame_push(cpu, &f);
+	struct x86_segment cs;
+	x86_cs_prepare(cpu, sel, &d, new_cpl, &cs);
 
 	/* commit */
 	if (switch_stack)
 		cpu->seg[X86_SS] = new_ss;
 	if (lm)
-		cpu->gpr[X86_RSP] = w.sp;
-	else if (w.mask == 0xffff)
-		cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | w.sp;
+		cpu->gpr[X86_RSP] = sp;
+	else if (f.mask == 0xffff)
+		cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | sp;
 	else
-		cpu->gpr[X86_RSP] = (uint32_t)w.sp;
-	uint64_t f = old_flags & ~(X86_RFLAGS_TF | X86_RFLAGS_NT | X86_RFLAGS_RF | X86_RFLAGS_VM);
+		cpu->gpr[X86_RSP] = (uint32_t)sp;
+	uint64_t fl = old_flags & ~(X86_RFLAGS_TF | X86_RFLAGS_NT | X86_RFLAGS_RF | X86_RFLAGS_VM);
 	if (!trap_gate)
-		f &= ~X86_RFLAGS_IF;
-	x86_cpu_set_rflags(cpu, f);
+		fl &= ~X86_RFLAGS_IF;
+	x86_cpu_set_rflags(cpu, fl);
 	if (from_vm86) {
 		static const int segs[] = { X86_ES, X86_DS, X86_FS, X86_GS };
 		for (int i = 0; i < 4; i++) {
@@ -231,7 +273,7 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 			cpu->seg[segs[i]].unusable = 1;
 		}
 	}
-	x86_load_cs_checked(cpu, sel, &d, new_cpl);
+	x86_cs_commit(cpu, &cs, new_cpl);
 	cpu->rip = target;
 	if (vector == X86_EXC_NMI && kind == X86_EV_NMI)
 		cpu->nmi_blocked = true;

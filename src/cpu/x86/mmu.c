@@ -27,30 +27,11 @@ static __attribute__((noreturn)) void seg_fault(struct x86_cpu *cpu, int seg)
 uint64_t x86_seg_linear_slow(struct x86_cpu *cpu, int seg, uint64_t off, unsigned size,
 			     bool write)
 {
-	if (cpu->mode == X86_MODE_LONG64) {
-		uint64_t lin = off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
-		if (!x86_canonical(lin))
-			seg_fault(cpu, seg);
-		return lin;
-	}
-	const struct x86_segment *s = &cpu->seg[seg];
-	if (x86_prot_mode(cpu)) {
-		if (s->unusable)
-			seg_fault(cpu, seg);
-		if (write && ((s->type & 8) || !(s->type & 2)))
-			seg_fault(cpu, seg);
-		if (!write && (s->type & 0xa) == 8)
-			seg_fault(cpu, seg);
-	}
-	uint64_t last = off + size - 1;
-	if (!(s->type & 8) && (s->type & 4)) {
-		uint64_t upper = s->db ? 0xffffffffull : 0xffffull;
-		if (off <= s->limit || last > upper)
-			seg_fault(cpu, seg);
-	} else if (last > s->limit || last < off) {
+	const uint64_t lin = x86_lin_unchecked(cpu, seg, off);
+	if (cpu->mode == X86_MODE_LONG64 ? !x86_canonical(lin) :
+					   x86_seg_room(cpu, seg, off, write) < size)
 		seg_fault(cpu, seg);
-	}
-	return (uint32_t)(s->base + off);
+	return lin;
 }
 
 /* ---- page walk ---- */

@@ -58,13 +58,19 @@ static void desc_set_accessed(struct x86_cpu *cpu, uint16_t sel, struct x86_desc
 	x86_write_lin(cpu, lin, &d->hi, 4, false);
 }
 
-void x86_desc_to_seg(const struct x86_desc *d, uint16_t sel, struct x86_segment *s)
+/* The byte-granular limit */
+static uint32_t desc_limit(const struct x86_desc *d)
 {
 	uint32_t limit = (d->lo & 0xffff) | (d->hi & 0xf0000);
-	s->g = (d->hi >> 23) & 1;
-	if (s->g)
+	if ((d->hi >> 23) & 1)
 		limit = (limit << 12) | 0xfff;
-	s->limit = limit;
+	return limit;
+}
+
+void x86_desc_to_seg(const struct x86_desc *d, uint16_t sel, struct x86_segment *s)
+{
+	s->g = (d->hi >> 23) & 1;
+	s->limit = desc_limit(d);
 	s->base = (d->lo >> 16) | ((uint64_t)(d->hi & 0xff) << 16) | (d->hi & 0xff000000u);
 	if (!DESC_S(d))
 		s->base |= (d->hi64 & 0xffffffffull) << 32;
@@ -107,6 +113,42 @@ static void set_null_seg(struct x86_segment *s, uint16_t sel)
 	s->unusable = 1;
 }
 
+/* The checks of loading SS with sel at privilege cpl: mov, pop and lss at
+ * the CPL, far ret and iret at the CPL they return to.  code64: the code
+ * that runs with it is 64-bit, where a null SS is allowed below ring 3.
+ * Fills *d and *s and changes nothing. */
+static void check_stack_seg(struct x86_cpu *cpu, uint16_t sel, unsigned cpl, bool code64,
+			    struct x86_desc *d, struct x86_segment *s)
+{
+	unsigned rpl = sel & 3;
+	if ((sel & 0xfffc) == 0) {
+		if (!code64 || cpl == 3 || rpl != cpl)
+			x86_raise_exception(cpu, X86_EXC_GP, 0);
+		memset(s, 0, sizeof(*s));
+		set_null_seg(s, sel);
+		s->dpl = (uint8_t)cpl;
+		s->db = 1;
+		return;
+	}
+	x86_read_desc(cpu, sel, d, false);
+	if (rpl != cpl || !DESC_S(d) || (DESC_TYPE(d) & TYPE_CODE) ||
+	    !(DESC_TYPE(d) & TYPE_WRITABLE) || DESC_DPL(d) != cpl)
+		fault_sel(cpu, X86_EXC_GP, sel);
+	if (!DESC_P(d))
+		fault_sel(cpu, X86_EXC_SS, sel);
+	x86_desc_to_seg(d, sel, s);
+}
+
+/* Set the accessed bit of the descriptor a checked SS came from (a store:
+ * it may fault, so it comes before anything is committed) */
+static void stack_seg_accessed(struct x86_cpu *cpu, struct x86_desc *d, struct x86_segment *s)
+{
+	if (s->unusable)
+		return;
+	desc_set_accessed(cpu, s->selector, d);
+	s->type = (uint8_t)DESC_TYPE(d);
+}
+
 void x86_load_seg(struct x86_cpu *cpu, int seg, uint16_t sel)
 {
 	struct x86_desc d;
@@ -117,36 +159,25 @@ void x86_load_seg(struct x86_cpu *cpu, int seg, uint16_t sel)
 		return;
 	}
 	if (seg == X86_SS) {
-		if ((sel & 0xfffc) == 0) {
-			if (cpu->mode == X86_MODE_LONG64 && cpl != 3 && rpl == cpl) {
-				set_null_seg(&cpu->seg[X86_SS], sel);
-				cpu->seg[X86_SS].dpl = (uint8_t)cpl;
-				cpu->seg[X86_SS].db = 1;
-				return;
-			}
-			x86_raise_exception(cpu, X86_EXC_GP, 0);
-		}
-		x86_read_desc(cpu, sel, &d, false);
-		if (rpl != cpl || !DESC_S(&d) || (DESC_TYPE(&d) & TYPE_CODE) ||
-		    !(DESC_TYPE(&d) & TYPE_WRITABLE) || DESC_DPL(&d) != cpl)
-			fault_sel(cpu, X86_EXC_GP, sel);
-		if (!DESC_P(&d))
-			fault_sel(cpu, X86_EXC_SS, sel);
-	} else {
-		if ((sel & 0xfffc) == 0) {
-			set_null_seg(&cpu->seg[seg], sel);
-			return;
-		}
-		x86_read_desc(cpu, sel, &d, false);
-		unsigned type = DESC_TYPE(&d);
-		if (!DESC_S(&d) || ((type & TYPE_CODE) && !(type & TYPE_READABLE)))
-			fault_sel(cpu, X86_EXC_GP, sel);
-		if (!((type & TYPE_CODE) && (type & TYPE_CONFORMING)) &&
-		    (rpl > DESC_DPL(&d) || cpl > DESC_DPL(&d)))
-			fault_sel(cpu, X86_EXC_GP, sel);
-		if (!DESC_P(&d))
-			fault_sel(cpu, X86_EXC_NP, sel);
+		struct x86_segment s;
+		check_stack_seg(cpu, sel, cpl, cpu->mode == X86_MODE_LONG64, &d, &s);
+		stack_seg_accessed(cpu, &d, &s);
+		cpu->seg[X86_SS] = s;
+		return;
 	}
+	if ((sel & 0xfffc) == 0) {
+		set_null_seg(&cpu->seg[seg], sel);
+		return;
+	}
+	x86_read_desc(cpu, sel, &d, false);
+	unsigned type = DESC_TYPE(&d);
+	if (!DESC_S(&d) || ((type & TYPE_CODE) && !(type & TYPE_READABLE)))
+		fault_sel(cpu, X86_EXC_GP, sel);
+	if (!((type & TYPE_CODE) && (type & TYPE_CONFORMING)) &&
+	    (rpl > DESC_DPL(&d) || cpl > DESC_DPL(&d)))
+		fault_sel(cpu, X86_EXC_GP, sel);
+	if (!DESC_P(&d))
+		fault_sel(cpu, X86_EXC_NP, sel);
 	desc_set_accessed(cpu, sel, &d);
 	x86_desc_to_seg(&d, sel, &cpu->seg[seg]);
 }
@@ -170,20 +201,28 @@ static void check_code_target(struct x86_cpu *cpu, uint16_t sel, const struct x8
 		fault_sel(cpu, X86_EXC_GP, sel);
 }
 
-void x86_load_cs_checked(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d, unsigned cpl)
+void x86_cs_prepare(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d, unsigned cpl,
+		    struct x86_segment *s)
 {
-	struct x86_desc dd = *d;
-	desc_set_accessed(cpu, sel, &dd);
-	x86_desc_to_seg(&dd, (uint16_t)((sel & 0xfffc) | cpl), &cpu->seg[X86_CS]);
+	desc_set_accessed(cpu, sel, d);
+	x86_desc_to_seg(d, (uint16_t)((sel & 0xfffc) | cpl), s);
+}
+
+void x86_cs_commit(struct x86_cpu *cpu, const struct x86_segment *s, unsigned cpl)
+{
+	cpu->seg[X86_CS] = *s;
 	cpu->cpl = (uint8_t)cpl;
 	x86_update_mode(cpu);
 }
 
-static uint64_t target_rip(struct x86_cpu *cpu, uint64_t off, unsigned opsize)
+/* A far transfer's (or an interrupt handler's) new RIP must fit the code
+ * segment it goes to: canonical for 64-bit code, inside the limit
+ * otherwise (#GP(0)) */
+void x86_check_new_rip(struct x86_cpu *cpu, const struct x86_desc *cs, uint64_t rip)
 {
-	if (cpu->mode == X86_MODE_LONG64)
-		return off;
-	return off & x86_mask(opsize == 8 ? 4 : opsize);
+	bool ok = x86_long_mode(cpu) && DESC_L(cs) ? x86_canonical(rip) : rip <= desc_limit(cs);
+	if (!ok)
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
 }
 
 static void set_cs_real(struct x86_cpu *cpu, uint16_t sel)
@@ -204,6 +243,11 @@ static void far_target(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d)
 	check_code_target(cpu, sel, d, cpu->cpl);
 }
 
+/* Protected-mode far jmp, call and ret follow one order: every check
+ * (descriptors, stack room, the new RIP against the new CS), then the
+ * stores (pushes, accessed bits), then the registers; a fault anywhere
+ * leaves CS, SS, RSP, RFLAGS and the CPL as they were. */
+
 void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 {
 	if (!x86_prot_mode(cpu)) {
@@ -212,20 +256,22 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 		return;
 	}
 	struct x86_desc d;
+	struct x86_segment cs;
 	far_target(cpu, sel, &d);
-	x86_load_cs_checked(cpu, sel, &d, cpu->cpl);
-	cpu->next_rip = target_rip(cpu, off, opsize);
-	if (cpu->mode != X86_MODE_LONG64 && cpu->next_rip > cpu->seg[X86_CS].limit)
-		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	uint64_t rip = off & x86_mask(opsize);
+	x86_check_new_rip(cpu, &d, rip);
+	x86_cs_prepare(cpu, sel, &d, cpu->cpl, &cs);
+	x86_cs_commit(cpu, &cs, cpu->cpl);
+	cpu->next_rip = rip;
 }
 
 void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 {
 	uint16_t old_cs = cpu->seg[X86_CS].selector;
 	uint64_t ret = cpu->next_rip;
+	uint64_t sp = x86_get_sp(cpu);
+	uint64_t m = x86_mask(x86_stack_size(cpu));
 	if (!x86_prot_mode(cpu)) {
-		uint64_t sp = x86_get_sp(cpu);
-		uint64_t m = x86_mask(x86_stack_size(cpu));
 		x86_mem_write(cpu, X86_SS, (sp - opsize) & m, opsize, old_cs);
 		x86_mem_write(cpu, X86_SS, (sp - 2 * opsize) & m, opsize, ret);
 		x86_set_sp(cpu, sp - 2 * opsize);
@@ -234,30 +280,19 @@ void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 		return;
 	}
 	struct x86_desc d;
+	struct x86_segment cs;
 	far_target(cpu, sel, &d);
-	/* push on the current stack before CS changes the stack size */
-	uint64_t sp = x86_get_sp(cpu);
-	uint64_t m = x86_mask(x86_stack_size(cpu));
-	x86_mem_write(cpu, X86_SS, (sp - opsize) & m, opsize, old_cs);
-	x86_mem_write(cpu, X86_SS, (sp - 2 * opsize) & m, opsize, ret);
-	unsigned ss_size = x86_stack_size(cpu);
-	struct x86_segment saved = cpu->seg[X86_CS];
-	uint8_t saved_mode = cpu->mode, saved_cpl = cpu->cpl;
-	x86_load_cs_checked(cpu, sel, &d, cpu->cpl);
-	uint64_t rip = target_rip(cpu, off, opsize);
-	if (cpu->mode != X86_MODE_LONG64 && rip > cpu->seg[X86_CS].limit) {
-		cpu->seg[X86_CS] = saved;
-		cpu->mode = saved_mode;
-		cpu->cpl = saved_cpl;
-		x86_raise_exception(cpu, X86_EXC_GP, 0);
-	}
-	sp = (sp - 2 * opsize) & m;
-	if (ss_size == 8)
-		cpu->gpr[X86_RSP] = sp;
-	else if (ss_size == 4)
-		cpu->gpr[X86_RSP] = (uint32_t)sp;
-	else
-		cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | sp;
+	/* room on the current stack (#SS) before the target's RIP (#GP) */
+	uint64_t lin_cs = x86_seg_linear(cpu, X86_SS, (sp - opsize) & m, opsize, true);
+	uint64_t lin_ret = x86_seg_linear(cpu, X86_SS, (sp - 2 * opsize) & m, opsize, true);
+	uint64_t rip = off & x86_mask(opsize);
+	x86_check_new_rip(cpu, &d, rip);
+	x86_write_lin_u(cpu, lin_cs, opsize, old_cs, x86_user(cpu));
+	x86_write_lin_u(cpu, lin_ret, opsize, ret, x86_user(cpu));
+	x86_cs_prepare(cpu, sel, &d, cpu->cpl, &cs);
+	/* RSP as the old stack size wraps it: the new CS may change the mode */
+	x86_set_sp(cpu, sp - 2 * opsize);
+	x86_cs_commit(cpu, &cs, cpu->cpl);
 	cpu->next_rip = rip;
 }
 
@@ -278,6 +313,26 @@ static void invalidate_outer_segs(struct x86_cpu *cpu)
 	}
 }
 
+/* The code segment far ret and iret return to: same or outer ring */
+static void check_return_cs(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d)
+{
+	unsigned rpl = sel & 3;
+	if ((sel & 0xfffc) == 0)
+		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	if (rpl < cpu->cpl)
+		fault_sel(cpu, X86_EXC_GP, sel);
+	x86_read_desc(cpu, sel, d, false);
+	unsigned type = DESC_TYPE(d);
+	if (!DESC_S(d) || !(type & TYPE_CODE))
+		fault_sel(cpu, X86_EXC_GP, sel);
+	if ((type & TYPE_CONFORMING) ? DESC_DPL(d) > rpl : DESC_DPL(d) != rpl)
+		fault_sel(cpu, X86_EXC_GP, sel);
+	if (!DESC_P(d))
+		fault_sel(cpu, X86_EXC_NP, sel);
+	if (x86_long_mode(cpu) && DESC_L(d) && DESC_DB(d))
+		fault_sel(cpu, X86_EXC_GP, sel);
+}
+
 void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes)
 {
 	uint64_t sp = x86_get_sp(cpu);
@@ -292,34 +347,33 @@ void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes)
 		return;
 	}
 	unsigned rpl = sel & 3;
-	if ((sel & 0xfffc) == 0)
-		x86_raise_exception(cpu, X86_EXC_GP, 0);
-	if (rpl < cpu->cpl)
-		fault_sel(cpu, X86_EXC_GP, sel);
 	struct x86_desc d;
-	x86_read_desc(cpu, sel, &d, false);
-	unsigned type = DESC_TYPE(&d);
-	if (!DESC_S(&d) || !(type & TYPE_CODE))
-		fault_sel(cpu, X86_EXC_GP, sel);
-	if ((type & TYPE_CONFORMING) ? DESC_DPL(&d) > rpl : DESC_DPL(&d) != rpl)
-		fault_sel(cpu, X86_EXC_GP, sel);
-	if (!DESC_P(&d))
-		fault_sel(cpu, X86_EXC_NP, sel);
+	check_return_cs(cpu, sel, &d);
 
+	struct x86_segment cs;
+	uint64_t new_rip = rip & x86_mask(opsize);
 	if (rpl == cpu->cpl) {
-		x86_load_cs_checked(cpu, sel, &d, rpl);
+		x86_check_new_rip(cpu, &d, new_rip);
+		x86_cs_prepare(cpu, sel, &d, rpl, &cs);
 		x86_set_sp(cpu, sp + 2 * opsize + pop_bytes);
-		cpu->next_rip = target_rip(cpu, rip, opsize);
+		x86_cs_commit(cpu, &cs, rpl);
+		cpu->next_rip = new_rip;
 		return;
 	}
 	/* to an outer ring: SS:SP follow the parameters */
 	uint64_t p = (sp + 2 * opsize + pop_bytes) & m;
 	uint64_t new_sp = x86_mem_read(cpu, X86_SS, p, opsize);
 	uint16_t new_ss = (uint16_t)x86_mem_read(cpu, X86_SS, (p + opsize) & m, opsize);
-	x86_load_cs_checked(cpu, sel, &d, rpl);
-	x86_load_seg(cpu, X86_SS, new_ss);
+	struct x86_desc sd;
+	struct x86_segment ss;
+	check_stack_seg(cpu, new_ss, rpl, x86_long_mode(cpu) && DESC_L(&d), &sd, &ss);
+	x86_check_new_rip(cpu, &d, new_rip);
+	x86_cs_prepare(cpu, sel, &d, rpl, &cs);
+	stack_seg_accessed(cpu, &sd, &ss);
+	x86_cs_commit(cpu, &cs, rpl);
+	cpu->seg[X86_SS] = ss;
 	x86_set_sp(cpu, new_sp + pop_bytes);
-	cpu->next_rip = target_rip(cpu, rip, opsize);
+	cpu->next_rip = new_rip;
 	invalidate_outer_segs(cpu);
 }
 
@@ -392,34 +446,29 @@ void x86_iret(struct x86_cpu *cpu, unsigned opsize)
 	}
 
 	unsigned rpl = sel & 3;
-	if ((sel & 0xfffc) == 0)
-		x86_raise_exception(cpu, X86_EXC_GP, 0);
-	if (rpl < cpu->cpl)
-		fault_sel(cpu, X86_EXC_GP, sel);
 	struct x86_desc d;
-	x86_read_desc(cpu, sel, &d, false);
-	unsigned type = DESC_TYPE(&d);
-	if (!DESC_S(&d) || !(type & TYPE_CODE))
-		fault_sel(cpu, X86_EXC_GP, sel);
-	if ((type & TYPE_CONFORMING) ? DESC_DPL(&d) > rpl : DESC_DPL(&d) != rpl)
-		fault_sel(cpu, X86_EXC_GP, sel);
-	if (!DESC_P(&d))
-		fault_sel(cpu, X86_EXC_NP, sel);
-	if (x86_long_mode(cpu) && DESC_L(&d) && DESC_DB(&d))
-		fault_sel(cpu, X86_EXC_GP, sel);
+	check_return_cs(cpu, sel, &d);
 
 	unsigned old_cpl = cpu->cpl;
 	bool pop_ss = rpl > old_cpl || cpu->mode == X86_MODE_LONG64;
 	uint64_t new_sp = 0;
-	uint16_t new_ss = 0;
+	uint64_t new_rip = rip & x86_mask(opsize);
+	struct x86_desc sd;
+	struct x86_segment cs, ss;
 	if (pop_ss) {
 		new_sp = x86_mem_read(cpu, X86_SS, (sp + 3 * opsize) & m, opsize);
-		new_ss = (uint16_t)x86_mem_read(cpu, X86_SS, (sp + 4 * opsize) & m, opsize);
+		uint16_t new_ss = (uint16_t)x86_mem_read(cpu, X86_SS, (sp + 4 * opsize) & m, opsize);
+		check_stack_seg(cpu, new_ss, rpl, x86_long_mode(cpu) && DESC_L(&d), &sd, &ss);
 	}
+	x86_check_new_rip(cpu, &d, new_rip);
+	/* every check passed: the accessed bits, then the registers */
+	x86_cs_prepare(cpu, sel, &d, rpl, &cs);
+	if (pop_ss)
+		stack_seg_accessed(cpu, &sd, &ss);
 	iret_set_flags(cpu, flags, opsize, old_cpl);
-	x86_load_cs_checked(cpu, sel, &d, rpl);
+	x86_cs_commit(cpu, &cs, rpl);
 	if (pop_ss) {
-		x86_load_seg(cpu, X86_SS, new_ss);
+		cpu->seg[X86_SS] = ss;
 		if (opsize == 8 || cpu->mode == X86_MODE_LONG64)
 			cpu->gpr[X86_RSP] = new_sp;
 		else
@@ -427,7 +476,7 @@ void x86_iret(struct x86_cpu *cpu, unsigned opsize)
 	} else {
 		x86_set_sp(cpu, sp + 3 * opsize);
 	}
-	cpu->next_rip = target_rip(cpu, rip, opsize);
+	cpu->next_rip = new_rip;
 	if (rpl > old_cpl)
 		invalidate_outer_segs(cpu);
 }

@@ -18,6 +18,7 @@
 
 #include "cpu/x86/exec.h"
 #include "cpu/x86/fpu_internal.h"
+#include "cpu/x86/internal.h"
 #include "cpu/x86/simd_features.h"
 #include "cpu/x86/sse_host.h"
 
@@ -186,7 +187,7 @@ static void sse_fp_flags(struct x86_cpu *cpu, uint32_t flags)
 static uint64_t sse_ea(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned align)
 {
 	uint64_t ea = x86_insn_ea(cpu, insn);
-	if (align && ((cpu->seg[insn->seg].base + ea) & (align - 1)))
+	if (align && (x86_lin_unchecked(cpu, insn->seg, ea) & (align - 1)))
 		x86_raise_exception(cpu, X86_EXC_GP, 0);
 	return ea;
 }
@@ -726,6 +727,9 @@ static int sse_cvt_int(struct x86_cpu *cpu, const struct x86_insn *insn)
 	if (pfx != 0 && pfx != 0x66)
 		return -1;
 	need_sse(cpu, insn);
+	/* the destination is an MMX register: a pending x87 exception (#MF)
+	 * comes before the source's alignment and faults */
+	x87_check_pending(cpu);
 	union xmm_reg s;
 	xmm_src(cpu, insn, &s, pfx == 0 ? 8 : 16, pfx == 0 ? 0 : 16);
 	need_mmx(cpu, insn);

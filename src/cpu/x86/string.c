@@ -18,44 +18,81 @@ static uint64_t sreg(const struct x86_cpu *cpu, const struct x86_insn *in, unsig
 	return cpu->gpr[reg] & x86_mask(in->addrsize);
 }
 
-/* rep movsb/stosb over RAM within one page each: copy many elements at once */
-static bool fast_block(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size,
-		       uint64_t count, uint64_t *done)
+/* seg:off as the linear address of a run of at most *bytes that stays in
+ * one page, inside the segment's limits and inside the address size (the
+ * offset wraps there); *bytes shortened to that.  false when the run
+ * cannot start here: the element-by-element path then raises the fault. */
+static bool run_linear(struct x86_cpu *cpu, const struct x86_insn *in, int seg, uint64_t off,
+		       bool write, uint64_t *lin, uint64_t *bytes)
+{
+	uint64_t n = *bytes;
+	const uint64_t amask = x86_mask(in->addrsize);
+	if (amask != ~0ull && n > amask - off + 1)
+		n = amask - off + 1;
+	const uint64_t l = x86_lin_unchecked(cpu, seg, off);
+	if (cpu->mode == X86_MODE_LONG64) {
+		if (!x86_canonical(l))
+			return false;	/* (a run inside a canonical page stays canonical) */
+	} else {
+		uint64_t room = x86_seg_room(cpu, seg, off, write);
+		if (n > room)
+			n = room;
+	}
+	uint64_t page_room = 4096 - (l & 0xfff);
+	if (n > page_room)
+		n = page_room;
+	*lin = l;
+	*bytes = n;
+	return true;
+}
+
+/* rep movs/stos forward over RAM: the elements whose source and
+ * destination each stay in one page, done at once on host memory.  The
+ * pages are translated as the first element would be (source read, then
+ * destination write: #PF, A/D bits), so a fault is that element's.
+ * Returns the number of elements done; 0 sends the next element down the
+ * element-by-element path (page-straddling elements, MMIO, segment
+ * limits, DF=1, 16-bit addresses). */
+static uint64_t fast_run(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size,
+			 uint64_t count)
 {
 	if ((cpu->rflags & X86_RFLAGS_DF) || in->addrsize == 2)
-		return false;
-	uint64_t di = sreg(cpu, in, X86_RDI);
-	uint64_t bytes = count * size;
-	uint64_t room = 4096 - (di & 0xfff);
-	uint64_t si = 0;
-	bool movs = in->opcode == 0xa4 || in->opcode == 0xa5;
+		return 0;
+	const bool movs = in->opcode == 0xa4 || in->opcode == 0xa5;
+	const bool user = x86_user(cpu);
+	uint64_t bytes = (count < 4096 ? count : 4096) * size;
+	uint64_t di = sreg(cpu, in, X86_RDI), si = 0, dlin, slin = 0;
+	if (!run_linear(cpu, in, X86_ES, di, true, &dlin, &bytes))
+		return 0;
 	if (movs) {
 		si = sreg(cpu, in, X86_RSI);
-		uint64_t r2 = 4096 - (si & 0xfff);
-		if (r2 < room)
-			room = r2;
+		if (!run_linear(cpu, in, in->seg, si, false, &slin, &bytes))
+			return 0;
 	}
-	if (bytes > room)
-		bytes = room - room % size;
+	bytes -= bytes % size;
 	if (bytes < size * 2u)
-		return false;
-	uint64_t dlin = x86_seg_linear(cpu, X86_ES, di, (unsigned)bytes, true);
-	bool user = x86_user(cpu);
+		return 0;
+	uint8_t *s = NULL;
+	if (movs) {
+		uint64_t sphys = x86_translate(cpu, slin, X86_ACC_READ, user);
+		s = guest_mem_ptr(&cpu->vm->mem, sphys, bytes);
+		if (!s)
+			return 0;
+	}
 	uint64_t dphys = x86_translate(cpu, dlin, X86_ACC_WRITE, user);
 	uint8_t *d = guest_mem_ptr(&cpu->vm->mem, dphys, bytes);
-	if (!d || x86_is_code_page(cpu->bc, dphys))
-		return false;
+	if (!d)
+		return 0;
 	if (movs) {
-		uint64_t slin = x86_seg_linear(cpu, in->seg, si, (unsigned)bytes, false);
-		uint64_t sphys = x86_translate(cpu, slin, X86_ACC_READ, user);
-		uint8_t *s = guest_mem_ptr(&cpu->vm->mem, sphys, bytes);
-		if (!s)
-			return false;
-		/* element by element semantics when the ranges overlap forward */
 		if (d > s && d < s + bytes) {
-			for (uint64_t i = 0; i < bytes; i++)
-				d[i] = s[i];
+			/* the destination overlaps the source ahead of it: each
+			 * element reads what the ones before it wrote, a whole
+			 * element at a time */
+			for (uint64_t i = 0; i < bytes; i += size)
+				x86_store_host(d + i, size, x86_load_host(s + i, size));
 		} else {
+			/* apart, or behind the source: every element reads bytes
+			 * no earlier element wrote */
 			memmove(d, s, bytes);
 		}
 		x86_set_reg(cpu, in, X86_RSI, in->addrsize, si + bytes);
@@ -65,12 +102,13 @@ static bool fast_block(struct x86_cpu *cpu, const struct x86_insn *in, unsigned 
 			memset(d, (int)(v & 0xff), bytes);
 		} else {
 			for (uint64_t i = 0; i < bytes; i += size)
-				memcpy(d + i, &v, size);
+				x86_store_host(d + i, size, v);
 		}
 	}
+	if (x86_is_code_page(cpu->bc, dphys))
+		x86_code_written(cpu, dphys, (unsigned)bytes);
 	x86_set_reg(cpu, in, X86_RDI, in->addrsize, di + bytes);
-	*done = bytes / size;
-	return true;
+	return bytes / size;
 }
 
 int x86_exec_string(struct x86_cpu *cpu, const struct x86_insn *in)
@@ -95,8 +133,8 @@ int x86_exec_string(struct x86_cpu *cpu, const struct x86_insn *in)
 			return X86_EXEC_END_BLOCK;
 		}
 		if (rep && !cmp && (op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab)) {
-			uint64_t done;
-			if (fast_block(cpu, in, size, count, &done)) {
+			uint64_t done = fast_run(cpu, in, size, count);
+			if (done) {
 				count -= done;
 				x86_set_reg(cpu, in, X86_RCX, in->addrsize, count);
 				slice += (unsigned)done;

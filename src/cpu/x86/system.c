@@ -507,10 +507,7 @@ static int group7(struct x86_cpu *cpu, const struct x86_insn *in)
 	}
 	case 7: { /* invlpg */
 		need_cpl0(cpu);
-		uint64_t lin = cpu->mode == X86_MODE_LONG64 ?
-			       ea + (in->seg >= X86_FS ? cpu->seg[in->seg].base : 0) :
-			       (uint32_t)(cpu->seg[in->seg].base + ea);
-		x86_tlb_flush_page(cpu, lin);
+		x86_tlb_flush_page(cpu, x86_lin_unchecked(cpu, in->seg, ea));
 		return X86_EXEC_END_BLOCK;
 	}
 	default:

@@ -9,9 +9,10 @@ static int cmpxchg8b_16b(struct x86_cpu *cpu, const struct x86_insn *in)
 		ud(cpu);
 	uint64_t ea = x86_ea(cpu, in);
 	if (in->rex & X86_REX_W) { /* cmpxchg16b */
-		if (ea & 15)
-			gp0(cpu);
+		/* the alignment of the linear address, segment base included */
 		uint64_t lin = x86_seg_linear(cpu, in->seg, ea, 16, true);
+		if (lin & 15)
+			gp0(cpu);
 		uint64_t v[2];
 		x86_read_lin(cpu, lin, v, 16, x86_user(cpu));
 		bool eq = v[0] == cpu->gpr[X86_RAX] && v[1] == cpu->gpr[X86_RDX];

@@ -1,0 +1,74 @@
+/* The engines that move bytes between a file descriptor and memory: a
+ * worker pool making the system calls (aio=threads), or io_uring
+ * (aio=io_uring).  A format never issues I/O on a file itself; it asks the
+ * engine, asynchronously (blk_engine_submit) or waiting (blk_engine_run). */
+#ifndef MINIVMM_BLOCK_AIO_H
+#define MINIVMM_BLOCK_AIO_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "block/pool.h"
+#include "core/config.h"
+
+enum blk_aio_op {
+	BLK_AIO_READ,		/* short reads at the end of the file read as zeroes */
+	BLK_AIO_WRITE,
+	BLK_AIO_FDATASYNC,
+	BLK_AIO_FALLOCATE,	/* mode, offset, len */
+};
+
+struct blk_aio {
+	enum blk_aio_op op;
+	int fd;
+	int rw_flags;		/* RWF_DSYNC for a write that must be durable */
+	int mode;		/* FALLOCATE: FALLOC_FL_* */
+	uint64_t offset, len;	/* len: READ/WRITE take it from the iovec */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	/* Called once, on an engine thread, with 0 or a negative errno (a
+	 * READ/WRITE has moved every byte when it says 0) */
+	void (*done)(struct blk_aio *a, int ret);
+	void *opaque;
+	struct blk_aio *next;	/* a batch, for blk_engine_submit */
+	struct blk_job job;	/* the worker pool's */
+};
+
+struct blk_engine;
+
+struct blk_engine_ops {
+	void (*submit)(struct blk_engine *e, struct blk_aio *list);
+	/* Do one I/O and wait for it */
+	int (*run)(struct blk_engine *e, struct blk_aio *a);
+	void (*destroy)(struct blk_engine *e);
+};
+
+struct blk_engine {
+	const struct blk_engine_ops *ops;
+};
+
+/* The engine aio= names; the worker pool serves the threads engine */
+int blk_engine_new(enum drive_aio aio, struct blk_pool *pool, struct blk_engine **out);
+int blk_engine_threads_new(struct blk_pool *pool, struct blk_engine **out);
+int blk_engine_uring_new(struct blk_engine **out);
+
+static inline void blk_engine_submit(struct blk_engine *e, struct blk_aio *list)
+{
+	if (list)
+		e->ops->submit(e, list);
+}
+
+static inline int blk_engine_run(struct blk_engine *e, struct blk_aio *a)
+{
+	return e->ops->run(e, a);
+}
+
+/* The system calls for one I/O, on the calling thread: whole transfers
+ * (short ones are continued), 0 or a negative errno.  done_bytes of a
+ * READ/WRITE are already moved (an engine finishing a short transfer). */
+int blk_aio_execute(const struct blk_aio *a, uint64_t done_bytes);
+
+/* Bytes in an iovec */
+uint64_t iov_length(const struct iovec *iov, unsigned cnt);
+
+#endif

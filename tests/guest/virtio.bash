@@ -1,0 +1,56 @@
+# Shared by the Linux virtio tests (sourced): the ext4 image a guest's
+# virtio-check.init works on, and the host's checks of what it reported.
+
+# virtio_disk_make IMG: a 64 MiB ext4 file system made by the host with
+# mkfs.ext4 -d, holding a few files and MD5SUMS of them
+virtio_disk_make() {
+	local img=$1 dir
+	dir=$(mktemp -d)
+	mkdir -p "$dir/sub/deeper"
+	head -c 1234567 /dev/urandom >"$dir/random.bin"
+	seq 1 50000 >"$dir/sub/numbers.txt"
+	printf 'minivmm\n' >"$dir/hello.txt"
+	head -c $((100 * 4096)) /dev/urandom >"$dir/sub/deeper/pages.bin"
+	(cd "$dir" && find . -type f | sort | xargs md5sum) >"$img.md5"
+	mv "$img.md5" "$dir/MD5SUMS"
+	PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -b 4096 -L minivmm -d "$dir" "$img" 64M
+	local rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
+# virtio_disk_check NAME IMG REPORT: REPORT holds the guest's VIRTIO-CHECK
+# lines; checks the guest read every file right, and that what it wrote is
+# in the image (debugfs) and the file system is clean (e2fsck -fn).
+# Prints what is wrong; returns 1 then.
+virtio_disk_check() {
+	local name=$1 img=$2 rep=$3 ok=0 n f sum got
+	local tmp
+	tmp=$(mktemp)
+	n=$(grep -c . <(PATH=$PATH:/sbin:/usr/sbin debugfs -R "cat /MD5SUMS" "$img" 2>/dev/null))
+	grep -q "^VIRTIO-CHECK md5-check rc=0 ok=$n of=$n$" "$rep" ||
+		{ echo "$name: the guest's checksums of the host's files: $(grep '^VIRTIO-CHECK md5-check' "$rep" || echo none)"; ok=1; }
+	grep -q '^VIRTIO-CHECK umount ok$' "$rep" || { echo "$name: the guest did not unmount"; ok=1; }
+	n=0
+	while read -r f sum; do
+		PATH=$PATH:/sbin:/usr/sbin debugfs -R "dump $f $tmp" "$img" >/dev/null 2>&1
+		got=$(md5sum <"$tmp" | cut -d' ' -f1)
+		if [ "$got" != "$sum" ]; then
+			echo "$name: $f in the image has md5 $got, the guest wrote $sum"
+			ok=1
+		fi
+		n=$((n + 1))
+	done < <(sed -n 's/^VIRTIO-CHECK wrote \(\/[^ ]*\) \([0-9a-f]*\)$/\1 \2/p' "$rep")
+	[ $n -ge 4 ] || { echo "$name: the guest reported $n files written, want 4"; ok=1; }
+	if PATH=$PATH:/sbin:/usr/sbin debugfs -R "stat /guest/gone.bin" "$img" 2>&1 | grep -q 'Inode:'; then
+		echo "$name: /guest/gone.bin, deleted in the guest, is still there"
+		ok=1
+	fi
+	if ! PATH=$PATH:/sbin:/usr/sbin e2fsck -fn "$img" >"$tmp" 2>&1; then
+		echo "$name: e2fsck -fn finds problems:"
+		head -n 20 "$tmp"
+		ok=1
+	fi
+	rm -f "$tmp"
+	return $ok
+}
