@@ -751,6 +751,30 @@ TEST(local_apic_self_ipi)
 	vm_down();
 }
 
+/* A software CPU does not speculate, and says so: CPUID.7.EDX[29] and
+ * IA32_ARCH_CAPABILITIES with RDCL_NO and MDS_NO (Linux then runs without
+ * page-table isolation and without VERW on every return to user mode);
+ * the MSR is read-only */
+TEST(arch_capabilities_deny_transient_flaws)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	uint32_t r[4];
+	x86_cpuid(cpu, 7, 0, r);
+	CHECK(r[3] & (1u << 29));
+	/* mov ecx, 0x10a; rdmsr; mov r8, rax; mov r9, rdx; (stop here) wrmsr */
+	static const uint8_t code[] = { 0xb9, 0x0a, 0x01, 0x00, 0x00, 0x0f, 0x32, 0x49, 0x89, 0xc0,
+					0x49, 0x89, 0xd1, 0x0f, 0x30 };
+	CHECK_EQ(run64(code, sizeof(code), 0, CODE + 13), X86_EXIT_STOP);
+	CHECK(cpu->gpr[X86_R8] & (1u << 0));	/* RDCL_NO */
+	CHECK(cpu->gpr[X86_R8] & (1u << 5));	/* MDS_NO */
+	CHECK_EQ(cpu->gpr[X86_R9], 0);
+	CHECK_EQ(run64(code, sizeof(code), 0, ~0ull), X86_EXIT_EXCEPTION);
+	CHECK_EQ(cpu->exc_vector, X86_EXC_GP);
+	CHECK_EQ(cpu->rip, CODE + 13);
+	vm_down();
+}
+
 TEST(triple_fault_resets)
 {
 	if (!vm_up())
@@ -827,5 +851,6 @@ RUN_TESTS(T(flags_match_host), T(div_by_zero_raises_de), T(single_step_trap_afte
 	  T(string_ops_rep_and_df), T(rep_movs_overlap_matches_host),
 	  T(cmpxchg16b_alignment_includes_segment_base), T(real_to_protected_to_long_mode),
 	  T(interrupt_gate_privilege_change_and_iretq), T(external_interrupt_wakes_hlt),
-	  T(nmi_from_another_thread_ends_cli_hlt), T(ap_waits_for_sipi), T(local_apic_self_ipi), T(triple_fault_resets),
+	  T(nmi_from_another_thread_ends_cli_hlt), T(ap_waits_for_sipi), T(local_apic_self_ipi), T(arch_capabilities_deny_transient_flaws),
+	  T(triple_fault_resets),
 	  T(self_modifying_code), T(block_cache_reuses_blocks), T(budget_counts_instructions))

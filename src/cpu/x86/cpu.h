@@ -334,5 +334,7 @@ void x86_seg_set_flat(struct x86_segment *s, uint16_t sel, bool code, unsigned b
 
 /* CPUID as this CPU reports it */
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* IA32_ARCH_CAPABILITIES: the transient-execution flaws this CPU is free of */
+uint64_t x86_arch_capabilities(void);
 
 #endif

@@ -46,6 +46,11 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		       (X86_SIMD_HAS_FXSR ? 1u << 24 : 0) | (X86_SIMD_HAS_SSE ? 1u << 25 : 0) |
 		       (X86_SIMD_HAS_SSE2 ? 1u << 26 : 0);
 		break;
+	case 7:
+		/* IA32_ARCH_CAPABILITIES (x86_arch_capabilities) */
+		if (sub == 0)
+			r[3] = 1u << 29;
+		break;
 	case 0x15:
 		/* TSC = crystal * EBX / EAX; the crystal is the APIC timer's clock */
 		r[0] = 1;
@@ -86,5 +91,18 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		/* leaves 2..0x14: nothing to report (zeros) */
 		break;
 	}
-	(void)sub;
+}
+
+/* This CPU does not speculate: none of the transient-execution flaws
+ * IA32_ARCH_CAPABILITIES can deny applies to it, and saying so spares a
+ * guest the mitigations that would cost it most here (page-table
+ * isolation's CR3 switch, which empties the TLB on every system call and
+ * interrupt; VERW on every return to user mode) */
+uint64_t x86_arch_capabilities(void)
+{
+	return (1ull << 0) /* RDCL_NO: no Meltdown */ | (1ull << 3) /* SKIP_L1DFL_VMENTRY */ |
+	       (1ull << 4) /* SSB_NO */ | (1ull << 5) /* MDS_NO */ | (1ull << 6) /* PSCHANGE_MC_NO */ |
+	       (1ull << 8) /* TAA_NO */ | (1ull << 13) /* SBDR_SSDP_NO */ |
+	       (1ull << 14) /* FBSDP_NO */ | (1ull << 15) /* PSDP_NO */ |
+	       (1ull << 24) /* PBRSB_NO */ | (1ull << 26) /* GDS_NO */ | (1ull << 27) /* RFDS_NO */;
 }

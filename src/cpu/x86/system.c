@@ -231,6 +231,9 @@ int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
 	case 0x3a: /* IA32_FEATURE_CONTROL: locked, no VMX */
 		*v = 1;
 		return 0;
+	case 0x10a: /* IA32_ARCH_CAPABILITIES (read-only) */
+		*v = x86_arch_capabilities();
+		return 0;
 	default:
 		return -1;
 	}
