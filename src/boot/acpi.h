@@ -14,6 +14,7 @@
 #ifndef MINIVMM_BOOT_ACPI_H
 #define MINIVMM_BOOT_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -62,6 +63,8 @@ struct vm;
 #define ACPI_IOAPIC_ADDR 0xfec00000u
 #define ACPI_IOAPIC_ID 0	/* as QEMU: I/O APIC IDs are their own namespace */
 
+/* Does the machine have ACPI tables (not -M microvm,acpi=off)? */
+bool acpi_enabled(const struct vm *vm);
 /* Write every table for vm->nr_vcpus CPUs into guest RAM.  Returns the
  * RSDP's guest address, or 0 after printing an error (RAM too small). */
 uint64_t acpi_build_tables(struct vm *vm);

@@ -9,7 +9,11 @@
 struct vm;
 struct uart16550;
 
+/* The board cfg->machine names: the PC, or microvm (hw/microvm.c) */
 int pc_board_init(struct vm *vm);
+int microvm_board_init(struct vm *vm);
+/* The -device virtio-* devices, each on its transport (both boards) */
+int board_virtio_create(struct vm *vm);
 
 /* One creation function per device; each registers its I/O ranges and its
  * life cycle with the vm, and returns 0 or a negative errno. */
