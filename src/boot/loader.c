@@ -125,7 +125,10 @@ int boot_linux_cmdline(const struct vm *vm, char *buf, size_t cap)
 	const char *append = vm->cfg.append ? vm->cfg.append : "";
 	size_t len = 0;
 	int n = snprintf(buf, cap, "%s", append);
-	bool devices = vm->cfg.machine == MACHINE_MICROVM && vm->cfg.microvm.auto_kernel_cmdline;
+	/* as QEMU: only without ACPI, so that a kernel that reads both does
+	 * not find each transport twice */
+	bool devices = vm->cfg.machine == MACHINE_MICROVM && vm->cfg.microvm.auto_kernel_cmdline &&
+		       !acpi_enabled(vm);
 	for (unsigned i = 0; devices && i < slots->nr && n >= 0 && (size_t)n < cap - len; i++) {
 		len += (size_t)n;
 		n = snprintf(buf + len, cap - len, "%svirtio_mmio.device=%u@0x%llx:%u",
