@@ -554,9 +554,10 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, const struct vm *vm, uns
 		{ ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL },
 		{ 0, 2, 0 },
 	};
+	/* KVM's in-kernel irqchip always has its PIC and PIT */
 	const struct microvm_config *micro = &vm->cfg.microvm;
-	bool microvm = vm->cfg.machine == MACHINE_MICROVM;
-	uint32_t nr_overrides = microvm && !micro->pit ? 1 : 2;
+	bool legacy = vm->cfg.machine != MACHINE_MICROVM || (vm->accel && vm->accel->kernel_irqchip);
+	uint32_t nr_overrides = legacy || micro->pit ? 2 : 1;
 	uint32_t len = 44 + 8 * ncpus + 12 + 10 * nr_overrides + 6;
 	uint64_t off = acpi_alloc(b, len, 16);
 	if (b->overflow)
@@ -565,7 +566,7 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, const struct vm *vm, uns
 	acpi_header(t, "APIC", len, MADT_REVISION);
 	boot_put_le32(t + 36, ACPI_LAPIC_ADDR);
 	/* PCAT_COMPAT: there are 8259s to mask */
-	boot_put_le32(t + 40, microvm && !micro->pic ? 0 : MADT_PCAT_COMPAT);
+	boot_put_le32(t + 40, legacy || micro->pic ? MADT_PCAT_COMPAT : 0);
 	for (unsigned i = 0; i < ncpus; i++, e += 8) {
 		e[0] = MADT_LAPIC;
 		e[1] = 8;

@@ -18,10 +18,6 @@
 #define MICROVM_VIRTIO_MMIO_BASE 0xfeb00000ull
 #define MICROVM_VIRTIO_GSI_BASE 16
 
-#define COM1_BASE 0x3f8
-#define COM1_IRQ 4
-#define DEBUGCON_PORT 0xe9
-
 /* The userspace interrupt controllers for the software CPU; KVM's
  * in-kernel irqchip always has its PIC and PIT, which the guest is simply
  * not told about when they are off */
@@ -53,29 +49,9 @@ int microvm_board_init(struct vm *vm)
 		return ret;
 	if (m->acpi && (ret = acpi_pm_create(vm)) < 0)
 		return ret;
-	if (m->isa_serial && cfg->serial.kind != CHARDEV_NONE) {
-		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);
-		if (ret < 0)
-			return ret;
-	}
-	if (cfg->debugcon.kind != CHARDEV_NONE) {
-		ret = debugcon_create(vm, DEBUGCON_PORT, &cfg->debugcon);
-		if (ret < 0)
-			return ret;
-	}
-	ret = fw_cfg_create(vm);
+	ret = board_isa_devices_create(vm, m->isa_serial);
 	if (ret < 0)
 		return ret;
-	if (cfg->debug_exit) {
-		ret = isa_debug_exit_create(vm, cfg->debug_exit_iobase, cfg->debug_exit_iosize);
-		if (ret < 0)
-			return ret;
-	}
-	if (cfg->pc_testdev) {
-		ret = pc_testdev_create(vm);
-		if (ret < 0)
-			return ret;
-	}
 	vm->virtio_mmio = (struct vm_virtio_mmio){ .base = MICROVM_VIRTIO_MMIO_BASE,
 						   .gsi_base = MICROVM_VIRTIO_GSI_BASE,
 						   .max = VIRTIO_MMIO_MAX_DEVICES };

@@ -47,23 +47,12 @@ int board_virtio_create(struct vm *vm)
 	return 0;
 }
 
-/* Each create function prints its own error, naming the device */
-int pc_board_init(struct vm *vm)
+int board_isa_devices_create(struct vm *vm, bool com1)
 {
 	const struct vm_config *cfg = &vm->cfg;
 	int ret;
 
-	if (cfg->machine == MACHINE_MICROVM)
-		return microvm_board_init(vm);
-
-	ret = pc_irqchip_init(vm);
-	if (ret < 0)
-		return ret;
-	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
-	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
-	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
-		return ret;
-	if (cfg->serial.kind != CHARDEV_NONE) {
+	if (com1 && cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);
 		if (ret < 0)
 			return ret;
@@ -86,6 +75,28 @@ int pc_board_init(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+/* Each create function prints its own error, naming the device */
+int pc_board_init(struct vm *vm)
+{
+	const struct vm_config *cfg = &vm->cfg;
+	int ret;
+
+	if (cfg->machine == MACHINE_MICROVM)
+		return microvm_board_init(vm);
+
+	ret = pc_irqchip_init(vm);
+	if (ret < 0)
+		return ret;
+	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
+	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
+	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
+		return ret;
+	ret = board_isa_devices_create(vm, true);
+	if (ret < 0)
+		return ret;
 	ret = board_virtio_create(vm);
 	if (ret < 0)
 		return ret;
