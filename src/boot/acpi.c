@@ -525,14 +525,15 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, const struct vm *vm, uin
 	boot_put_le16(t + 96, 101);
 	boot_put_le16(t + 98, 1001);
 	t[108] = RTC_CENTURY_REG;
-	/* microvm has neither the i8042 nor the reset register (0xCF9 is
-	 * the PCI host bridge's); Linux resets it by a triple fault */
+	/* microvm has no i8042, and resets through port 0x92 (0xCF9 is the
+	 * PCI host bridge's) */
 	boot_put_le16(t + 109, pc ? FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT :
 				    FADT_VGA_NOT_PRESENT);
 	boot_put_le32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
-			       (pc ? FADT_RESET_REG_SUP : 0));
-	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, ACPI_RESET_PORT);
-	t[128] = ACPI_RESET_VALUE;
+			       FADT_RESET_REG_SUP);
+	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE,
+		 pc ? ACPI_RESET_PORT : ACPI_MICROVM_RESET_PORT);
+	t[128] = pc ? ACPI_RESET_VALUE : ACPI_MICROVM_RESET_VALUE;
 	t[131] = 0;		/* FADT minor version: ACPI 6.0 */
 	boot_put_le64(t + 140, ACPI_AREA_ADDR + dsdt);
 	acpi_gas(t + 148, GAS_SYSTEM_IO, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_EVT_BLK);

@@ -58,6 +58,10 @@ struct vm;
  * (src/hw/pci_host.c), value 0x06 = full reset of the CPU */
 #define ACPI_RESET_PORT 0xcf9
 #define ACPI_RESET_VALUE 0x06
+/* microvm has no PCI host bridge: its reset register is system control
+ * port A (src/hw/port92.c), bit 0 */
+#define ACPI_MICROVM_RESET_PORT 0x92
+#define ACPI_MICROVM_RESET_VALUE 0x01
 
 #define ACPI_LAPIC_ADDR 0xfee00000u
 #define ACPI_IOAPIC_ADDR 0xfec00000u

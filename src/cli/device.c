@@ -97,7 +97,6 @@ static bool is_mmio(const struct device_parse *d)
 	return n > 7 && !strcmp(d->name + n - 7, "-device");
 }
 
-
 static enum cli_result virtio_start(struct device_parse *d, enum virtio_device_type type)
 {
 	struct vm_config *cfg = d->c->cfg;

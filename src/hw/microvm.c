@@ -1,7 +1,8 @@
 /* -M microvm: a machine without PCI, like QEMU's (and Firecracker's): the
  * local APICs and the I/O APIC, COM1, and optionally the i8259 pair, the
  * i8254 and the MC146818 RTC; ACPI (with the PM registers that power it
- * off) unless acpi=off; virtio devices on virtio-mmio transports.
+ * off, and port 0x92 as its reset register) unless acpi=off; virtio
+ * devices on virtio-mmio transports.
  *
  * The transports are where QEMU's microvm puts them when it has one I/O
  * APIC: eight slots of 512 bytes from 0xFEB00000, on GSIs 16-23, which
@@ -47,7 +48,8 @@ int microvm_board_init(struct vm *vm)
 		return ret;
 	if (m->rtc && (ret = mc146818_rtc_create(vm, NULL)) < 0)
 		return ret;
-	if (m->acpi && (ret = acpi_pm_create(vm)) < 0)
+	/* port 0x92 is the ACPI reset register here */
+	if (m->acpi && ((ret = acpi_pm_create(vm)) < 0 || (ret = port92_create(vm)) < 0))
 		return ret;
 	ret = board_isa_devices_create(vm, m->isa_serial);
 	if (ret < 0)

@@ -15,7 +15,7 @@
 # the driver took, each transport on its own edge-triggered I/O APIC line,
 # and minivmm's exit status 0 after the guest's poweroff.  When QEMU is
 # installed the full boot runs under qemu-system-x86_64 -M microvm too,
-# with the same kernel, initrd and checks, as the reference.
+# with the same kernel, initrd and checks, as the reference (see below).
 . "$(dirname "$0")/linux.bash"
 . "$(dirname "$0")/virtio.bash"
 . "$(dirname "$0")/common.bash"
@@ -38,6 +38,10 @@ boot() {
 		-kernel "$KIT/bzImage" -initrd "$work/initrd" -append "console=ttyS0 panic=-1" \
 		"${args[@]}" </dev/null 2>&1 | tr -d '\r' >"$out"
 	local rc=${PIPESTATUS[0]}
+	if [ "$vmm" != "$MINIVMM" ] && ! grep -q '^MINIVMM-LINUX-UP' "$out"; then
+		echo "$name: QEMU did not reach user space (exit status $rc; last line: $(grep . "$out" | tail -n 1 | cut -c1-100)): no reference this time"
+		return
+	fi
 	[ "$rc" = 0 ] || { echo "$name: exit status $rc, want 0"; ok=1; }
 	virtio_report_check "$name" "$out" "$queues" || ok=1
 	# negotiated features, bit n is character n: 28 indirect, 29 event
@@ -72,10 +76,17 @@ boot full 2 2 1 "$MINIVMM" -M microvm -device virtio-rng-device \
 boot minimal 1 1 0 "$MINIVMM" -M microvm,pic=off,pit=off,rtc=off \
 	-device virtio-rng-device,packed=off -drive file=@IMG@,format=raw,if=none,id=d0 \
 	-device virtio-blk-device,drive=d0,packed=off
+# QEMU's microvm on TCG has no reliable clock to calibrate against (no
+# PM timer, no kvmclock), and on a loaded machine its boot can stall
+# before user space: a boot that never reaches the checks is reported and
+# not held against minivmm; one that does must pass them all, or the test
+# itself is wrong.
 if have_qemu; then
 	# QEMU offers no packed rings by default; the rest is the same
-	boot qemu-full 2 2 0 qemu-system-x86_64 -M microvm -nodefaults -serial stdio \
-		-device virtio-rng-device -drive file=@IMG@,format=raw,if=none,id=d0 \
-		-device virtio-blk-device,drive=d0
+	LINUX_TIMEOUT=${QEMU_MICROVM_TIMEOUT:-300} boot qemu 2 2 0 qemu-system-x86_64 -M microvm \
+		-nodefaults -serial stdio -device virtio-rng-device \
+		-drive file=@IMG@,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0
+else
+	echo "qemu: not installed, no reference run"
 fi
 exit $status

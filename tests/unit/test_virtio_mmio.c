@@ -492,6 +492,14 @@ TEST(slots_acpi_and_command_line)
 		found++;
 	}
 	CHECK_EQ(found, 8);
+	/* the FADT's reset register is port 0x92, bit 0 (no 0xCF9 here) */
+	const uint8_t *fadt = memmem(area, len, "FACP", 4);
+	CHECK(fadt != NULL);
+	if (fadt) {
+		CHECK_EQ(fadt[116], 1);		/* system I/O */
+		CHECK_EQ(fadt[120], 0x92);
+		CHECK_EQ(fadt[128], 1);
+	}
 	/* no PCI host bridge on this machine */
 	CHECK(memmem(area, len, "PCI0", 4) == NULL);
 	CHECK(memmem(area, len, "VR07", 4) != NULL);
