@@ -54,7 +54,8 @@ boot() {
 	done
 	# one edge-triggered line per transport, and interrupts on both
 	local lines
-	lines=$(grep -cE '^VIRTIO-CHECK irq +[0-9]+: +[1-9][0-9]* .*IO-APIC +[0-9]+-edge +virtio[01]$' "$out")
+	lines=$(awk '/^VIRTIO-CHECK irq .* IO-APIC +[0-9]+-edge +virtio[01]$/ {
+		n = 0; for (i = 4; $i ~ /^[0-9]+$/; i++) n += $i; if (n > 0) c++ } END { print c + 0 }' "$out")
 	[ "$lines" = 2 ] || { echo "$name: want two virtio lines, edge triggered, that interrupted:"; grep '^VIRTIO-CHECK irq' "$out"; ok=1; }
 	if [ "$vmm" = "$MINIVMM" ]; then
 		! grep -q "Command line:.*virtio_mmio.device=" "$out" ||
