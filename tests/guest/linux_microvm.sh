@@ -39,7 +39,7 @@ boot() {
 		"${args[@]}" </dev/null 2>&1 | tr -d '\r' >"$out"
 	local rc=${PIPESTATUS[0]}
 	if [ "$vmm" != "$MINIVMM" ] && ! grep -q '^MINIVMM-LINUX-UP' "$out"; then
-		echo "$name: QEMU did not reach user space (exit status $rc; last line: $(grep . "$out" | tail -n 1 | cut -c1-100)): no reference this time"
+		echo "$name: QEMU did not reach user space (exit status $rc; the kernel's last line: $(grep '^\[' "$out" | tail -n 1 | cut -c1-100)): no reference this time"
 		return
 	fi
 	[ "$rc" = 0 ] || { echo "$name: exit status $rc, want 0"; ok=1; }
