@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boot-time benchmark (not a test): seconds from start to the kit's marker
 # line and to power-off, for minivmm -accel tcg and, when installed, for
-# qemu-system-x86_64 -accel tcg with -M microvm and -M pc, on the same
-# kernel and initrd; then the ratios against minivmm.
+# qemu-system-x86_64 -accel tcg, each with -M microvm and -M pc, on the
+# same kernel and initrd; then the ratios of each machine against QEMU's.
 #
 # Start-up before the kernel is not what is compared: QEMU runs firmware
 # first (SeaBIOS, iPXE's and the Linux loader's option ROMs with -M pc,
@@ -67,7 +67,9 @@ bench() {
 }
 
 {
-	bench minivmm "$MINIVMM" -accel tcg -m 512M -nographic -no-reboot
+	for m in microvm pc; do
+		bench "minivmm-$m" "$MINIVMM" -M "$m" -accel tcg -m 512M -nographic -no-reboot
+	done
 	if command -v qemu-system-x86_64 >/dev/null; then
 		for m in microvm pc; do
 			bench "qemu-$m" qemu-system-x86_64 -M "$m" -accel tcg -m 512M -nographic -no-reboot
@@ -77,7 +79,8 @@ bench() {
 
 printf '%-14s %10s %10s %10s   %s\n' engine start-up_s marker_s poweroff_s "(marker, power-off without start-up)"
 awk '{ printf "%-14s %10.3f %10s %10s   (%.2f, %.2f)\n", $1, $2, $3, $4, $3 - $2, $4 - $2 }' "$work/results"
-awk '$1 == "minivmm" { m1 = $3 - $2; m2 = $4 - $2; r1 = $3; r2 = $4 }
-     $1 ~ /^qemu/ && m1 && $3 - $2 > 0 {
-	printf "minivmm / %s without start-up: marker %.2fx, power-off %.2fx (raw: %.2fx, %.2fx)\n",
-		$1, m1 / ($3 - $2), m2 / ($4 - $2), r1 / $3, r2 / $4 }' "$work/results"
+# each machine against QEMU's of the same name
+awk '$1 ~ /^minivmm-/ { m = substr($1, 9); m1[m] = $3 - $2; m2[m] = $4 - $2; r1[m] = $3; r2[m] = $4 }
+     $1 ~ /^qemu-/ { m = substr($1, 6); if (m in m1 && $3 - $2 > 0)
+	printf "minivmm-%s / %s without start-up: marker %.2fx, power-off %.2fx (raw: %.2fx, %.2fx)\n",
+		m, $1, m1[m] / ($3 - $2), m2[m] / ($4 - $2), r1[m] / $3, r2[m] / $4 }' "$work/results"

@@ -3,6 +3,7 @@
  * and a DSDT written by a small AML emitter.  Field offsets follow the
  * ACPI 6.0 specification, chapter 5.2. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/acpi.h"
@@ -10,6 +11,7 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "hw/pci.h"
+#include "virtio/virtio_mmio.h"
 
 #define ACPI_OEM_ID "MINVMM"
 #define ACPI_OEM_TABLE_ID "MINIVMM "
@@ -136,10 +138,15 @@ static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, ui
 #define AML_DEVICE_OP 0x82	/* after AML_EXT_OP */
 #define AML_ROOT_CHAR '\\'
 #define AML_BUFFER_OP 0x11
+#define AML_STRING_PREFIX 0x0d
 
 /* Resource descriptors (ACPI 6.0, 6.4) */
 #define RES_IO_PORT 0x47
 #define RES_END_TAG 0x79
+#define RES_MEMORY32_FIXED 0x86
+#define RES_EXT_IRQ 0x89
+#define RES_IRQ_CONSUMER 0x01
+#define RES_IRQ_EDGE 0x02	/* active high and exclusive: bits 2 and 3 clear */
 #define RES_DWORD_ADDRESS 0x87
 #define RES_WORD_ADDRESS 0x88
 #define RES_TYPE_MEMORY 0
@@ -364,12 +371,62 @@ static uint32_t aml_eisa_id(const char *id)
 	return __builtin_bswap32(v);
 }
 
+/* A NUL-terminated string constant */
+static void aml_string(struct aml *a, const char *str)
+{
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, str, (unsigned)strlen(str) + 1);
+}
+
+/* Device(VRnn) { _HID "LNRO0005", _UID n, _CCA 1, _CRS { Memory32Fixed
+ * (the transport's registers), Interrupt (its GSI: edge, active high,
+ * exclusive) } }: how Linux's virtio_mmio driver finds a transport on a
+ * machine described by ACPI, as on QEMU's microvm */
+static void aml_virtio_mmio(struct aml *a, unsigned n, uint64_t base, unsigned gsi)
+{
+	char name[5];
+	snprintf(name, sizeof(name), "VR%02u", n % 100);
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, name);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_HID");
+	aml_string(a, "LNRO0005");
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_UID");
+	aml_integer(a, n);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CCA");	/* DMA is cache-coherent */
+	aml_integer(a, 1);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	aml_pkg_begin(a);
+	const unsigned len = 12 + 9 + 2;	/* the two descriptors and the end tag */
+	aml_integer(a, len);
+	aml_byte(a, RES_MEMORY32_FIXED);
+	aml_le(a, 9, 2);
+	aml_byte(a, RES_MEM_RW);
+	aml_le(a, base, 4);
+	aml_le(a, VIRTIO_MMIO_SLOT_SIZE, 4);
+	aml_byte(a, RES_EXT_IRQ);
+	aml_le(a, 6, 2);
+	aml_byte(a, RES_IRQ_CONSUMER | RES_IRQ_EDGE);
+	aml_byte(a, 1);		/* one interrupt */
+	aml_le(a, gsi, 4);
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+	aml_pkg_end(a);
+	aml_pkg_end(a);
+}
+
 /* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb, 0, 0 }): what OSPM writes to
  * PM1a_CNT to turn the machine off.  Then the system bus with the PCI
  * host bridge and the windows it decodes, so that Linux finds bus 0
  * through ACPI and has room for the BARs, and how its slots' interrupt
- * pins reach the GSIs. */
-static void acpi_build_dsdt_body(struct aml *a)
+ * pins reach the GSIs; on microvm, the virtio-mmio transports instead. */
+static void acpi_build_dsdt_body(struct aml *a, const struct vm *vm)
 {
 	aml_byte(a, AML_NAME_OP);
 	aml_name(a, "\\_S5");
@@ -385,6 +442,13 @@ static void acpi_build_dsdt_body(struct aml *a)
 	aml_byte(a, AML_SCOPE_OP);
 	aml_pkg_begin(a);
 	aml_name(a, "\\_SB");
+	if (vm->cfg.machine == MACHINE_MICROVM) {
+		for (unsigned i = 0; i < vm->virtio_mmio.nr; i++)
+			aml_virtio_mmio(a, i, vm->virtio_mmio.base + (uint64_t)i * VIRTIO_MMIO_SLOT_SIZE,
+					vm->virtio_mmio.gsi_base + i);
+		aml_pkg_end(a);
+		return;
+	}
 	aml_byte(a, AML_EXT_OP);
 	aml_byte(a, AML_DEVICE_OP);
 	aml_pkg_begin(a);
@@ -407,10 +471,10 @@ static void acpi_build_dsdt_body(struct aml *a)
 	aml_pkg_end(a);
 }
 
-static uint64_t acpi_build_dsdt(struct acpi_builder *b)
+static uint64_t acpi_build_dsdt(struct acpi_builder *b, const struct vm *vm)
 {
 	struct aml a = { .len = 0 };
-	acpi_build_dsdt_body(&a);
+	acpi_build_dsdt_body(&a, vm);
 	if (a.overflow || a.depth) {
 		b->overflow = 1;
 		return 0;
@@ -437,8 +501,10 @@ static uint64_t acpi_build_facs(struct acpi_builder *b)
 	return off;
 }
 
-static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t dsdt)
+static uint64_t acpi_build_fadt(struct acpi_builder *b, const struct vm *vm, uint64_t facs,
+				uint64_t dsdt)
 {
+	bool pc = vm->cfg.machine == MACHINE_PC;
 	uint64_t off = acpi_alloc(b, FADT_SIZE, 16);
 	if (b->overflow)
 		return 0;
@@ -459,11 +525,15 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t 
 	boot_put_le16(t + 96, 101);
 	boot_put_le16(t + 98, 1001);
 	t[108] = RTC_CENTURY_REG;
-	boot_put_le16(t + 109, FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT);
+	/* microvm has no i8042, and resets through port 0x92 (0xCF9 is the
+	 * PCI host bridge's) */
+	boot_put_le16(t + 109, pc ? FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT :
+				    FADT_VGA_NOT_PRESENT);
 	boot_put_le32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 			       FADT_RESET_REG_SUP);
-	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, ACPI_RESET_PORT);
-	t[128] = ACPI_RESET_VALUE;
+	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE,
+		 pc ? ACPI_RESET_PORT : ACPI_MICROVM_RESET_PORT);
+	t[128] = pc ? ACPI_RESET_VALUE : ACPI_MICROVM_RESET_VALUE;
 	t[131] = 0;		/* FADT minor version: ACPI 6.0 */
 	boot_put_le64(t + 140, ACPI_AREA_ADDR + dsdt);
 	acpi_gas(t + 148, GAS_SYSTEM_IO, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_EVT_BLK);
@@ -473,25 +543,31 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t 
 	return off;
 }
 
-static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned ncpus)
+static uint64_t acpi_build_madt(struct acpi_builder *b, const struct vm *vm, unsigned ncpus)
 {
-	/* IRQ0 is wired to I/O APIC pin 2; the SCI is level, active high */
+	/* the SCI is level, active high; IRQ0 is wired to I/O APIC pin 2
+	 * (the last entry: left out when microvm has no PIT) */
 	static const struct {
 		uint8_t irq;
 		uint32_t gsi;
 		uint16_t flags;
 	} overrides[] = {
-		{ 0, 2, 0 },
 		{ ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL },
+		{ 0, 2, 0 },
 	};
-	uint32_t len = 44 + 8 * ncpus + 12 + 10 * (uint32_t)(sizeof(overrides) / sizeof(overrides[0])) + 6;
+	/* KVM's in-kernel irqchip always has its PIC and PIT */
+	const struct microvm_config *micro = &vm->cfg.microvm;
+	bool legacy = vm->cfg.machine != MACHINE_MICROVM || (vm->accel && vm->accel->kernel_irqchip);
+	uint32_t nr_overrides = legacy || micro->pit ? 2 : 1;
+	uint32_t len = 44 + 8 * ncpus + 12 + 10 * nr_overrides + 6;
 	uint64_t off = acpi_alloc(b, len, 16);
 	if (b->overflow)
 		return 0;
 	uint8_t *t = acpi_at(b, off), *e = t + 44;
 	acpi_header(t, "APIC", len, MADT_REVISION);
 	boot_put_le32(t + 36, ACPI_LAPIC_ADDR);
-	boot_put_le32(t + 40, MADT_PCAT_COMPAT);
+	/* PCAT_COMPAT: there are 8259s to mask */
+	boot_put_le32(t + 40, legacy || micro->pic ? MADT_PCAT_COMPAT : 0);
 	for (unsigned i = 0; i < ncpus; i++, e += 8) {
 		e[0] = MADT_LAPIC;
 		e[1] = 8;
@@ -505,7 +581,7 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned ncpus)
 	boot_put_le32(e + 4, ACPI_IOAPIC_ADDR);
 	boot_put_le32(e + 8, 0);	/* GSI base */
 	e += 12;
-	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++, e += 10) {
+	for (size_t i = 0; i < nr_overrides; i++, e += 10) {
 		e[0] = MADT_ISO;
 		e[1] = 10;
 		e[2] = 0;	/* ISA */
@@ -542,6 +618,11 @@ static uint64_t acpi_build_rsdt(struct acpi_builder *b, const uint64_t *tables, 
 	return off;
 }
 
+bool acpi_enabled(const struct vm *vm)
+{
+	return vm->cfg.machine != MACHINE_MICROVM || vm->cfg.microvm.acpi;
+}
+
 uint64_t acpi_build_tables(struct vm *vm)
 {
 	struct acpi_builder b = { .size = ACPI_AREA_END - ACPI_AREA_ADDR };
@@ -561,10 +642,10 @@ uint64_t acpi_build_tables(struct vm *vm)
 
 	uint64_t rsdp = acpi_alloc(&b, RSDP_SIZE, 16);
 	uint64_t facs = acpi_build_facs(&b);
-	uint64_t dsdt = acpi_build_dsdt(&b);
+	uint64_t dsdt = acpi_build_dsdt(&b, vm);
 	uint64_t tables[2];
-	tables[0] = acpi_build_fadt(&b, facs, dsdt);
-	tables[1] = acpi_build_madt(&b, ncpus);
+	tables[0] = acpi_build_fadt(&b, vm, facs, dsdt);
+	tables[1] = acpi_build_madt(&b, vm, ncpus);
 	uint64_t rsdt = acpi_build_rsdt(&b, tables, 2, false);
 	uint64_t xsdt = acpi_build_rsdt(&b, tables, 2, true);
 	if (b.overflow) {

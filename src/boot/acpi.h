@@ -14,6 +14,7 @@
 #ifndef MINIVMM_BOOT_ACPI_H
 #define MINIVMM_BOOT_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -57,11 +58,17 @@ struct vm;
  * (src/hw/pci_host.c), value 0x06 = full reset of the CPU */
 #define ACPI_RESET_PORT 0xcf9
 #define ACPI_RESET_VALUE 0x06
+/* microvm has no PCI host bridge: its reset register is system control
+ * port A (src/hw/port92.c), bit 0 */
+#define ACPI_MICROVM_RESET_PORT 0x92
+#define ACPI_MICROVM_RESET_VALUE 0x01
 
 #define ACPI_LAPIC_ADDR 0xfee00000u
 #define ACPI_IOAPIC_ADDR 0xfec00000u
 #define ACPI_IOAPIC_ID 0	/* as QEMU: I/O APIC IDs are their own namespace */
 
+/* Does the machine have ACPI tables (not -M microvm,acpi=off)? */
+bool acpi_enabled(const struct vm *vm);
 /* Write every table for vm->nr_vcpus CPUs into guest RAM.  Returns the
  * RSDP's guest address, or 0 after printing an error (RAM too small). */
 uint64_t acpi_build_tables(struct vm *vm);

@@ -7,6 +7,7 @@
 #include "cli/cli_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -240,21 +241,54 @@ static enum cli_result opt_enable_kvm(struct cli *c, const char *arg)
 	return CLI_RUN;
 }
 
+/* -M microvm's on|off options; QEMU's "auto" is on here */
+static enum cli_result microvm_param(struct cli *c, const struct kv *kv)
+{
+	struct microvm_config *m = &c->cfg->microvm;
+	static const struct { const char *key; size_t off; } opts[] = {
+		{ "pic", offsetof(struct microvm_config, pic) },
+		{ "pit", offsetof(struct microvm_config, pit) },
+		{ "rtc", offsetof(struct microvm_config, rtc) },
+		{ "acpi", offsetof(struct microvm_config, acpi) },
+		{ "isa-serial", offsetof(struct microvm_config, isa_serial) },
+		{ "auto-kernel-cmdline", offsetof(struct microvm_config, auto_kernel_cmdline) },
+	};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (!kv_key_is(kv, opts[i].key))
+			continue;
+		bool *flag = (bool *)((char *)m + opts[i].off);
+		if (kv_val_is(kv, "auto")) {
+			*flag = true;
+			return CLI_RUN;
+		}
+		return kv_bool(c, kv, flag);
+	}
+	return CLI_DONE;
+}
+
 static enum cli_result opt_machine(struct cli *c, const char *arg)
 {
 	struct kv_iter it = { .p = arg, .implied = "type" };
 	struct kv kv;
+	const char *microvm_only = NULL;
+	size_t microvm_only_len = 0;
 
 	while (kv_next(&it, &kv)) {
+		enum cli_result r;
 		if (kv_key_is(&kv, "type")) {
 			if (kv_val_is(&kv, "help")) {
 				fprintf(c->out, "Supported machines are:\n"
-						"pc    Standard PC, booting a kernel directly "
-						"(default)\n");
+						"pc       Standard PC, booting a kernel directly "
+						"(default)\n"
+						"microvm  microvm (no PCI; virtio-mmio devices)\n");
 				return CLI_DONE;
 			}
-			if (!kv_val_is(&kv, "pc"))
-				return cli_fail(c, "machine type '%.*s' is not supported (only pc)",
+			if (kv_val_is(&kv, "pc"))
+				c->cfg->machine = MACHINE_PC;
+			else if (kv_val_is(&kv, "microvm"))
+				c->cfg->machine = MACHINE_MICROVM;
+			else
+				return cli_fail(c, "machine type '%.*s' is not supported (pc, microvm)",
 						(int)kv.val_len, kv.val);
 		} else if (kv_key_is(&kv, "accel")) {
 			/* "kvm:tcg": try each in turn */
@@ -268,10 +302,19 @@ static enum cli_result opt_machine(struct cli *c, const char *arg)
 				cli_add_accel(c, choice);
 				p += len + 1;
 			}
+		} else if (kv.key && (r = microvm_param(c, &kv)) != CLI_DONE) {
+			if (r == CLI_ERROR)
+				return r;
+			microvm_only = kv.key;
+			microvm_only_len = kv.key_len;
 		} else {
 			return kv_unknown(c, &kv);
 		}
 	}
+	if (microvm_only && c->cfg->machine != MACHINE_MICROVM)
+		return cli_fail(c, "%.*s= is a microvm option (-M microvm,%.*s=...)",
+				(int)microvm_only_len, microvm_only, (int)microvm_only_len,
+				microvm_only);
 	return CLI_RUN;
 }
 
@@ -438,7 +481,12 @@ static const struct cli_option cli_options[] = {
 	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=N][,kernel-irqchip=on]",
 	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
 	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
-	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg]", "machine type: only pc", opt_machine },
+	{ "machine", "M",
+	  "pc|microvm[,accel=kvm|tcg|kvm:tcg][,pic=,pit=,rtc=,acpi=,isa-serial=,"
+	  "auto-kernel-cmdline=on|off]",
+	  "machine type: pc (default), or microvm (no PCI; -device virtio-*-device); the "
+	  "on|off options are microvm's",
+	  opt_machine },
 	{ "cpu", NULL, "host|max|qemu64", "CPU model (host needs KVM)", opt_cpu },
 	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
 	  opt_nographic },
@@ -448,7 +496,8 @@ static const struct cli_option cli_options[] = {
 	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
 	  "debug console on port 0xe9 (default none)", opt_debugcon },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
-	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
+	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci, "
+	  "virtio-rng-device, virtio-blk-device "
 	  "(-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,

@@ -89,6 +89,14 @@ static enum cli_result testdev_end(struct device_parse *d)
 
 /* ---- virtio ---- */
 
+/* virtio-*-device: the same device on the virtio-mmio transport, which
+ * has no MSI-X vectors */
+static bool is_mmio(const struct device_parse *d)
+{
+	size_t n = strlen(d->name);
+	return n > 7 && !strcmp(d->name + n - 7, "-device");
+}
+
 static enum cli_result virtio_start(struct device_parse *d, enum virtio_device_type type)
 {
 	struct vm_config *cfg = d->c->cfg;
@@ -97,6 +105,7 @@ static enum cli_result virtio_start(struct device_parse *d, enum virtio_device_t
 	d->virtio = &cfg->virtio[cfg->nr_virtio];
 	memset(d->virtio, 0, sizeof(*d->virtio));
 	d->virtio->type = type;
+	d->virtio->transport = d->name && is_mmio(d) ? VIRTIO_TRANSPORT_MMIO : VIRTIO_TRANSPORT_PCI;
 	d->virtio->common = (struct virtio_common_config){ .packed = true, .event_idx = true,
 							   .indirect_desc = true, .vectors = -1 };
 	return CLI_RUN;
@@ -131,6 +140,13 @@ static enum cli_result virtio_common_param(struct device_parse *d, const struct 
 	return CLI_DONE;
 }
 
+static enum cli_result virtio_mmio_param(struct device_parse *d, const struct kv *kv)
+{
+	if (kv_key_is(kv, "vectors"))
+		return CLI_DONE;
+	return virtio_common_param(d, kv);
+}
+
 static enum cli_result rng_start(struct device_parse *d)
 {
 	enum cli_result r = virtio_start(d, VIRTIO_DEVICE_RNG);
@@ -154,7 +170,7 @@ static enum cli_result rng_param(struct device_parse *d, const struct kv *kv)
 					(int)kv->val_len, kv->val);
 		return CLI_RUN;
 	}
-	return virtio_common_param(d, kv);
+	return is_mmio(d) ? virtio_mmio_param(d, kv) : virtio_common_param(d, kv);
 }
 
 static enum cli_result blk_start(struct device_parse *d)
@@ -206,17 +222,18 @@ static enum cli_result blk_param(struct device_parse *d, const struct kv *kv)
 		b->write_zeroes_given = true;
 		return kv_bool(c, kv, &b->write_zeroes);
 	}
-	return virtio_common_param(d, kv);
+	return is_mmio(d) ? virtio_mmio_param(d, kv) : virtio_common_param(d, kv);
 }
 
 static enum cli_result blk_end(struct device_parse *d)
 {
 	if (!d->virtio->blk.drive_id)
-		return cli_fail(d->c, "virtio-blk-pci needs drive=ID (the id= of a -drive)");
+		return cli_fail(d->c, "%s needs drive=ID (the id= of a -drive)", d->name);
 	return virtio_end(d);
 }
 
-#define VIRTIO_COMMON_USAGE "[,packed=on|off][,event_idx=on|off][,indirect_desc=on|off][,vectors=N]"
+#define VIRTIO_MMIO_USAGE "[,packed=on|off][,event_idx=on|off][,indirect_desc=on|off]"
+#define VIRTIO_COMMON_USAGE VIRTIO_MMIO_USAGE "[,vectors=N]"
 
 static const struct device_kind kinds[] = {
 	{ "isa-debug-exit", "[,iobase=N][,iosize=N]",
@@ -229,6 +246,12 @@ static const struct device_kind kinds[] = {
 	{ "virtio-blk-pci",
 	  ",drive=ID[,num-queues=N][,queue-size=N][,serial=S][,discard=on|off][,write-zeroes=on|off]" VIRTIO_COMMON_USAGE,
 	  "a disk: the -drive with id=ID (if=none); -drive if=virtio adds one by itself",
+	  blk_param, blk_start, blk_end },
+	{ "virtio-rng-device", "[,max-bytes=N][,period=MS]" VIRTIO_MMIO_USAGE,
+	  "virtio-rng-pci on virtio-mmio (-M microvm)", rng_param, rng_start, virtio_end },
+	{ "virtio-blk-device",
+	  ",drive=ID[,num-queues=N][,queue-size=N][,serial=S][,discard=on|off][,write-zeroes=on|off]" VIRTIO_MMIO_USAGE,
+	  "virtio-blk-pci on virtio-mmio (-M microvm); there, -drive if=virtio adds one",
 	  blk_param, blk_start, blk_end },
 };
 
@@ -295,6 +318,15 @@ enum cli_result opt_device(struct cli *c, const char *arg)
 
 /* ---- what the whole command line decides ---- */
 
+static const char *device_name(const struct virtio_device_config *v)
+{
+	static const char *const names[][2] = {
+		[VIRTIO_DEVICE_RNG] = { "virtio-rng-pci", "virtio-rng-device" },
+		[VIRTIO_DEVICE_BLK] = { "virtio-blk-pci", "virtio-blk-device" },
+	};
+	return names[v->type][v->transport == VIRTIO_TRANSPORT_MMIO];
+}
+
 static int drive_index(const struct vm_config *cfg, const char *id)
 {
 	for (unsigned i = 0; i < cfg->nr_drives; i++)
@@ -311,11 +343,20 @@ enum cli_result cli_devices_finish(struct cli *c)
 	c->opt = "-device";
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		struct virtio_blk_config *b = &cfg->virtio[i].blk;
+		const char *name = device_name(&cfg->virtio[i]);
+		if (cfg->virtio[i].transport == VIRTIO_TRANSPORT_PCI && cfg->machine == MACHINE_MICROVM)
+			return cli_fail(c, "%s: -M microvm has no PCI bus (use the virtio-*-device "
+					   "form)",
+					name);
+		if (cfg->virtio[i].transport == VIRTIO_TRANSPORT_MMIO && cfg->machine != MACHINE_MICROVM)
+			return cli_fail(c, "%s: the pc machine has no virtio-mmio bus (use the "
+					   "virtio-*-pci form, or -M microvm)",
+					name);
 		if (cfg->virtio[i].type != VIRTIO_DEVICE_BLK)
 			continue;
 		int d = drive_index(cfg, b->drive_id);
 		if (d < 0)
-			return cli_fail(c, "virtio-blk-pci: drive=%s names no -drive (give it id=%s)",
+			return cli_fail(c, "%s: drive=%s names no -drive (give it id=%s)", name,
 					b->drive_id, b->drive_id);
 		const struct drive_config *dc = &cfg->drives[d];
 		if (used[d])
@@ -326,9 +367,8 @@ enum cli_result cli_devices_finish(struct cli *c)
 					b->drive_id, dc->interface == DRIVE_IF_VIRTIO ? "virtio" : "ide");
 		if (dc->readonly && ((b->discard_given && b->discard) ||
 				     (b->write_zeroes_given && b->write_zeroes)))
-			return cli_fail(c, "virtio-blk-pci: drive '%s' is read-only, so it cannot "
-					   "take %s=on",
-					b->drive_id, b->discard_given && b->discard ? "discard" :
+			return cli_fail(c, "%s: drive '%s' is read-only, so it cannot take %s=on",
+					name, b->drive_id, b->discard_given && b->discard ? "discard" :
 										       "write-zeroes");
 		used[d] = true;
 		b->drive = (unsigned)d;
@@ -339,13 +379,22 @@ enum cli_result cli_devices_finish(struct cli *c)
 		if (cfg->drives[d].interface != DRIVE_IF_VIRTIO)
 			continue;
 		c->opt = "-drive";
-		struct device_parse p = { .c = c };
+		/* microvm has no PCI: there it is a virtio-blk-device */
+		struct device_parse p = { .c = c, .name = cfg->machine == MACHINE_MICROVM ?
+								 "virtio-blk-device" :
+								 "virtio-blk-pci" };
 		if (blk_start(&p) != CLI_RUN)
 			return CLI_ERROR;
 		p.virtio->blk.drive_id = cfg->drives[d].id;
 		p.virtio->blk.drive = d;
 		cfg->nr_virtio++;
 	}
+	unsigned nr_mmio = 0;
+	for (unsigned i = 0; i < cfg->nr_virtio; i++)
+		nr_mmio += cfg->virtio[i].transport == VIRTIO_TRANSPORT_MMIO;
+	if (nr_mmio > VIRTIO_MMIO_MAX_DEVICES)
+		return cli_fail(c, "%u virtio-mmio devices: -M microvm has %d transports", nr_mmio,
+				VIRTIO_MMIO_MAX_DEVICES);
 	/* the default number of queues is one per vCPU, as QEMU's */
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		struct virtio_blk_config *b = &cfg->virtio[i].blk;

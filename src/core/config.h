@@ -247,15 +247,24 @@ struct virtio_blk_config {
 	bool discard_given, write_zeroes_given;
 };
 
+/* Which transport carries a virtio device: -device virtio-*-pci or
+ * virtio-*-device */
+enum virtio_transport {
+	VIRTIO_TRANSPORT_PCI,
+	VIRTIO_TRANSPORT_MMIO,
+};
+
 enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
+#define VIRTIO_MMIO_MAX_DEVICES 8	/* -M microvm's transports, as QEMU's */
 
 struct virtio_device_config {
 	enum virtio_device_type type;
+	enum virtio_transport transport;
 	const char *id;		/* id= */
 	struct virtio_common_config common;
 	union {
@@ -264,7 +273,23 @@ struct virtio_device_config {
 	};
 };
 
+/* -M / -machine */
+enum machine_type {
+	MACHINE_PC,		/* the default */
+	MACHINE_MICROVM,	/* no PCI; virtio-mmio (hw/microvm.c) */
+};
+
+/* -M microvm's options, QEMU's names; each on unless turned off */
+struct microvm_config {
+	bool pic, pit, rtc;	/* i8259 pair, i8254, MC146818 */
+	bool acpi;		/* ACPI tables; off: none at all */
+	bool isa_serial;	/* COM1 */
+	bool auto_kernel_cmdline;	/* virtio_mmio.device= for each transport */
+};
+
 struct vm_config {
+	enum machine_type machine;
+	struct microvm_config microvm;
 	uint64_t ram_size;
 	unsigned smp;
 	const char *kernel;

@@ -16,6 +16,8 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->serial.kind = CHARDEV_STDIO;
 	cfg->debug_exit_iobase = 0x501;
 	cfg->debug_exit_iosize = 2;
+	cfg->microvm = (struct microvm_config){ .pic = true, .pit = true, .rtc = true, .acpi = true,
+						.isa_serial = true, .auto_kernel_cmdline = true };
 }
 
 int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel)
@@ -178,4 +180,11 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
 {
 	return vm->accel->ioeventfd ? vm->accel->ioeventfd(vm, addr, len, fd, assign) : -ENOSYS;
+}
+
+int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t data, int fd,
+			   bool assign)
+{
+	return vm->accel->ioeventfd_datamatch ?
+		       vm->accel->ioeventfd_datamatch(vm, addr, len, data, fd, assign) : -ENOSYS;
 }

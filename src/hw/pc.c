@@ -28,20 +28,31 @@ static int pc_irqchip_init(struct vm *vm)
 	return i8254_create(vm, NULL);
 }
 
-/* Each create function prints its own error, naming the device */
-int pc_board_init(struct vm *vm)
+/* A device's creation on each transport: [type][transport] */
+typedef int (*virtio_create_fn)(struct vm *vm, const struct virtio_device_config *cfg);
+static const virtio_create_fn virtio_creators[][2] = {
+	[VIRTIO_DEVICE_RNG] = { virtio_rng_pci_create, virtio_rng_mmio_create },
+	[VIRTIO_DEVICE_BLK] = { virtio_blk_pci_create, virtio_blk_mmio_create },
+};
+
+int board_virtio_create(struct vm *vm)
+{
+	const struct vm_config *cfg = &vm->cfg;
+	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
+		const struct virtio_device_config *d = &cfg->virtio[i];
+		int ret = virtio_creators[d->type][d->transport == VIRTIO_TRANSPORT_MMIO](vm, d);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int board_isa_devices_create(struct vm *vm, bool com1)
 {
 	const struct vm_config *cfg = &vm->cfg;
 	int ret;
 
-	ret = pc_irqchip_init(vm);
-	if (ret < 0)
-		return ret;
-	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
-	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
-	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
-		return ret;
-	if (cfg->serial.kind != CHARDEV_NONE) {
+	if (com1 && cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);
 		if (ret < 0)
 			return ret;
@@ -64,19 +75,31 @@ int pc_board_init(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
-	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
-		const struct virtio_device_config *d = &cfg->virtio[i];
-		switch (d->type) {
-		case VIRTIO_DEVICE_RNG:
-			ret = virtio_rng_pci_create(vm, d);
-			break;
-		case VIRTIO_DEVICE_BLK:
-			ret = virtio_blk_pci_create(vm, d);
-			break;
-		}
-		if (ret < 0)
-			return ret;
-	}
+	return 0;
+}
+
+/* Each create function prints its own error, naming the device */
+int pc_board_init(struct vm *vm)
+{
+	const struct vm_config *cfg = &vm->cfg;
+	int ret;
+
+	if (cfg->machine == MACHINE_MICROVM)
+		return microvm_board_init(vm);
+
+	ret = pc_irqchip_init(vm);
+	if (ret < 0)
+		return ret;
+	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
+	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
+	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
+		return ret;
+	ret = board_isa_devices_create(vm, true);
+	if (ret < 0)
+		return ret;
+	ret = board_virtio_create(vm);
+	if (ret < 0)
+		return ret;
 	/* as firmware would: PCI interrupts are level triggered, BARs placed */
 	if (vm->pic)
 		i8259_set_level_triggered(vm->pic, (uint16_t)pci_bus_gsi_mask(vm->pci));

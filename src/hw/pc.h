@@ -2,6 +2,7 @@
 #ifndef MINIVMM_PC_H
 #define MINIVMM_PC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -9,7 +10,14 @@
 struct vm;
 struct uart16550;
 
+/* The board cfg->machine names: the PC, or microvm (hw/microvm.c) */
 int pc_board_init(struct vm *vm);
+int microvm_board_init(struct vm *vm);
+/* The -device virtio-* devices, each on its transport (both boards) */
+int board_virtio_create(struct vm *vm);
+/* COM1 (if com1 and -serial is not none), debugcon, fw_cfg and the ISA
+ * devices -device adds (both boards) */
+int board_isa_devices_create(struct vm *vm, bool com1);
 
 /* One creation function per device; each registers its I/O ranges and its
  * life cycle with the vm, and returns 0 or a negative errno. */

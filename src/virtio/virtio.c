@@ -324,7 +324,11 @@ void virtq_reg_write(struct virtio_dev *vdev, unsigned q, enum virtq_reg reg, ui
 		return;
 	struct virtq *vq = &vdev->vqs[q];
 	pthread_mutex_lock(&vdev->lock);
-	if (queue_writable(vdev, vq)) {
+	if (reg == VIRTQ_REG_ENABLE && value == 0 && !(vdev->status & VIRTIO_STATUS_DRIVER_OK)) {
+		/* virtio-mmio's QueueReady = 0: the driver gave the queue up
+		 * before using it (Linux's error path reads 0 back) */
+		vq->enabled = false;
+	} else if (queue_writable(vdev, vq)) {
 		switch (reg) {
 		case VIRTQ_REG_SIZE: vq->size = (uint16_t)value; break;
 		case VIRTQ_REG_MAX_SIZE: break;

@@ -198,7 +198,8 @@ void virtio_config_write(struct virtio_dev *vdev, unsigned offset, unsigned size
 enum virtq_reg {
 	VIRTQ_REG_SIZE,
 	VIRTQ_REG_MAX_SIZE,	/* read only */
-	VIRTQ_REG_ENABLE,	/* 1 enables; 0 is ignored (no per-queue reset) */
+	VIRTQ_REG_ENABLE,	/* 1 enables; 0 disables before DRIVER_OK, and is
+				 * ignored after it (no per-queue reset) */
 	VIRTQ_REG_DESC,
 	VIRTQ_REG_DRIVER,
 	VIRTQ_REG_DEVICE,

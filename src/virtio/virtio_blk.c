@@ -18,6 +18,7 @@
 #include "mem/dma.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_blk_req.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
 /* Device feature bits */
@@ -249,20 +250,29 @@ int virtio_blk_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 	return 0;
 }
 
-int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
+/* The device on its -drive; type names it in messages */
+static int virtio_blk_open(struct vm *vm, const struct virtio_device_config *cfg, const char *type,
+			   struct virtio_dev **vdev)
 {
 	const struct drive_config *drive = &vm->cfg.drives[cfg->blk.drive];
 	struct blk *blk;
 	int ret = blk_open(drive, &blk);
 	if (ret < 0)
 		return ret;	/* blk_open said why */
-	struct virtio_dev *vdev;
-	ret = virtio_blk_new(vm, cfg, blk, cfg->blk.serial ? cfg->blk.serial : drive->serial, &vdev);
+	ret = virtio_blk_new(vm, cfg, blk, cfg->blk.serial ? cfg->blk.serial : drive->serial, vdev);
 	if (ret < 0) {
-		log_error("virtio-blk-pci (drive %s): %s", drive->id, strerror(-ret));
+		log_error("%s (drive %s): %s", type, drive->id, strerror(-ret));
 		blk_close(blk);
-		return ret;
 	}
+	return ret;
+}
+
+int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
+{
+	struct virtio_dev *vdev;
+	int ret = virtio_blk_open(vm, cfg, "virtio-blk-pci", &vdev);
+	if (ret < 0)
+		return ret;
 	struct virtio_pci_params params = {
 		.type = "virtio-blk-pci",
 		.class_code = PCI_CLASS_STORAGE_SCSI,
@@ -271,4 +281,13 @@ int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
 						    (unsigned)cfg->common.vectors,
 	};
 	return virtio_pci_create(vm, vdev, &params);
+}
+
+int virtio_blk_mmio_create(struct vm *vm, const struct virtio_device_config *cfg)
+{
+	struct virtio_dev *vdev;
+	int ret = virtio_blk_open(vm, cfg, "virtio-blk-device", &vdev);
+	if (ret < 0)
+		return ret;
+	return virtio_mmio_create(vm, vdev, &(struct virtio_mmio_params){ .type = "virtio-blk-device" });
 }

@@ -54,3 +54,35 @@ virtio_disk_check() {
 	rm -f "$tmp"
 	return $ok
 }
+
+# virtio_initrd DIR: DIR/initrd, the kit's initramfs with
+# tests/guest/virtio-check.init laid over it as /init
+virtio_initrd() {
+	local dir=$1
+	mkdir -p "$dir/overlay"
+	cp "$ROOT/tests/guest/virtio-check.init" "$dir/overlay/init"
+	chmod +x "$dir/overlay/init"
+	(cd "$dir/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/overlay.cpio.gz"
+	cat "$KIT/initramfs.cpio.gz" "$dir/overlay.cpio.gz" >"$dir/initrd"
+}
+
+# virtio_report_check NAME REPORT QUEUES: what every run of
+# virtio-check.init with virtio-rng and one disk must report: the checks
+# finished, /dev/hwrng gives fresh bytes from virtio_rng.0, /dev/vda has
+# the image's size and QUEUES queues, no device failed and the guest saw
+# no error.  Prints what is wrong; returns 1 then.
+virtio_report_check() {
+	local name=$1 rep=$2 queues=$3 ok=0
+	grep -q '^VIRTIO-CHECK END$' "$rep" || { echo "$name: the guest's checks did not finish"; ok=1; }
+	grep -q '^VIRTIO-CHECK rng-current virtio_rng.0$' "$rep" ||
+		{ echo "$name: rng_current is not virtio_rng.0"; ok=1; }
+	grep -q '^VIRTIO-CHECK rng-bytes 4096 differ$' "$rep" ||
+		{ echo "$name: /dev/hwrng: $(grep '^VIRTIO-CHECK rng-bytes' "$rep" || echo 'no answer')"; ok=1; }
+	grep -q "^VIRTIO-CHECK vda size=$((64 << 11)) ro=0 queues=$queues " "$rep" ||
+		{ echo "$name: /dev/vda: $(grep '^VIRTIO-CHECK vda ' "$rep" || echo missing) (want 64 MiB, $queues queues)"; ok=1; }
+	if grep -E 'needs a reset|BUG:|Oops|Call Trace|I/O error' "$rep"; then
+		echo "$name: a device failed or the guest saw errors"
+		ok=1
+	fi
+	return $ok
+}

@@ -262,11 +262,58 @@ TEST(machine)
 	CHECK_EQ(parse_argv(ARGS("-M", "help")), CLI_DONE);
 	CHECK(strstr(run.out, "pc") != NULL);
 	CHECK_STR(run.err, "");
-	FAILS("-machine", "machine type 'q35' is not supported (only pc)", "-machine", "q35");
-	FAILS("-M", "machine type 'microvm' is not supported", "-M", "microvm");
+	CHECK(strstr(run.out, "microvm") != NULL);
+	CHECK_EQ(run.cfg.machine, MACHINE_PC);
+	FAILS("-machine", "machine type 'q35' is not supported (pc, microvm)", "-machine", "q35");
 	FAILS("-M", "machine type 'pc-q35-7.2' is not supported", "-M", "pc-q35-7.2");
 	FAILS("-machine", "unknown parameter 'usb'", "-machine", "pc,usb=off");
 	FAILS("-machine", "unexpected 'q35'", "-machine", "pc,q35");
+}
+
+TEST(machine_microvm)
+{
+	OK("-M", "microvm");
+	CHECK_EQ(run.cfg.machine, MACHINE_MICROVM);
+	CHECK(run.cfg.microvm.pic && run.cfg.microvm.pit && run.cfg.microvm.rtc);
+	CHECK(run.cfg.microvm.acpi && run.cfg.microvm.isa_serial);
+	CHECK(run.cfg.microvm.auto_kernel_cmdline);
+	OK("-machine", "microvm,pic=off,pit=off,rtc=off,acpi=off,isa-serial=off,auto-kernel-cmdline=off");
+	CHECK(!run.cfg.microvm.pic && !run.cfg.microvm.pit && !run.cfg.microvm.rtc);
+	CHECK(!run.cfg.microvm.acpi && !run.cfg.microvm.isa_serial);
+	CHECK(!run.cfg.microvm.auto_kernel_cmdline);
+	/* QEMU's OnOffAuto: auto is on; the type may come after the options */
+	OK("-machine", "pic=auto,pit=off,type=microvm");
+	CHECK(run.cfg.microvm.pic && !run.cfg.microvm.pit);
+	FAILS("-machine", "pic= is a microvm option", "-machine", "pc,pic=off");
+	FAILS("-machine", "pit= is a microvm option", "-machine", "pit=off");
+	FAILS("-M", "rtc=maybe: expected on or off", "-M", "microvm,rtc=maybe");
+	FAILS("-M", "unknown parameter 'pcie'", "-M", "microvm,pcie=on");
+	/* its devices, and the PC's refused there */
+	OK("-M", "microvm", "-device", "virtio-rng-device", "-drive",
+	   "file=a.img,format=raw,if=none,id=d0", "-device", "virtio-blk-device,drive=d0,num-queues=2");
+	CHECK_EQ(run.cfg.nr_virtio, 2);
+	CHECK_EQ(run.cfg.virtio[0].transport, VIRTIO_TRANSPORT_MMIO);
+	CHECK_EQ(run.cfg.virtio[1].transport, VIRTIO_TRANSPORT_MMIO);
+	CHECK_EQ(run.cfg.virtio[1].blk.num_queues, 2);
+	/* if=virtio there is a virtio-blk-device */
+	OK("-M", "microvm", "-drive", "file=a.img,format=raw,if=virtio");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].transport, VIRTIO_TRANSPORT_MMIO);
+	OK("-drive", "file=a.img,format=raw,if=virtio");
+	CHECK_EQ(run.cfg.virtio[0].transport, VIRTIO_TRANSPORT_PCI);
+	FAILS("-device", "virtio-rng-pci: -M microvm has no PCI bus", "-M", "microvm", "-device",
+	      "virtio-rng-pci");
+	FAILS("-device", "virtio-blk-device: the pc machine has no virtio-mmio bus", "-drive",
+	      "file=a,format=raw,if=none,id=d0", "-device", "virtio-blk-device,drive=d0");
+	FAILS("-device", "virtio-rng-device has no parameter 'vectors'", "-M", "microvm", "-device",
+	      "virtio-rng-device,vectors=2");
+	FAILS("-device", "virtio-blk-device needs drive=ID", "-M", "microvm", "-device",
+	      "virtio-blk-device");
+	FAILS("-device", "9 virtio-mmio devices: -M microvm has 8 transports", "-M", "microvm",
+	      "-device", "virtio-rng-device", "-device", "virtio-rng-device", "-device",
+	      "virtio-rng-device", "-device", "virtio-rng-device", "-device", "virtio-rng-device",
+	      "-device", "virtio-rng-device", "-device", "virtio-rng-device", "-device",
+	      "virtio-rng-device", "-device", "virtio-rng-device");
 }
 
 TEST(cpu)
@@ -470,7 +517,7 @@ TEST(virtio_device_errors)
 	FAILS("-device", "longer than 20 characters", "-device",
 	      "virtio-blk-pci,drive=d,serial=123456789012345678901");
 	FAILS("-device", "driver given twice", "-device", "virtio-rng-pci,driver=virtio-rng-pci");
-	FAILS("-device", "unsupported device 'virtio-blk-device'", "-device", "virtio-blk-device");
+	FAILS("-device", "unsupported device 'virtio-blk-ccw'", "-device", "virtio-blk-ccw");
 	FAILS("-device", "drive 'd0' is used by two devices", "-drive", "file=a,format=raw,if=none,id=d0",
 	      "-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0");
 	FAILS("-device", "already has a device of its own (if=virtio)", "-drive",
@@ -786,7 +833,8 @@ TEST(drive_errors)
 }
 
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
-	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
+	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(machine_microvm),
+	  T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
