@@ -7,9 +7,10 @@ net_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# net_http_serve DIR PORT: serve DIR on 127.0.0.1:PORT; sets HTTP_PID
+# net_http_serve DIR PORT [ADDR]: serve DIR on ADDR:PORT (127.0.0.1, or
+# 0.0.0.0 inside a test's own network namespace); sets HTTP_PID
 net_http_serve() {
-	python3 -m http.server --bind 127.0.0.1 --directory "$1" "$2" >/dev/null 2>&1 &
+	python3 -m http.server --bind "${3:-127.0.0.1}" --directory "$1" "$2" >/dev/null 2>&1 &
 	HTTP_PID=$!
 	local n=0
 	until curl -s -o /dev/null "http://127.0.0.1:$2/"; do
