@@ -32,6 +32,7 @@
 #include "net/net.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_net_proto.h"
+#include "virtio/virtio_net_vhost.h"
 #include "virtio/virtio_pci.h"
 
 /* struct virtio_net_config */
@@ -78,6 +79,7 @@ struct virtio_net {
 	struct iovec *tx_iov[NET_MAX_QUEUES];
 	unsigned tx_iov_max;
 
+	struct vnet_vhost *vhost;	/* vhost=on */
 	struct vnet_counters stats;
 };
 
@@ -430,6 +432,8 @@ static void vnet_sync_backend(struct virtio_net *n)
 	pthread_mutex_unlock(&vdev->lock);
 	if (stale && net_backend_set_queues(n->be, pairs) == 0)
 		atomic_store(&n->active_pairs, pairs);
+	if (n->vhost)
+		vnet_vhost_sync(n->vhost);
 }
 
 static void vnet_queue_notify(struct virtio_dev *vdev, struct virtq *vq)
@@ -438,6 +442,8 @@ static void vnet_queue_notify(struct virtio_dev *vdev, struct virtq *vq)
 	vnet_sync_backend(n);
 	if (n->ctrl_queue && vq->index == n->ctrl_queue)
 		vnet_ctrl(n, vq);
+	else if (n->vhost && vnet_vhost_owns(n->vhost, vq->index))
+		;	/* the kick reached vhost through the same eventfd */
 	else if (vq->index % 2 == 0)
 		net_backend_resume_rx(n->be, vq->index / 2);
 	else
@@ -458,6 +464,8 @@ static int vnet_features_ok(struct virtio_dev *vdev, uint64_t features)
 static void vnet_reset(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = vdev->opaque;
+	if (n->vhost)
+		vnet_vhost_stop(n->vhost);
 	pthread_mutex_lock(&n->filter_lock);
 	vnet_filter_reset(&n->filter, n->mac, false);
 	pthread_mutex_unlock(&n->filter_lock);
@@ -473,6 +481,8 @@ static void vnet_reset(struct virtio_dev *vdev)
 static void vnet_stop(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = vdev->opaque;
+	vnet_vhost_free(n->vhost);
+	n->vhost = NULL;
 	/* no callback comes after this */
 	net_backend_close(n->be);
 	n->be = NULL;
@@ -480,6 +490,7 @@ static void vnet_stop(struct virtio_dev *vdev)
 
 static void vnet_free(struct virtio_net *n)
 {
+	vnet_vhost_free(n->vhost);
 	if (n->be)
 		net_backend_close(n->be);
 	for (unsigned q = 0; q < NET_MAX_QUEUES; q++) {
@@ -636,8 +647,9 @@ int virtio_net_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 	}
 	ret = vnet_alloc_queues(n);
 	if (ret == 0 && vhost) {
-		log_error("vhost=on is not supported yet");
-		ret = -ENOTSUP;
+		ret = vnet_vhost_new(&n->vdev, be, &vi, n->max_pairs, &n->vhost);
+		if (ret == 0)	/* the ring features vhost does not have */
+			n->vdev.host_features = vnet_vhost_ring_features(n->vhost, n->vdev.host_features);
 	}
 	if (ret == 0)
 		ret = net_backend_start(be, &vnet_port, n);
