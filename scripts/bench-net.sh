@@ -142,7 +142,7 @@ run_once() {
 
 [ "$net" = tap ] && ip link set lo up
 opts=(-accel tcg -m 512M -nographic -no-reboot -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1")
+	-append "console=ttyS0 panic=-1 no_timer_check")
 [ -z "${BENCH_NET_ONLY_QEMU:-}" ] && run minivmm "$MINIVMM" "${opts[@]}"
 if command -v qemu-system-x86_64 >/dev/null; then
 	run qemu qemu-system-x86_64 "${opts[@]}"

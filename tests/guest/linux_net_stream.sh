@@ -3,6 +3,8 @@
 # framing over a Unix socket, no privileges): one listens (server=on),
 # the other connects; each gives its virtio-net card an address and pings
 # the other.  Both power off and exit 0 with no device failure.
+# (no_timer_check: the kernel's IO-APIC timer probe is not what is tested,
+# and on a loaded host it can fail before the network is reached)
 . "$(dirname "$0")/linux.bash"
 . "$(dirname "$0")/net.bash"
 linux_kit
@@ -27,7 +29,7 @@ fail() {
 vm() {
 	linux_start "$work/$1.out" timeout -k 5 "$LINUX_TIMEOUT" "$MINIVMM" -accel tcg -m 256M -nographic \
 		-no-reboot -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1" -netdev "$3" -device "virtio-net-pci,netdev=n0,mac=$2"
+		-append "console=ttyS0 panic=-1 no_timer_check" -netdev "$3" -device "virtio-net-pci,netdev=n0,mac=$2"
 }
 
 sock=$work/link.sock

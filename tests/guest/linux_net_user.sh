@@ -5,6 +5,8 @@
 # loopback (reached as 10.0.2.2), and serves a file of its own that the
 # host downloads through hostfwd; both checksums must match.  Then the
 # guest powers off and minivmm exits 0 with no device failure.
+# (no_timer_check: the kernel's IO-APIC timer probe is not what is tested,
+# and on a loaded host it can fail before the network is reached)
 . "$(dirname "$0")/linux.bash"
 . "$(dirname "$0")/net.bash"
 linux_kit
@@ -31,7 +33,7 @@ fwd_port=$(net_free_port)
 
 out=$work/vm.out
 linux_start "$out" timeout -k 5 "$LINUX_TIMEOUT" "$MINIVMM" -accel tcg -m 256M -nographic -no-reboot \
-	-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1" \
+	-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 no_timer_check" \
 	-nic "user,hostfwd=tcp:127.0.0.1:$fwd_port-:8080"
 linux_wait "$out" "$MARKER" 600 || fail "no shell"
 
