@@ -178,8 +178,9 @@ static int vnet_receive(void *opaque, unsigned q, const struct iovec *iov, unsig
 		return 0;
 	}
 	size_t frame_len = total - hlen;
+	/* the filter looks at the first 16 bytes only */
 	pthread_mutex_lock(&n->filter_lock);
-	bool accept = vnet_filter_accept(&n->filter, head + hlen, frame_len < got - hlen ? frame_len : got - hlen);
+	bool accept = vnet_filter_accept(&n->filter, head + hlen, got - hlen);
 	pthread_mutex_unlock(&n->filter_lock);
 	if (!accept) {
 		COUNT(n, rx_filtered);
