@@ -67,6 +67,9 @@ enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value);
  * (vm_config.strings) */
 enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value);
 
+/* "52:54:00:12:34:56" (or with '-'): netdev.c */
+bool cli_parse_mac(const char *s, size_t len, uint8_t mac[6]);
+
 /* -device (device.c), and what it checks once the whole line is read */
 enum cli_result opt_device(struct cli *c, const char *arg);
 enum cli_result cli_devices_finish(struct cli *c);

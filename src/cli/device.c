@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "virtio/virtio_net.h"
+
 #define RNG_DEFAULT_PERIOD_MS 65536	/* QEMU's */
 
 struct device_parse {
@@ -232,6 +234,93 @@ static enum cli_result blk_end(struct device_parse *d)
 	return virtio_end(d);
 }
 
+static enum cli_result net_start(struct device_parse *d)
+{
+	enum cli_result r = virtio_start(d, VIRTIO_DEVICE_NET);
+	if (r == CLI_RUN)
+		d->virtio->net = (struct virtio_net_config){
+			.rx_queue_size = VIRTIO_NET_DEFAULT_QUEUE_SIZE,
+			.tx_queue_size = VIRTIO_NET_DEFAULT_QUEUE_SIZE };
+	return r;
+}
+
+/* QEMU's virtio-net feature switches */
+static const struct {
+	const char *name;
+	unsigned bit;
+} net_feature_props[] = {
+	{ "csum", VIRTIO_NET_F_CSUM },
+	{ "guest_csum", VIRTIO_NET_F_GUEST_CSUM },
+	{ "ctrl_guest_offloads", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS },
+	{ "guest_tso4", VIRTIO_NET_F_GUEST_TSO4 },
+	{ "guest_tso6", VIRTIO_NET_F_GUEST_TSO6 },
+	{ "guest_ecn", VIRTIO_NET_F_GUEST_ECN },
+	{ "guest_ufo", VIRTIO_NET_F_GUEST_UFO },
+	{ "host_tso4", VIRTIO_NET_F_HOST_TSO4 },
+	{ "host_tso6", VIRTIO_NET_F_HOST_TSO6 },
+	{ "host_ecn", VIRTIO_NET_F_HOST_ECN },
+	{ "host_ufo", VIRTIO_NET_F_HOST_UFO },
+	{ "mrg_rxbuf", VIRTIO_NET_F_MRG_RXBUF },
+	{ "status", VIRTIO_NET_F_STATUS },
+	{ "ctrl_vq", VIRTIO_NET_F_CTRL_VQ },
+	{ "ctrl_rx", VIRTIO_NET_F_CTRL_RX },
+	{ "ctrl_vlan", VIRTIO_NET_F_CTRL_VLAN },
+	{ "ctrl_rx_extra", VIRTIO_NET_F_CTRL_RX_EXTRA },
+	{ "guest_announce", VIRTIO_NET_F_GUEST_ANNOUNCE },
+	{ "ctrl_mac_addr", VIRTIO_NET_F_CTRL_MAC_ADDR },
+};
+
+static enum cli_result net_queue_size(struct cli *c, const struct kv *kv, unsigned *size)
+{
+	uint64_t n;
+	if (kv_number(c, kv, &n) != CLI_RUN)
+		return CLI_ERROR;
+	if (n < 4 || n > VIRTIO_NET_MAX_QUEUE_SIZE || (n & (n - 1)))
+		return cli_fail(c, "%.*s=%.*s: expected a power of two in 4..%d", (int)kv->key_len,
+				kv->key, (int)kv->val_len, kv->val, VIRTIO_NET_MAX_QUEUE_SIZE);
+	*size = (unsigned)n;
+	return CLI_RUN;
+}
+
+static enum cli_result net_param(struct device_parse *d, const struct kv *kv)
+{
+	struct cli *c = d->c;
+	struct virtio_net_config *n = &d->virtio->net;
+	if (kv_key_is(kv, "netdev"))
+		return kv_string(c, kv, &n->netdev_id);
+	if (kv_key_is(kv, "mac")) {
+		if (!cli_parse_mac(kv->val, kv->val_len, n->mac) || (n->mac[0] & 1))
+			return cli_fail(c, "mac=%.*s: expected a unicast address, e.g. 52:54:00:12:34:56",
+					(int)kv->val_len, kv->val);
+		n->has_mac = true;
+		return CLI_RUN;
+	}
+	if (kv_key_is(kv, "mq"))
+		return kv_bool(c, kv, &n->mq);
+	if (kv_key_is(kv, "rx_queue_size"))
+		return net_queue_size(c, kv, &n->rx_queue_size);
+	if (kv_key_is(kv, "tx_queue_size"))
+		return net_queue_size(c, kv, &n->tx_queue_size);
+	for (size_t i = 0; i < sizeof(net_feature_props) / sizeof(net_feature_props[0]); i++) {
+		if (!kv_key_is(kv, net_feature_props[i].name))
+			continue;
+		bool on;
+		if (kv_bool(c, kv, &on) != CLI_RUN)
+			return CLI_ERROR;
+		uint64_t bit = 1ull << net_feature_props[i].bit;
+		n->features_off = on ? n->features_off & ~bit : n->features_off | bit;
+		return CLI_RUN;
+	}
+	return is_mmio(d) ? virtio_mmio_param(d, kv) : virtio_common_param(d, kv);
+}
+
+static enum cli_result net_end(struct device_parse *d)
+{
+	if (!d->virtio->net.netdev_id)
+		return cli_fail(d->c, "%s needs netdev=ID (the id= of a -netdev)", d->name);
+	return virtio_end(d);
+}
+
 #define VIRTIO_MMIO_USAGE "[,packed=on|off][,event_idx=on|off][,indirect_desc=on|off]"
 #define VIRTIO_COMMON_USAGE VIRTIO_MMIO_USAGE "[,vectors=N]"
 
@@ -253,6 +342,16 @@ static const struct device_kind kinds[] = {
 	  ",drive=ID[,num-queues=N][,queue-size=N][,serial=S][,discard=on|off][,write-zeroes=on|off]" VIRTIO_MMIO_USAGE,
 	  "virtio-blk-pci on virtio-mmio (-M microvm); there, -drive if=virtio adds one",
 	  blk_param, blk_start, blk_end },
+	{ "virtio-net-pci",
+	  ",netdev=ID[,mac=ADDR][,mq=on|off][,rx_queue_size=N][,tx_queue_size=N][,csum=,guest_csum=,"
+	  "host_tso4=,...,mrg_rxbuf=,ctrl_vq=,...on|off]" VIRTIO_COMMON_USAGE,
+	  "a network card on the -netdev with id=ID; mq=on: a queue pair per tap queue",
+	  net_param, net_start, net_end },
+	{ "virtio-net-device",
+	  ",netdev=ID[,mac=ADDR][,rx_queue_size=N][,tx_queue_size=N][,csum=,guest_csum=,"
+	  "host_tso4=,...,mrg_rxbuf=,ctrl_vq=,...on|off]" VIRTIO_MMIO_USAGE,
+	  "virtio-net-pci on virtio-mmio (-M microvm); there, -nic adds one",
+	  net_param, net_start, net_end },
 };
 
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -335,6 +434,60 @@ static int drive_index(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
+/* Network cards: each -device virtio-net-pci names a -netdev no other
+ * card uses; each -nic adds its card; cards without mac= get QEMU's
+ * 52:54:00:12:34:56, plus one for each card before */
+static enum cli_result net_cards_finish(struct cli *c)
+{
+	struct vm_config *cfg = c->cfg;
+	bool used[VM_MAX_NETDEVS] = { false };
+
+	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
+		struct virtio_net_config *n = &cfg->virtio[i].net;
+		if (cfg->virtio[i].type != VIRTIO_DEVICE_NET)
+			continue;
+		const struct netdev_config *nd = vm_config_find_netdev(cfg, n->netdev_id);
+		if (!nd)
+			return cli_fail(c, "netdev=%s names no -netdev", n->netdev_id);
+		unsigned k = (unsigned)(nd - cfg->netdevs);
+		if (used[k])
+			return cli_fail(c, "netdev '%s' is used by two network cards", n->netdev_id);
+		used[k] = true;
+		n->netdev = k;
+	}
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		const struct nic_config *nic = &cfg->nics[i];
+		c->opt = "-nic";
+		/* microvm has no PCI: there it is a virtio-net-device */
+		struct device_parse p = { .c = c, .name = cfg->machine == MACHINE_MICROVM ?
+								 "virtio-net-device" :
+								 "virtio-net-pci" };
+		if (net_start(&p) != CLI_RUN)
+			return CLI_ERROR;
+		struct virtio_net_config *n = &p.virtio->net;
+		n->netdev_id = nic->netdev;
+		n->netdev = (unsigned)(vm_config_find_netdev(cfg, nic->netdev) - cfg->netdevs);
+		n->has_mac = nic->has_mac;
+		memcpy(n->mac, nic->mac, 6);
+		cfg->nr_virtio++;
+	}
+	unsigned index = 0;
+	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
+		struct virtio_net_config *n = &cfg->virtio[i].net;
+		if (cfg->virtio[i].type != VIRTIO_DEVICE_NET)
+			continue;
+		if (!n->has_mac) {
+			static const uint8_t base[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+			memcpy(n->mac, base, 6);
+			n->mac[5] = (uint8_t)(base[5] + index);
+			n->has_mac = true;
+		}
+		index++;
+	}
+	c->opt = "-device";
+	return CLI_RUN;
+}
+
 enum cli_result cli_devices_finish(struct cli *c)
 {
 	struct vm_config *cfg = c->cfg;
@@ -389,6 +542,8 @@ enum cli_result cli_devices_finish(struct cli *c)
 		p.virtio->blk.drive = d;
 		cfg->nr_virtio++;
 	}
+	if (net_cards_finish(c) != CLI_RUN)
+		return CLI_ERROR;
 	unsigned nr_mmio = 0;
 	for (unsigned i = 0; i < cfg->nr_virtio; i++)
 		nr_mmio += cfg->virtio[i].transport == VIRTIO_TRANSPORT_MMIO;

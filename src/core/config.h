@@ -247,6 +247,20 @@ struct virtio_blk_config {
 	bool discard_given, write_zeroes_given;
 };
 
+#define VIRTIO_NET_DEFAULT_QUEUE_SIZE 256
+#define VIRTIO_NET_MAX_QUEUE_SIZE 1024
+
+/* -device virtio-net-pci, or the card of a -nic */
+struct virtio_net_config {
+	const char *netdev_id;	/* netdev= */
+	unsigned netdev;	/* index into vm_config.netdevs, set once parsed */
+	bool has_mac;
+	uint8_t mac[6];		/* mac=, else QEMU's 52:54:00:12:34:56 + the card's index */
+	bool mq;		/* mq=on: a queue pair per back-end queue (tap queues=N) */
+	unsigned rx_queue_size, tx_queue_size;
+	uint64_t features_off;	/* VIRTIO_NET_F_* bits turned off (csum=off, mrg_rxbuf=off, ...) */
+};
+
 /* Which transport carries a virtio device: -device virtio-*-pci or
  * virtio-*-device */
 enum virtio_transport {
@@ -257,6 +271,7 @@ enum virtio_transport {
 enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
+	VIRTIO_DEVICE_NET,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
@@ -270,6 +285,7 @@ struct virtio_device_config {
 	union {
 		struct virtio_rng_config rng;
 		struct virtio_blk_config blk;
+		struct virtio_net_config net;
 	};
 };
 

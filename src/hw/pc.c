@@ -4,6 +4,7 @@
 #include "hw/i8259.h"
 #include "hw/pci.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_rng.h"
 
 #define COM1_BASE 0x3f8
@@ -33,6 +34,7 @@ typedef int (*virtio_create_fn)(struct vm *vm, const struct virtio_device_config
 static const virtio_create_fn virtio_creators[][2] = {
 	[VIRTIO_DEVICE_RNG] = { virtio_rng_pci_create, virtio_rng_mmio_create },
 	[VIRTIO_DEVICE_BLK] = { virtio_blk_pci_create, virtio_blk_mmio_create },
+	[VIRTIO_DEVICE_NET] = { virtio_net_pci_create, virtio_net_mmio_create },
 };
 
 int board_virtio_create(struct vm *vm)

@@ -486,6 +486,8 @@ fail_errno:
 
 void virtio_dev_cleanup(struct virtio_dev *vdev)
 {
+	if (vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	if (vdev->thread_started) {
 		pthread_mutex_lock(&vdev->lock);
 		vdev->stopping = true;

@@ -47,6 +47,7 @@ struct vm;
 #define VIRTIO_FEATURE(bit) (1ull << (bit))
 
 /* Device IDs */
+#define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG 4
 
@@ -112,6 +113,10 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
+	/* Optional: stop what calls into the device from outside its queue
+	 * thread (a network back-end's thread); virtio_dev_cleanup calls it
+	 * first, before the queue thread stops and the lock goes */
+	void (*stop)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);
@@ -224,6 +229,11 @@ int virtq_pop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain **ou
  * interrupt yet */
 void virtq_push(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain,
 		uint32_t len);
+/* Give back the chain popped last, unused (LIFO when several): the next
+ * pop returns it again, read afresh from the ring.  For a device that
+ * found it cannot use it now (no room for the rest of a frame, a back-end
+ * that is full), so nothing stays in flight while it waits. */
+void virtq_unpop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain);
 /* Interrupt the driver if it wants to hear about the used buffers pushed
  * since the last call */
 void virtq_notify(struct virtio_dev *vdev, struct virtq *vq);
