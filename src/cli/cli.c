@@ -17,9 +17,6 @@
 #define MINIVMM_VERSION "0.1.0"
 #endif
 
-/* QEMU rounds -m up to 8 KiB; a whole number of host pages either way */
-#define RAM_SIZE_ALIGN 8192ull
-
 /* ---- options ---- */
 
 static enum cli_result opt_memory(struct cli *c, const char *arg)
@@ -54,6 +51,7 @@ static enum cli_result opt_memory(struct cli *c, const char *arg)
 				(unsigned long long)(size >> 20),
 				(unsigned long long)(GUEST_MEM_MAX_SIZE >> 20));
 	c->cfg->ram_size = (size + RAM_SIZE_ALIGN - 1) & ~(RAM_SIZE_ALIGN - 1);
+	c->ram_size_given = true;
 	return CLI_RUN;
 }
 
@@ -268,6 +266,9 @@ static enum cli_result opt_machine(struct cli *c, const char *arg)
 				cli_add_accel(c, choice);
 				p += len + 1;
 			}
+		} else if (kv_key_is(&kv, "memory-backend")) {
+			if (kv_string(c, &kv, &c->memory_backend) != CLI_RUN)
+				return CLI_ERROR;
 		} else {
 			return kv_unknown(c, &kv);
 		}
@@ -438,7 +439,13 @@ static const struct cli_option cli_options[] = {
 	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=N][,kernel-irqchip=on]",
 	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
 	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
-	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg]", "machine type: only pc", opt_machine },
+	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg][,memory-backend=ID]",
+	  "machine type: only pc; memory-backend= puts guest RAM in the -object with that id",
+	  opt_machine },
+	{ "object", NULL, "memory-backend-memfd,id=ID,size=SIZE[,share=on|off]",
+	  "guest RAM in a memfd (for -machine memory-backend=ID); share=on (the default) "
+	  "lets vhost-user back-ends map it",
+	  cli_opt_object },
 	{ "cpu", NULL, "host|max|qemu64", "CPU model (host needs KVM)", opt_cpu },
 	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
 	  opt_nographic },
@@ -526,7 +533,10 @@ static enum cli_result cli_finish(struct cli *c)
 	}
 	if (cfg->nodefaults && !c->serial_given)
 		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
-	enum cli_result r = cli_drives_finish(c);
+	enum cli_result r = cli_objects_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_drives_finish(c);
 	if (r != CLI_RUN)
 		return r;
 	return cli_devices_finish(c);

@@ -266,6 +266,11 @@ struct virtio_device_config {
 
 struct vm_config {
 	uint64_t ram_size;
+	/* -machine memory-backend= naming a memory-backend-memfd: guest RAM
+	 * in a memfd, MAP_SHARED when ram_shared (share=on), so its fd can be
+	 * handed to a vhost-user back-end */
+	bool ram_memfd;
+	bool ram_shared;
 	unsigned smp;
 	const char *kernel;
 	const char *initrd;

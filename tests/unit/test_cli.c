@@ -269,6 +269,43 @@ TEST(machine)
 	FAILS("-machine", "unexpected 'q35'", "-machine", "pc,q35");
 }
 
+/* -object memory-backend-memfd with -machine memory-backend=: guest RAM
+ * in a memfd, its size from the object, -m agreeing with it */
+TEST(memory_backend)
+{
+	OK("-object", "memory-backend-memfd,id=mem,size=256M", "-machine", "memory-backend=mem");
+	CHECK(run.cfg.ram_memfd && run.cfg.ram_shared);
+	CHECK_EQ(run.cfg.ram_size, 256ull << 20);
+	OK("-m", "512M", "-object", "memory-backend-memfd,id=m,size=512M,share=on", "-M",
+	   "pc,memory-backend=m");
+	CHECK(run.cfg.ram_memfd && run.cfg.ram_shared);
+	CHECK_EQ(run.cfg.ram_size, 512ull << 20);
+	OK("-object", "memory-backend-memfd,id=m,size=64M,share=off", "-M", "memory-backend=m");
+	CHECK(run.cfg.ram_memfd && !run.cfg.ram_shared);
+	/* an object no machine uses changes nothing */
+	OK("-object", "memory-backend-memfd,id=m,size=64M");
+	CHECK(!run.cfg.ram_memfd);
+	CHECK_EQ(run.cfg.ram_size, 128ull << 20);
+	FAILS("-machine", "-m (128 MiB) and the size of memory-backend 'm' (64 MiB) differ", "-m",
+	      "128M", "-object", "memory-backend-memfd,id=m,size=64M", "-M", "memory-backend=m");
+	FAILS("-machine", "memory-backend 'x': no -object with that id", "-object",
+	      "memory-backend-memfd,id=m,size=64M", "-M", "memory-backend=x");
+	FAILS("-object", "missing id=", "-object", "memory-backend-memfd,size=64M");
+	FAILS("-object", "missing size=", "-object", "memory-backend-memfd,id=m");
+	FAILS("-object", "size '0'", "-object", "memory-backend-memfd,id=m,size=0");
+	FAILS("-object", "duplicate object id 'm'", "-object", "memory-backend-memfd,id=m,size=1M",
+	      "-object", "memory-backend-memfd,id=m,size=1M");
+	FAILS("-object", "'hugetlb' is not supported", "-object",
+	      "memory-backend-memfd,id=m,size=1M,hugetlb=on");
+	FAILS("-object", "unknown parameter 'colour'", "-object",
+	      "memory-backend-memfd,id=m,size=1M,colour=red");
+	FAILS("-object", "'memory-backend-file' is not supported", "-object",
+	      "memory-backend-file,id=m,size=1M,mem-path=/dev/shm");
+	FAILS("-object", "unknown object type 'iothread'", "-object", "iothread,id=io");
+	FAILS("-object", "share=maybe: expected on or off", "-object",
+	      "memory-backend-memfd,id=m,size=1M,share=maybe");
+}
+
 TEST(cpu)
 {
 	OK("-cpu", "host");
@@ -786,7 +823,7 @@ TEST(drive_errors)
 }
 
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
-	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(cpu),
+	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(memory_backend), T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
