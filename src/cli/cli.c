@@ -315,18 +315,25 @@ static enum cli_result parse_chardev(struct cli *c, const char *arg, struct char
 {
 	if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
 		/* there is no monitor: the Ctrl-A escapes are always on */
-		*cd = (struct chardev_config){ CHARDEV_STDIO, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_STDIO };
 	} else if (!strcmp(arg, "none")) {
-		*cd = (struct chardev_config){ CHARDEV_NONE, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE };
 	} else if (!strcmp(arg, "null")) {
-		*cd = (struct chardev_config){ CHARDEV_FILE, "/dev/null" };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = "/dev/null" };
+	} else if (!strcmp(arg, "pty")) {
+		*cd = (struct chardev_config){ .kind = CHARDEV_PTY };
+	} else if (!strncmp(arg, "chardev:", 8)) {
+		/* resolved once every -chardev is read (cli_chardevs_finish) */
+		if (!arg[8])
+			return cli_fail(c, "chardev: needs an id");
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE, .id = arg + 8 };
 	} else if (!strncmp(arg, "file:", 5)) {
 		if (!arg[5])
 			return cli_fail(c, "file: needs a path");
-		*cd = (struct chardev_config){ CHARDEV_FILE, arg + 5 };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = arg + 5 };
 	} else {
-		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, null "
-				   "or none)",
+		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, pty, "
+				   "chardev:ID, null or none)",
 				arg);
 	}
 	return CLI_RUN;
@@ -450,10 +457,13 @@ static const struct cli_option cli_options[] = {
 	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
 	  opt_nographic },
 	{ "display", NULL, "none", "no display (the only kind)", opt_display },
-	{ "serial", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "serial", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "where COM1 goes (default stdio); none removes COM1", opt_serial },
-	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "debug console on port 0xe9 (default none)", opt_debugcon },
+	{ "chardev", NULL, "null|stdio|file|socket|pty,id=ID[,...]|help",
+	  "a character back-end for a device's chardev=ID (-chardev help lists the parameters)",
+	  cli_opt_chardev },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
 	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
 	  "(-device help lists their properties)",
@@ -532,8 +542,11 @@ static enum cli_result cli_finish(struct cli *c)
 		return CLI_ERROR;
 	}
 	if (cfg->nodefaults && !c->serial_given)
-		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
-	enum cli_result r = cli_objects_finish(c);
+		cfg->serial = (struct chardev_config){ .kind = CHARDEV_NONE };
+	enum cli_result r = cli_chardevs_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_objects_finish(c);
 	if (r != CLI_RUN)
 		return r;
 	r = cli_drives_finish(c);

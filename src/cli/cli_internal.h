@@ -36,6 +36,8 @@ struct cli {
 	struct cli_mem_backend mem_backends[CLI_MAX_OBJECTS];
 	unsigned nr_mem_backends;
 	const char *memory_backend;	/* -machine memory-backend= */
+	/* who took each -chardev (a back-end has one user) */
+	const char *chardev_users[VM_MAX_CHARDEV_CONFIGS];
 };
 
 struct cli_option {
@@ -94,6 +96,12 @@ enum cli_result cli_drives_finish(struct cli *c);
  * whole line is read */
 enum cli_result cli_opt_object(struct cli *c, const char *arg);
 enum cli_result cli_objects_finish(struct cli *c);
+/* -chardev (chardev.c); a device's chardev=ID: the back-end, or NULL
+ * after a message when there is none or another user has it */
+enum cli_result cli_opt_chardev(struct cli *c, const char *arg);
+const struct chardev_config *cli_chardev_claim(struct cli *c, const char *id, const char *user);
+/* -serial/-debugcon chardev:ID, and one reader of stdin */
+enum cli_result cli_chardevs_finish(struct cli *c);
 
 /* -netdev, -nic and -net (netdev.c) */
 enum cli_result cli_opt_netdev(struct cli *c, const char *arg);

@@ -364,7 +364,9 @@ TEST(serial)
 	OK("--serial", "null");
 	CHECK_EQ(run.cfg.serial.kind, CHARDEV_FILE);
 	CHECK_STR(run.cfg.serial.path, "/dev/null");
-	FAILS("-serial", "unsupported backend 'pty'", "-serial", "pty");
+	OK("-serial", "pty");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_PTY);
+	FAILS("-serial", "unsupported backend 'vc'", "-serial", "vc");
 	FAILS("-serial", "unsupported backend 'tcp::4444,server'", "-serial", "tcp::4444,server");
 	FAILS("-serial", "file: needs a path", "-serial", "file:");
 	FAILS("-serial", "unsupported backend ''", "-serial", "");
