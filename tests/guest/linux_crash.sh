@@ -62,7 +62,7 @@ crash() {
 	for ((k = 0; k < KILLS; k++)); do
 		linux_start "$out" "$MINIVMM" -accel tcg -m 256M -nographic -no-reboot \
 			-kernel "$KIT/bzImage" -initrd "$work/initrd" \
-			-append "console=ttyS0 panic=-1 quiet crash.boot=$k" \
+			-append "console=ttyS0 panic=-1 quiet no_timer_check crash.boot=$k" \
 			-drive "file=$img,format=$fmt,if=virtio,$opts"
 		if ! linux_wait "$out" '^CRASH-FSYNCED' 600 >"$work/wait.err"; then
 			echo "$name boot $k: $(cat "$work/wait.err")"
