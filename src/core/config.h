@@ -267,9 +267,18 @@ struct virtio_blk_config {
 	bool discard_given, write_zeroes_given;
 };
 
+/* -device vhost-user-blk-pci */
+struct vhost_user_blk_config {
+	const char *chardev_id;	/* chardev= */
+	const char *path;	/* that -chardev socket's path, set once parsed */
+	unsigned num_queues;	/* 0: one per vCPU, at most what the back-end has */
+	unsigned queue_size;
+};
+
 enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
+	VIRTIO_DEVICE_VHOST_USER_BLK,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
@@ -281,6 +290,7 @@ struct virtio_device_config {
 	union {
 		struct virtio_rng_config rng;
 		struct virtio_blk_config blk;
+		struct vhost_user_blk_config vhost_user_blk;
 	};
 };
 

@@ -3,6 +3,7 @@
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pci.h"
+#include "virtio/vhost_user_blk.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_rng.h"
 
@@ -72,6 +73,9 @@ int pc_board_init(struct vm *vm)
 			break;
 		case VIRTIO_DEVICE_BLK:
 			ret = virtio_blk_pci_create(vm, d);
+			break;
+		case VIRTIO_DEVICE_VHOST_USER_BLK:
+			ret = vhost_user_blk_pci_create(vm, d);
 			break;
 		}
 		if (ret < 0)

@@ -250,6 +250,8 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t value)
 		reset_done(vdev);
 	if (failed)
 		virtio_dev_signal_failure(vdev);
+	if (kick && vdev->ops->driver_ok)
+		vdev->ops->driver_ok(vdev);
 	/* buffers the driver made available before DRIVER_OK */
 	if (kick)
 		for (unsigned i = 0; i < vdev->nr_queues; i++)
@@ -482,6 +484,8 @@ fail_errno:
 
 void virtio_dev_cleanup(struct virtio_dev *vdev)
 {
+	if (vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	if (vdev->thread_started) {
 		pthread_mutex_lock(&vdev->lock);
 		vdev->stopping = true;

@@ -112,6 +112,14 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
+	/* Optional: DRIVER_OK was just set and every queue's rings are
+	 * active: start a data path that lives elsewhere (vhost-user); called
+	 * without the lock, before the queues are kicked.  The device calls
+	 * virtio_dev_fail itself when it cannot. */
+	void (*driver_ok)(struct virtio_dev *vdev);
+	/* Optional: stop threads of the device's own, first thing in
+	 * virtio_dev_cleanup (no lock held) */
+	void (*stop)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);

@@ -306,6 +306,32 @@ TEST(memory_backend)
 	      "memory-backend-memfd,id=m,size=1M,share=maybe");
 }
 
+TEST(vhost_user_blk)
+{
+#define MEMFD "-object", "memory-backend-memfd,id=mem,size=128M", "-M", "memory-backend=mem"
+	OK(MEMFD, "-chardev", "socket,id=vu,path=/run/vu.sock", "-device",
+	   "vhost-user-blk-pci,chardev=vu,num-queues=2,queue-size=128");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_VHOST_USER_BLK);
+	CHECK_STR(run.cfg.virtio[0].vhost_user_blk.path, "/run/vu.sock");
+	CHECK_EQ(run.cfg.virtio[0].vhost_user_blk.num_queues, 2);
+	CHECK_EQ(run.cfg.virtio[0].vhost_user_blk.queue_size, 128);
+	FAILS("-device", "needs chardev=ID", MEMFD, "-device", "vhost-user-blk-pci");
+	FAILS("-device", "vu", MEMFD, "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "must be a unix socket client", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock,server=on,wait=off", "-device",
+	      "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "must be a unix socket client", MEMFD, "-chardev",
+	      "socket,id=vu,host=127.0.0.1,port=4000", "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "the back-end must map guest RAM", "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "num-queues=0 is outside", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu,num-queues=0");
+	FAILS("-device", "vhost-user-blk-pci has no parameter 'drive'", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu,drive=d");
+#undef MEMFD
+}
+
 TEST(cpu)
 {
 	OK("-cpu", "host");
@@ -825,7 +851,7 @@ TEST(drive_errors)
 }
 
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
-	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(memory_backend), T(cpu),
+	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(memory_backend), T(vhost_user_blk), T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
