@@ -57,7 +57,8 @@ static int vu_send(struct vhost_user *vu, uint32_t req, uint32_t flags, const vo
 	put32(buf, req);
 	put32(buf + 4, flags | VHOST_USER_VERSION);
 	put32(buf + 8, size);
-	memcpy(buf + VHOST_USER_HDR_SIZE, payload, size);
+	if (size)
+		memcpy(buf + VHOST_USER_HDR_SIZE, payload, size);
 	size_t len = VHOST_USER_HDR_SIZE + size, done = 0;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
