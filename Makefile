@@ -11,6 +11,7 @@
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
 #   make bench-boot      Linux boot time under minivmm (and QEMU, if installed)
+#   make bench-io        Linux disk throughput and IOPS under minivmm (and QEMU)
 
 CC ?= gcc
 SANITIZE ?= 0
@@ -66,7 +67,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests kit fuzz bench bench-boot difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot bench-io difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -113,6 +114,9 @@ bench: all guests
 
 bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
+
+bench-io: all kit
+	BUILD=$(BUILD) scripts/bench-io.sh
 
 difftest: unit
 	$(BUILD)/tests/test_difftest $(N)
