@@ -12,6 +12,7 @@
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
 #   make bench-boot      Linux boot time under minivmm (and QEMU, if installed)
 #   make bench-net       TCP throughput over virtio-net, user and tap, against QEMU's
+#   make bench-io        Linux disk throughput and IOPS under minivmm (and QEMU)
 
 CC ?= gcc
 SANITIZE ?= 0
@@ -67,7 +68,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests kit fuzz bench bench-boot bench-net difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot bench-net bench-io difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -117,6 +118,9 @@ bench-boot: all guests
 
 bench-net: all
 	BUILD=$(BUILD) scripts/bench-net.sh
+
+bench-io: all kit
+	BUILD=$(BUILD) scripts/bench-io.sh
 
 difftest: unit
 	$(BUILD)/tests/test_difftest $(N)

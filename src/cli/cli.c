@@ -18,9 +18,6 @@
 #define MINIVMM_VERSION "0.1.0"
 #endif
 
-/* QEMU rounds -m up to 8 KiB; a whole number of host pages either way */
-#define RAM_SIZE_ALIGN 8192ull
-
 /* ---- options ---- */
 
 static enum cli_result opt_memory(struct cli *c, const char *arg)
@@ -55,6 +52,7 @@ static enum cli_result opt_memory(struct cli *c, const char *arg)
 				(unsigned long long)(size >> 20),
 				(unsigned long long)(GUEST_MEM_MAX_SIZE >> 20));
 	c->cfg->ram_size = (size + RAM_SIZE_ALIGN - 1) & ~(RAM_SIZE_ALIGN - 1);
+	c->ram_size_given = true;
 	return CLI_RUN;
 }
 
@@ -302,6 +300,9 @@ static enum cli_result opt_machine(struct cli *c, const char *arg)
 				cli_add_accel(c, choice);
 				p += len + 1;
 			}
+		} else if (kv_key_is(&kv, "memory-backend")) {
+			if (kv_string(c, &kv, &c->memory_backend) != CLI_RUN)
+				return CLI_ERROR;
 		} else if (kv.key && (r = microvm_param(c, &kv)) != CLI_DONE) {
 			if (r == CLI_ERROR)
 				return r;
@@ -357,18 +358,25 @@ static enum cli_result parse_chardev(struct cli *c, const char *arg, struct char
 {
 	if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
 		/* there is no monitor: the Ctrl-A escapes are always on */
-		*cd = (struct chardev_config){ CHARDEV_STDIO, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_STDIO };
 	} else if (!strcmp(arg, "none")) {
-		*cd = (struct chardev_config){ CHARDEV_NONE, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE };
 	} else if (!strcmp(arg, "null")) {
-		*cd = (struct chardev_config){ CHARDEV_FILE, "/dev/null" };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = "/dev/null" };
+	} else if (!strcmp(arg, "pty")) {
+		*cd = (struct chardev_config){ .kind = CHARDEV_PTY };
+	} else if (!strncmp(arg, "chardev:", 8)) {
+		/* resolved once every -chardev is read (cli_chardevs_finish) */
+		if (!arg[8])
+			return cli_fail(c, "chardev: needs an id");
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE, .id = arg + 8 };
 	} else if (!strncmp(arg, "file:", 5)) {
 		if (!arg[5])
 			return cli_fail(c, "file: needs a path");
-		*cd = (struct chardev_config){ CHARDEV_FILE, arg + 5 };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = arg + 5 };
 	} else {
-		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, null "
-				   "or none)",
+		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, pty, "
+				   "chardev:ID, null or none)",
 				arg);
 	}
 	return CLI_RUN;
@@ -482,22 +490,29 @@ static const struct cli_option cli_options[] = {
 	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
 	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
 	{ "machine", "M",
-	  "pc|microvm[,accel=kvm|tcg|kvm:tcg][,pic=,pit=,rtc=,acpi=,isa-serial=,"
+	  "pc|microvm[,accel=kvm|tcg|kvm:tcg][,memory-backend=ID][,pic=,pit=,rtc=,acpi=,isa-serial=,"
 	  "auto-kernel-cmdline=on|off]",
 	  "machine type: pc (default), or microvm (no PCI; -device virtio-*-device); the "
-	  "on|off options are microvm's",
+	  "on|off options are microvm's; memory-backend= puts guest RAM in the -object with that id",
 	  opt_machine },
+	{ "object", NULL, "memory-backend-memfd,id=ID,size=SIZE[,share=on|off]",
+	  "guest RAM in a memfd (for -machine memory-backend=ID); share=on (the default) "
+	  "lets vhost-user back-ends map it",
+	  cli_opt_object },
 	{ "cpu", NULL, "host|max|qemu64", "CPU model (host needs KVM)", opt_cpu },
 	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
 	  opt_nographic },
 	{ "display", NULL, "none", "no display (the only kind)", opt_display },
-	{ "serial", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "serial", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "where COM1 goes (default stdio); none removes COM1", opt_serial },
-	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "debug console on port 0xe9 (default none)", opt_debugcon },
+	{ "chardev", NULL, "null|stdio|file|socket|pty,id=ID[,...]|help",
+	  "a character back-end for a device's chardev=ID (-chardev help lists the parameters)",
+	  cli_opt_chardev },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
 	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci, "
-	  "virtio-rng-device, virtio-blk-device "
+	  "virtio-net-pci, vhost-user-blk-pci, virtio-rng-device, virtio-blk-device, virtio-net-device "
 	  "(-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
@@ -574,8 +589,14 @@ static enum cli_result cli_finish(struct cli *c)
 		return CLI_ERROR;
 	}
 	if (cfg->nodefaults && !c->serial_given)
-		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
-	enum cli_result r = cli_drives_finish(c);
+		cfg->serial = (struct chardev_config){ .kind = CHARDEV_NONE };
+	enum cli_result r = cli_chardevs_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_objects_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_drives_finish(c);
 	if (r != CLI_RUN)
 		return r;
 	return cli_devices_finish(c);

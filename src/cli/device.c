@@ -321,6 +321,50 @@ static enum cli_result net_end(struct device_parse *d)
 	return virtio_end(d);
 }
 
+static enum cli_result vhost_user_blk_start(struct device_parse *d)
+{
+	enum cli_result r = virtio_start(d, VIRTIO_DEVICE_VHOST_USER_BLK);
+	if (r == CLI_RUN)
+		d->virtio->vhost_user_blk = (struct vhost_user_blk_config){
+			.queue_size = VIRTIO_BLK_DEFAULT_QUEUE_SIZE };
+	return r;
+}
+
+static enum cli_result vhost_user_blk_param(struct device_parse *d, const struct kv *kv)
+{
+	struct cli *c = d->c;
+	struct vhost_user_blk_config *v = &d->virtio->vhost_user_blk;
+	uint64_t n;
+	if (kv_key_is(kv, "chardev"))
+		return kv_string(c, kv, &v->chardev_id);
+	if (kv_key_is(kv, "num-queues")) {
+		if (kv_number(c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n == 0 || n > VIRTIO_BLK_MAX_QUEUES)
+			return cli_fail(c, "num-queues=%.*s is outside 1..%d", (int)kv->val_len, kv->val,
+					VIRTIO_BLK_MAX_QUEUES);
+		v->num_queues = (unsigned)n;
+		return CLI_RUN;
+	}
+	if (kv_key_is(kv, "queue-size")) {
+		if (kv_number(c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n < 4 || n > VIRTIO_BLK_MAX_QUEUE_SIZE || (n & (n - 1)))
+			return cli_fail(c, "queue-size=%.*s: expected a power of two in 4..%d",
+					(int)kv->val_len, kv->val, VIRTIO_BLK_MAX_QUEUE_SIZE);
+		v->queue_size = (unsigned)n;
+		return CLI_RUN;
+	}
+	return virtio_common_param(d, kv);
+}
+
+static enum cli_result vhost_user_blk_end(struct device_parse *d)
+{
+	if (!d->virtio->vhost_user_blk.chardev_id)
+		return cli_fail(d->c, "vhost-user-blk-pci needs chardev=ID (a -chardev socket)");
+	return virtio_end(d);
+}
+
 #define VIRTIO_MMIO_USAGE "[,packed=on|off][,event_idx=on|off][,indirect_desc=on|off]"
 #define VIRTIO_COMMON_USAGE VIRTIO_MMIO_USAGE "[,vectors=N]"
 
@@ -352,6 +396,10 @@ static const struct device_kind kinds[] = {
 	  "host_tso4=,...,mrg_rxbuf=,ctrl_vq=,...on|off]" VIRTIO_MMIO_USAGE,
 	  "virtio-net-pci on virtio-mmio (-M microvm); there, -nic adds one",
 	  net_param, net_start, net_end },
+	{ "vhost-user-blk-pci", ",chardev=ID[,num-queues=N][,queue-size=N]" VIRTIO_COMMON_USAGE,
+	  "a disk served by a vhost-user back-end on the -chardev socket with id=ID "
+	  "(needs -object memory-backend-memfd,...,share=on -machine memory-backend=...)",
+	  vhost_user_blk_param, vhost_user_blk_start, vhost_user_blk_end },
 };
 
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -550,6 +598,27 @@ enum cli_result cli_devices_finish(struct cli *c)
 	if (nr_mmio > VIRTIO_MMIO_MAX_DEVICES)
 		return cli_fail(c, "%u virtio-mmio devices: -M microvm has %d transports", nr_mmio,
 				VIRTIO_MMIO_MAX_DEVICES);
+	/* vhost-user-blk-pci: a client of a unix socket the back-end listens on */
+	c->opt = "-device";
+	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
+		struct vhost_user_blk_config *v = &cfg->virtio[i].vhost_user_blk;
+		if (cfg->virtio[i].type != VIRTIO_DEVICE_VHOST_USER_BLK)
+			continue;
+		const struct chardev_config *cd =
+			cli_chardev_claim(c, v->chardev_id, "vhost-user-blk-pci");
+		if (!cd)
+			return CLI_ERROR;
+		if (cd->kind != CHARDEV_SOCKET || cd->tcp || cd->server)
+			return cli_fail(c, "vhost-user-blk-pci: chardev '%s' must be a unix socket "
+					   "client (-chardev socket,id=%s,path=PATH)",
+					v->chardev_id, v->chardev_id);
+		v->path = cd->path;
+		if (!cfg->ram_memfd || !cfg->ram_shared)
+			return cli_fail(c, "vhost-user-blk-pci: the back-end must map guest RAM: give "
+					   "-object memory-backend-memfd,id=mem,size=%lluM,share=on "
+					   "-machine memory-backend=mem",
+					(unsigned long long)(cfg->ram_size >> 20));
+	}
 	/* the default number of queues is one per vCPU, as QEMU's */
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		struct virtio_blk_config *b = &cfg->virtio[i].blk;

@@ -16,17 +16,37 @@ enum accel_choice {
 	ACCEL_TCG,
 };
 
-/* Where a character stream (serial port, debugcon) goes */
+/* Where a character stream (serial port, debugcon, virtio console port)
+ * goes, and where its input comes from: -serial/-debugcon forms, or a
+ * -chardev that a device names by id (core/chardev.h opens it) */
 enum chardev_kind {
-	CHARDEV_NONE,
+	CHARDEV_NONE,		/* -serial none: no device at all */
 	CHARDEV_STDIO,
 	CHARDEV_FILE,
+	CHARDEV_SOCKET,		/* a stream socket: unix (path) or tcp (host, port) */
+	CHARDEV_PTY,		/* a pseudo-terminal whose name is printed at start */
+	CHARDEV_NULL,		/* -chardev null: output vanishes, no input */
 };
 
 struct chardev_config {
 	enum chardev_kind kind;
-	const char *path;	/* CHARDEV_FILE */
+	const char *path;	/* FILE; a unix SOCKET */
+	const char *id;		/* -chardev id=; NULL for the -serial/-debugcon forms */
+	/* SOCKET */
+	bool tcp;		/* host and port, else path */
+	const char *host;	/* tcp: a name or numeric address; "" is any (server) */
+	uint16_t port;
+	bool server;		/* server=on: listen for one client at a time */
+	bool wait;		/* server: wait for the first client before starting */
+	bool nodelay;		/* tcp: TCP_NODELAY */
+	/* FILE */
+	bool append;		/* append=on: keep what the file holds */
+	/* STDIO */
+	bool signal;		/* signal=on (default): Ctrl-C stops minivmm */
 };
+
+/* -chardev: back-ends that devices name by id */
+#define VM_MAX_CHARDEV_CONFIGS 8
 
 #define VM_MAX_DRIVES 16
 
@@ -261,6 +281,14 @@ struct virtio_net_config {
 	uint64_t features_off;	/* VIRTIO_NET_F_* bits turned off (csum=off, mrg_rxbuf=off, ...) */
 };
 
+/* -device vhost-user-blk-pci */
+struct vhost_user_blk_config {
+	const char *chardev_id;	/* chardev= */
+	const char *path;	/* that -chardev socket's path, set once parsed */
+	unsigned num_queues;	/* 0: one per vCPU, at most what the back-end has */
+	unsigned queue_size;
+};
+
 /* Which transport carries a virtio device: -device virtio-*-pci or
  * virtio-*-device */
 enum virtio_transport {
@@ -272,6 +300,7 @@ enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
 	VIRTIO_DEVICE_NET,
+	VIRTIO_DEVICE_VHOST_USER_BLK,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
@@ -286,6 +315,7 @@ struct virtio_device_config {
 		struct virtio_rng_config rng;
 		struct virtio_blk_config blk;
 		struct virtio_net_config net;
+		struct vhost_user_blk_config vhost_user_blk;
 	};
 };
 
@@ -307,6 +337,11 @@ struct vm_config {
 	enum machine_type machine;
 	struct microvm_config microvm;
 	uint64_t ram_size;
+	/* -machine memory-backend= naming a memory-backend-memfd: guest RAM
+	 * in a memfd, MAP_SHARED when ram_shared (share=on), so its fd can be
+	 * handed to a vhost-user back-end */
+	bool ram_memfd;
+	bool ram_shared;
 	unsigned smp;
 	const char *kernel;
 	const char *initrd;
@@ -317,7 +352,7 @@ struct vm_config {
 	bool no_shutdown;
 	bool nodefaults;
 	bool display_none;
-	struct chardev_config serial;	/* COM1 */
+	struct chardev_config serial;	/* COM1 (a copy of the -chardev for chardev:ID) */
 	struct chardev_config debugcon;	/* port 0xe9 */
 	bool debug_exit;
 	uint16_t debug_exit_iobase;
@@ -325,6 +360,8 @@ struct vm_config {
 	bool pc_testdev;
 	unsigned debug_mask;	/* enum debug_mask bits from -d */
 	const char *debug_logfile;	/* -D */
+	struct chardev_config chardevs[VM_MAX_CHARDEV_CONFIGS];	/* -chardev, in order */
+	unsigned nr_chardevs;
 	struct drive_config drives[VM_MAX_DRIVES];	/* -drive, in order */
 	unsigned nr_drives;
 	struct netdev_config netdevs[VM_MAX_NETDEVS];	/* -netdev and -nic, in order */
@@ -344,6 +381,16 @@ struct vm_config {
 };
 
 void vm_config_defaults(struct vm_config *cfg);
+
+/* The -chardev with id=ID, or NULL */
+static inline const struct chardev_config *vm_config_find_chardev(const struct vm_config *cfg,
+								   const char *id)
+{
+	for (unsigned i = 0; i < cfg->nr_chardevs; i++)
+		if (!strcmp(cfg->chardevs[i].id, id))
+			return &cfg->chardevs[i];
+	return NULL;
+}
 
 static inline const struct netdev_config *vm_config_find_netdev(const struct vm_config *cfg,
 								 const char *id)

@@ -47,7 +47,8 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *
 		return -errno;
 	vm->timers.deadline_changed = vm_wake_main_loop;
 
-	ret = guest_mem_init_pc(&vm->mem, cfg->ram_size);
+	ret = cfg->ram_memfd ? guest_mem_init_pc_memfd(&vm->mem, cfg->ram_size, cfg->ram_shared) :
+			       guest_mem_init_pc(&vm->mem, cfg->ram_size);
 	if (ret < 0) {
 		log_error("cannot allocate %llu MiB of guest RAM: %s",
 			  (unsigned long long)(cfg->ram_size >> 20), strerror(-ret));

@@ -33,7 +33,7 @@ struct vm_device {
 };
 
 #define VM_MAX_DEVICES 64
-#define VM_MAX_CHARDEVS 8
+#define VM_MAX_CHARDEVS 16
 
 enum vm_run_state {
 	VM_RUNNING,

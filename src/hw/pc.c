@@ -1,8 +1,12 @@
 #include "hw/pc.h"
 
+#include <errno.h>
+
+
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pci.h"
+#include "virtio/vhost_user_blk.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_rng.h"
@@ -35,6 +39,7 @@ static const virtio_create_fn virtio_creators[][2] = {
 	[VIRTIO_DEVICE_RNG] = { virtio_rng_pci_create, virtio_rng_mmio_create },
 	[VIRTIO_DEVICE_BLK] = { virtio_blk_pci_create, virtio_blk_mmio_create },
 	[VIRTIO_DEVICE_NET] = { virtio_net_pci_create, virtio_net_mmio_create },
+	[VIRTIO_DEVICE_VHOST_USER_BLK] = { vhost_user_blk_pci_create, NULL },
 };
 
 int board_virtio_create(struct vm *vm)
@@ -42,7 +47,8 @@ int board_virtio_create(struct vm *vm)
 	const struct vm_config *cfg = &vm->cfg;
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		const struct virtio_device_config *d = &cfg->virtio[i];
-		int ret = virtio_creators[d->type][d->transport == VIRTIO_TRANSPORT_MMIO](vm, d);
+		virtio_create_fn create = virtio_creators[d->type][d->transport == VIRTIO_TRANSPORT_MMIO];
+		int ret = create ? create(vm, d) : -EINVAL;	/* the CLI offers no such pair */
 		if (ret < 0)
 			return ret;
 	}

@@ -250,6 +250,8 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t value)
 		reset_done(vdev);
 	if (failed)
 		virtio_dev_signal_failure(vdev);
+	if (kick && vdev->ops->driver_ok)
+		vdev->ops->driver_ok(vdev);
 	/* buffers the driver made available before DRIVER_OK */
 	if (kick)
 		for (unsigned i = 0; i < vdev->nr_queues; i++)

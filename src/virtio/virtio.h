@@ -113,9 +113,13 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
-	/* Optional: stop what calls into the device from outside its queue
-	 * thread (a network back-end's thread); virtio_dev_cleanup calls it
-	 * first, before the queue thread stops and the lock goes */
+	/* Optional: DRIVER_OK was just set and every queue's rings are
+	 * active: start a data path that lives elsewhere (vhost-user); called
+	 * without the lock, before the queues are kicked.  The device calls
+	 * virtio_dev_fail itself when it cannot. */
+	void (*driver_ok)(struct virtio_dev *vdev);
+	/* Optional: stop threads of the device's own, first thing in
+	 * virtio_dev_cleanup (no lock held) */
 	void (*stop)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */

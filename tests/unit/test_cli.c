@@ -316,6 +316,69 @@ TEST(machine_microvm)
 	      "virtio-rng-device", "-device", "virtio-rng-device");
 }
 
+/* -object memory-backend-memfd with -machine memory-backend=: guest RAM
+ * in a memfd, its size from the object, -m agreeing with it */
+TEST(memory_backend)
+{
+	OK("-object", "memory-backend-memfd,id=mem,size=256M", "-machine", "memory-backend=mem");
+	CHECK(run.cfg.ram_memfd && run.cfg.ram_shared);
+	CHECK_EQ(run.cfg.ram_size, 256ull << 20);
+	OK("-m", "512M", "-object", "memory-backend-memfd,id=m,size=512M,share=on", "-M",
+	   "pc,memory-backend=m");
+	CHECK(run.cfg.ram_memfd && run.cfg.ram_shared);
+	CHECK_EQ(run.cfg.ram_size, 512ull << 20);
+	OK("-object", "memory-backend-memfd,id=m,size=64M,share=off", "-M", "memory-backend=m");
+	CHECK(run.cfg.ram_memfd && !run.cfg.ram_shared);
+	/* an object no machine uses changes nothing */
+	OK("-object", "memory-backend-memfd,id=m,size=64M");
+	CHECK(!run.cfg.ram_memfd);
+	CHECK_EQ(run.cfg.ram_size, 128ull << 20);
+	FAILS("-machine", "-m (128 MiB) and the size of memory-backend 'm' (64 MiB) differ", "-m",
+	      "128M", "-object", "memory-backend-memfd,id=m,size=64M", "-M", "memory-backend=m");
+	FAILS("-machine", "memory-backend 'x': no -object with that id", "-object",
+	      "memory-backend-memfd,id=m,size=64M", "-M", "memory-backend=x");
+	FAILS("-object", "missing id=", "-object", "memory-backend-memfd,size=64M");
+	FAILS("-object", "missing size=", "-object", "memory-backend-memfd,id=m");
+	FAILS("-object", "size '0'", "-object", "memory-backend-memfd,id=m,size=0");
+	FAILS("-object", "duplicate object id 'm'", "-object", "memory-backend-memfd,id=m,size=1M",
+	      "-object", "memory-backend-memfd,id=m,size=1M");
+	FAILS("-object", "'hugetlb' is not supported", "-object",
+	      "memory-backend-memfd,id=m,size=1M,hugetlb=on");
+	FAILS("-object", "unknown parameter 'colour'", "-object",
+	      "memory-backend-memfd,id=m,size=1M,colour=red");
+	FAILS("-object", "'memory-backend-file' is not supported", "-object",
+	      "memory-backend-file,id=m,size=1M,mem-path=/dev/shm");
+	FAILS("-object", "unknown object type 'iothread'", "-object", "iothread,id=io");
+	FAILS("-object", "share=maybe: expected on or off", "-object",
+	      "memory-backend-memfd,id=m,size=1M,share=maybe");
+}
+
+TEST(vhost_user_blk)
+{
+#define MEMFD "-object", "memory-backend-memfd,id=mem,size=128M", "-M", "memory-backend=mem"
+	OK(MEMFD, "-chardev", "socket,id=vu,path=/run/vu.sock", "-device",
+	   "vhost-user-blk-pci,chardev=vu,num-queues=2,queue-size=128");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_VHOST_USER_BLK);
+	CHECK_STR(run.cfg.virtio[0].vhost_user_blk.path, "/run/vu.sock");
+	CHECK_EQ(run.cfg.virtio[0].vhost_user_blk.num_queues, 2);
+	CHECK_EQ(run.cfg.virtio[0].vhost_user_blk.queue_size, 128);
+	FAILS("-device", "needs chardev=ID", MEMFD, "-device", "vhost-user-blk-pci");
+	FAILS("-device", "vu", MEMFD, "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "must be a unix socket client", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock,server=on,wait=off", "-device",
+	      "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "must be a unix socket client", MEMFD, "-chardev",
+	      "socket,id=vu,host=127.0.0.1,port=4000", "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "the back-end must map guest RAM", "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu");
+	FAILS("-device", "num-queues=0 is outside", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu,num-queues=0");
+	FAILS("-device", "vhost-user-blk-pci has no parameter 'drive'", MEMFD, "-chardev",
+	      "socket,id=vu,path=/run/vu.sock", "-device", "vhost-user-blk-pci,chardev=vu,drive=d");
+#undef MEMFD
+}
+
 TEST(cpu)
 {
 	OK("-cpu", "host");
@@ -374,7 +437,9 @@ TEST(serial)
 	OK("--serial", "null");
 	CHECK_EQ(run.cfg.serial.kind, CHARDEV_FILE);
 	CHECK_STR(run.cfg.serial.path, "/dev/null");
-	FAILS("-serial", "unsupported backend 'pty'", "-serial", "pty");
+	OK("-serial", "pty");
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_PTY);
+	FAILS("-serial", "unsupported backend 'vc'", "-serial", "vc");
 	FAILS("-serial", "unsupported backend 'tcp::4444,server'", "-serial", "tcp::4444,server");
 	FAILS("-serial", "file: needs a path", "-serial", "file:");
 	FAILS("-serial", "unsupported backend ''", "-serial", "");
@@ -834,6 +899,7 @@ TEST(drive_errors)
 
 RUN_TESTS(T(defaults), T(no_kernel_is_an_error), T(kernel_initrd_append), T(memory_sizes),
 	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(machine_microvm),
+	  T(memory_backend), T(vhost_user_blk),
 	  T(cpu),
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
