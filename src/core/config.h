@@ -267,9 +267,31 @@ struct virtio_blk_config {
 	bool discard_given, write_zeroes_given;
 };
 
+/* -device virtio-serial-pci: a bus of console ports (virtio-console
+ * with VIRTIO_CONSOLE_F_MULTIPORT) */
+#define VIRTIO_SERIAL_MAX_PORTS 31	/* QEMU's default max_ports; 64 queues */
+#define VM_MAX_SERIAL_PORTS 32
+
+struct virtio_serial_config {
+	unsigned max_ports;	/* max_ports=: ports the guest sets up (1-31) */
+};
+
+/* -device virtconsole / virtserialport: a port on a virtio-serial bus */
+struct virtio_serial_port_config {
+	unsigned bus;		/* index into vm_config.virtio of its virtio-serial-pci */
+	const char *bus_id;	/* bus=ID.0, as given; NULL: the last one before it */
+	unsigned nr;		/* port number, set once parsed (nr= or the first free) */
+	bool nr_given;
+	bool console;		/* virtconsole: the guest makes it a console (hvc) */
+	const char *chardev_id;	/* chardev=; NULL: a port with no back-end */
+	int chardev;		/* index into vm_config.chardevs, set once parsed; -1: none */
+	const char *name;	/* name=: what the guest sees (/dev/virtio-ports/NAME) */
+};
+
 enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
+	VIRTIO_DEVICE_SERIAL,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
@@ -281,6 +303,7 @@ struct virtio_device_config {
 	union {
 		struct virtio_rng_config rng;
 		struct virtio_blk_config blk;
+		struct virtio_serial_config serial;
 	};
 };
 
@@ -318,6 +341,8 @@ struct vm_config {
 	bool net_configured;
 	struct virtio_device_config virtio[VM_MAX_VIRTIO_DEVICES];	/* in PCI slot order */
 	unsigned nr_virtio;
+	struct virtio_serial_port_config serial_ports[VM_MAX_SERIAL_PORTS];	/* in order */
+	unsigned nr_serial_ports;
 	/* where option values that are not whole arguments (ids, serial
 	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
 	char strings[8192];

@@ -4,6 +4,7 @@
 #include "hw/i8259.h"
 #include "hw/pci.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_console.h"
 #include "virtio/virtio_rng.h"
 
 #define COM1_BASE 0x3f8
@@ -72,6 +73,9 @@ int pc_board_init(struct vm *vm)
 			break;
 		case VIRTIO_DEVICE_BLK:
 			ret = virtio_blk_pci_create(vm, d);
+			break;
+		case VIRTIO_DEVICE_SERIAL:
+			ret = virtio_console_pci_create(vm, d);
 			break;
 		}
 		if (ret < 0)

@@ -48,6 +48,7 @@ struct vm;
 
 /* Device IDs */
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 
 #define VIRTIO_MAX_QUEUES 65
@@ -112,6 +113,11 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
+	/* Optional, for a device that may hold chains for a long time (a
+	 * stalled back-end): a reset is waiting for them, give them back
+	 * (virtq_push).  Called on the queue thread (or, without one, by
+	 * the status write), lock not held. */
+	void (*release_chains)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);
