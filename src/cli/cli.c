@@ -458,8 +458,8 @@ static const struct cli_option cli_options[] = {
 	  "a character back-end for a device's chardev=ID (-chardev help lists the parameters)",
 	  cli_opt_chardev },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
-	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
-	  "(-device help lists their properties)",
+	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci, "
+	  "virtio-serial-pci, virtconsole, virtserialport (-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
 	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"

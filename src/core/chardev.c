@@ -118,8 +118,10 @@ int chardev_open(struct chardev *cd, struct vm *vm, const struct chardev_config 
 	case CHARDEV_SOCKET:
 		cd->connected = false;
 		ret = chardev_socket_open(cd, cfg);
-		if (ret < 0)
+		if (ret < 0) {
+			chardev_close(cd);	/* a listening socket made before the failure */
 			return ret;
+		}
 		break;
 	case CHARDEV_PTY:
 		cd->connected = false;

@@ -121,7 +121,10 @@ static int console_enter_raw(struct console *con)
 	raw.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 	raw.c_oflag |= OPOST;
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN);
-	if (con->cd ? !con->cd->signal : con->vm->cfg.nographic)
+	/* Ctrl-C to the guest: -nographic, or a -chardev stdio with signal=off */
+	const struct chardev_config *serial = &con->vm->cfg.serial;
+	bool signal = con->cd ? con->cd->signal : serial->id ? serial->signal : !con->vm->cfg.nographic;
+	if (!signal)
 		raw.c_lflag &= ~(tcflag_t)ISIG;
 	raw.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
 	raw.c_cflag |= CS8;

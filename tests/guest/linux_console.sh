@@ -10,7 +10,10 @@
 #     on a unix socket (server=on,wait=off) where a guest loop answers each
 #     line: two clients in turn get their answers, and a virtserialport on
 #     a pty (the name minivmm prints) that carries a guest's writes once
-#     the test opens it.  The port names reach /sys/class/virtio-ports.
+#     the test opens it, and one more socket port whose client reads
+#     nothing at first: the guest's writer of 4 MiB waits while the shell
+#     still answers, and once the client reads it gets every byte.  The
+#     port names reach /sys/class/virtio-ports.
 # QEMU 7.2, run the same way for the hvc0 case, prints the same lines
 # (the kernel's messages from when virtio_console registers hvc0 on).
 . "$(dirname "$0")/linux.bash"
@@ -60,14 +63,16 @@ linux_start "$out" timeout -k 5 "$LINUX_TIMEOUT" "$MINIVMM" -accel tcg -m 256M -
 	-chardev "file,id=f,path=$work/hvc.txt" -device virtconsole,chardev=f \
 	-chardev "socket,id=s,path=$sock,server=on,wait=off" \
 	-device virtserialport,bus=vser.0,chardev=s,name=org.minivmm.echo \
-	-chardev pty,id=p -device virtserialport,chardev=p,name=org.minivmm.pty
+	-chardev pty,id=p -device virtserialport,chardev=p,name=org.minivmm.pty \
+	-chardev "socket,id=b,path=$work/bulk.sock,server=on,wait=off" \
+	-device virtserialport,chardev=b,name=org.minivmm.bulk
 linux_wait "$out" "$MARKER" 600 || { fail "no marker"; show "$out"; linux_finish 5; exit 1; }
 pty=$(sed -n 's/^char device redirected to \(\/dev\/pts\/[0-9]*\) (label p).*/\1/p' "$out" | head -n 1)
 [ -n "$pty" ] || fail "minivmm did not name the pty"
 
 linux_type 'echo "ports: $(for p in /sys/class/virtio-ports/*; do echo "${p##*/}=$(cat $p/name 2>/dev/null)"; done | tr "\n" " ")"; echo to-the-file-$((2 * 3)) >/dev/hvc0'
 linux_wait "$out" '^ports: ' 60 || fail "no answer"
-grep -q '^ports: vport0p0= vport0p1=org.minivmm.echo vport0p2=org.minivmm.pty' "$out" ||
+grep -q '^ports: vport0p0= vport0p1=org.minivmm.echo vport0p2=org.minivmm.pty vport0p3=org.minivmm.bulk' "$out" ||
 	fail "port names: $(grep '^ports: ' "$out")"
 # the guest echoes each line of the socket port, and writes to the pty port
 # (a read says end of file while no client is connected: open it again)
@@ -121,10 +126,43 @@ sys.exit(0 if b"pty-data" in got else 1)
 EOF
 fi
 
+# back-pressure: 4 MiB (more than the guest's transmit ring, the socket
+# and the back-end's buffer hold) for a client that does not read yet;
+# the guest's writer waits (nothing is lost) while the rest of the guest
+# goes on
+$PY - "$work/bulk.sock" "$work/bulk.go" "$work/bulk.count" <<'EOF' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.1)
+s.settimeout(120)
+n = bad = 0
+while n < 4 << 20:
+    d = s.recv(65536)
+    if not d:
+        break
+    n += len(d)
+    bad += len(d) - d.count(b"\0")
+open(sys.argv[3], "w").write("%d %d\n" % (n, bad))
+EOF
+reader=$!
+sleep 1
+linux_type "(dd if=/dev/zero of=/dev/vport0p3 bs=4096 count=1024 2>/dev/null; echo bulk-done-\$((1 + 1))) &"
+sleep 5
+linux_type 'echo alive-$((40 + 2))'
+linux_wait "$out" '^alive-42' 120 || fail "the guest stopped answering while a port's reader stalled"
+grep -q 'bulk-done-2' "$out" && fail "4 MiB went out although the reader took nothing"
+touch "$work/bulk.go"
+linux_wait "$out" 'bulk-done-2' 300 || fail "the writer did not finish once the reader read"
+wait $reader
+[ "$(cat "$work/bulk.count" 2>/dev/null)" = "4194304 0" ] ||
+	fail "the reader got '$(cat "$work/bulk.count" 2>/dev/null)' (want 4194304 zero bytes)"
+
 linux_type 'poweroff -f'
 linux_finish 120
 [ "$VM_STATUS" = 0 ] || fail "exit status $VM_STATUS, want 0"
 grep -E 'needs a reset|BUG:|Oops|Call Trace' "$out" && fail "a device failed or the guest saw errors"
 [ -e "$sock" ] && fail "the socket file is left behind"
-[ $status = "$s0" ] && echo "ports: ok (file, socket both ways with two clients, pty, names)" || show "$out"
+[ $status = "$s0" ] && echo "ports: ok (file, socket both ways with two clients, pty, names, 4 MiB held for a stalled reader and delivered whole)" || show "$out"
 exit $status

@@ -114,7 +114,7 @@ TEST(errors)
 	FAILS("-chardev", "duplicate id 'a'", "-chardev", "null,id=a", "-chardev", "pty,id=a");
 
 	const char *many[MAX_ARGS];
-	static char ids[VM_MAX_CHARDEV_CONFIGS + 1][16];
+	static char ids[VM_MAX_CHARDEV_CONFIGS + 1][32];
 	int n = 0;
 	for (int i = 0; i <= VM_MAX_CHARDEV_CONFIGS; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "null,id=c%d", i);
