@@ -512,8 +512,8 @@ static const struct cli_option cli_options[] = {
 	  cli_opt_chardev },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
 	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci, "
-	  "virtio-net-pci, vhost-user-blk-pci, virtio-rng-device, virtio-blk-device, virtio-net-device "
-	  "(-device help lists their properties)",
+	  "virtio-net-pci, vhost-user-blk-pci, virtio-serial-pci, virtconsole, virtserialport, "
+	  "virtio-rng-device, virtio-blk-device, virtio-net-device (-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
 	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"

@@ -14,6 +14,7 @@ struct device_parse {
 	struct cli *c;
 	const char *name;
 	struct virtio_device_config *virtio;	/* NULL for the ISA devices */
+	struct virtio_serial_port_config *port;	/* virtconsole, virtserialport */
 	uint64_t iobase, iosize;	/* isa-debug-exit */
 };
 
@@ -365,6 +366,111 @@ static enum cli_result vhost_user_blk_end(struct device_parse *d)
 	return virtio_end(d);
 }
 
+/* ---- virtio-serial-pci and its ports ---- */
+
+static enum cli_result serial_start(struct device_parse *d)
+{
+	enum cli_result r = virtio_start(d, VIRTIO_DEVICE_SERIAL);
+	if (r == CLI_RUN) {
+		d->virtio->serial.max_ports = VIRTIO_SERIAL_MAX_PORTS;
+		/* QEMU's: one vector for the queues, one for the configuration */
+		if (!is_mmio(d))
+			d->virtio->common.vectors = 2;
+	}
+	return r;
+}
+
+static enum cli_result serial_param(struct device_parse *d, const struct kv *kv)
+{
+	if (kv_key_is(kv, "max_ports")) {
+		uint64_t n;
+		if (kv_number(d->c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n < 1 || n > VIRTIO_SERIAL_MAX_PORTS)
+			return cli_fail(d->c, "max_ports=%.*s is outside 1..%d", (int)kv->val_len,
+					kv->val, VIRTIO_SERIAL_MAX_PORTS);
+		d->virtio->serial.max_ports = (unsigned)n;
+		return CLI_RUN;
+	}
+	return is_mmio(d) ? virtio_mmio_param(d, kv) : virtio_common_param(d, kv);
+}
+
+static enum cli_result port_start(struct device_parse *d, bool console)
+{
+	struct vm_config *cfg = d->c->cfg;
+	if (cfg->nr_serial_ports == VM_MAX_SERIAL_PORTS)
+		return cli_fail(d->c, "more than %d virtio console ports", VM_MAX_SERIAL_PORTS);
+	d->port = &cfg->serial_ports[cfg->nr_serial_ports];
+	*d->port = (struct virtio_serial_port_config){ .console = console, .chardev = -1 };
+	return CLI_RUN;
+}
+
+static enum cli_result console_start(struct device_parse *d)
+{
+	return port_start(d, true);
+}
+
+static enum cli_result serialport_start(struct device_parse *d)
+{
+	return port_start(d, false);
+}
+
+static enum cli_result port_param(struct device_parse *d, const struct kv *kv)
+{
+	struct virtio_serial_port_config *p = d->port;
+	if (kv_key_is(kv, "chardev"))
+		return kv_string(d->c, kv, &p->chardev_id);
+	if (kv_key_is(kv, "name"))
+		return kv_string(d->c, kv, &p->name);
+	if (kv_key_is(kv, "bus"))
+		return kv_string(d->c, kv, &p->bus_id);
+	if (kv_key_is(kv, "nr")) {
+		uint64_t n;
+		if (kv_number(d->c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n >= VIRTIO_SERIAL_MAX_PORTS)
+			return cli_fail(d->c, "nr=%.*s is above %d", (int)kv->val_len, kv->val,
+					VIRTIO_SERIAL_MAX_PORTS - 1);
+		p->nr = (unsigned)n;
+		p->nr_given = true;
+		return CLI_RUN;
+	}
+	return CLI_DONE;
+}
+
+/* The bus: bus=ID.0 names a virtio-serial-pci's id; without it, the last
+ * one given before the port, as QEMU finds the bus at that point */
+static enum cli_result port_end(struct device_parse *d)
+{
+	struct vm_config *cfg = d->c->cfg;
+	struct virtio_serial_port_config *p = d->port;
+	int bus = -1;
+	for (int i = (int)cfg->nr_virtio - 1; i >= 0 && bus < 0; i--) {
+		const struct virtio_device_config *v = &cfg->virtio[i];
+		if (v->type != VIRTIO_DEVICE_SERIAL)
+			continue;
+		if (!p->bus_id)
+			bus = i;
+		else if (v->id && !strncmp(p->bus_id, v->id, strlen(v->id)) &&
+			 !strcmp(p->bus_id + strlen(v->id), ".0"))
+			bus = i;
+	}
+	if (bus < 0) {
+		if (p->bus_id)
+			return cli_fail(d->c, "%s: bus '%s' is not a virtio-serial-pci (bus=ID.0 with "
+					      "the id= of one)",
+					d->name, p->bus_id);
+		return cli_fail(d->c, "%s needs a virtio-serial bus: give -device virtio-serial-pci "
+				      "(virtio-serial-device on microvm) before it",
+				d->name);
+	}
+	p->bus = (unsigned)bus;
+	if (p->nr_given && p->nr == 0 && !p->console)
+		return cli_fail(d->c, "port number 0 is kept for virtconsole (as in QEMU)");
+	cfg->nr_serial_ports++;
+	return CLI_RUN;
+}
+
 #define VIRTIO_MMIO_USAGE "[,packed=on|off][,event_idx=on|off][,indirect_desc=on|off]"
 #define VIRTIO_COMMON_USAGE VIRTIO_MMIO_USAGE "[,vectors=N]"
 
@@ -400,6 +506,19 @@ static const struct device_kind kinds[] = {
 	  "a disk served by a vhost-user back-end on the -chardev socket with id=ID "
 	  "(needs -object memory-backend-memfd,...,share=on -machine memory-backend=...)",
 	  vhost_user_blk_param, vhost_user_blk_start, vhost_user_blk_end },
+	{ "virtio-serial-pci", "[,max_ports=N]" VIRTIO_COMMON_USAGE,
+	  "a bus of console ports (virtio-console, multiport) for virtconsole and virtserialport",
+	  serial_param, serial_start, virtio_end },
+	{ "virtio-serial", "", "the same as virtio-serial-pci", serial_param, serial_start,
+	  virtio_end },
+	{ "virtio-serial-device", "[,max_ports=N]" VIRTIO_MMIO_USAGE,
+	  "virtio-serial-pci on virtio-mmio (-M microvm)", serial_param, serial_start, virtio_end },
+	{ "virtconsole", "[,chardev=ID][,name=NAME][,nr=N][,bus=ID.0]",
+	  "a console port (Linux: hvc0, console=hvc0) on the -chardev with id=ID", port_param,
+	  console_start, port_end },
+	{ "virtserialport", "[,chardev=ID][,name=NAME][,nr=N][,bus=ID.0]",
+	  "a port (Linux: /dev/vportNpM, /dev/virtio-ports/NAME) on the -chardev with id=ID",
+	  port_param, serialport_start, port_end },
 };
 
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -536,6 +655,45 @@ static enum cli_result net_cards_finish(struct cli *c)
 	return CLI_RUN;
 }
 
+/* Ports get their back-ends, and numbers as QEMU gives them: a
+ * virtconsole port 0 when it is free, everything else the first free
+ * number from 1 (0 is the console's) */
+static enum cli_result cli_serial_ports_finish(struct cli *c)
+{
+	struct vm_config *cfg = c->cfg;
+	c->opt = "-device";
+	for (unsigned i = 0; i < cfg->nr_serial_ports; i++) {
+		struct virtio_serial_port_config *p = &cfg->serial_ports[i];
+		const char *kind = p->console ? "virtconsole" : "virtserialport";
+		unsigned max = cfg->virtio[p->bus].serial.max_ports;
+		bool taken[VIRTIO_SERIAL_MAX_PORTS] = { false };
+		for (unsigned j = 0; j < i; j++)
+			if (cfg->serial_ports[j].bus == p->bus)
+				taken[cfg->serial_ports[j].nr] = true;
+		if (!p->nr_given) {
+			unsigned nr = p->console && !taken[0] ? 0 : 1;
+			while (nr < max && taken[nr])
+				nr++;
+			if (nr >= max)
+				return cli_fail(c, "%s: all %u ports of the virtio-serial bus are taken "
+						   "(max_ports=)",
+						kind, max);
+			p->nr = nr;
+		} else if (p->nr >= max) {
+			return cli_fail(c, "%s: nr=%u is not below max_ports=%u", kind, p->nr, max);
+		} else if (taken[p->nr]) {
+			return cli_fail(c, "%s: port %u is already taken", kind, p->nr);
+		}
+		if (p->chardev_id) {
+			const struct chardev_config *cd = cli_chardev_claim(c, p->chardev_id, kind);
+			if (!cd)
+				return CLI_ERROR;
+			p->chardev = (int)(cd - cfg->chardevs);
+		}
+	}
+	return CLI_RUN;
+}
+
 enum cli_result cli_devices_finish(struct cli *c)
 {
 	struct vm_config *cfg = c->cfg;
@@ -619,6 +777,8 @@ enum cli_result cli_devices_finish(struct cli *c)
 					   "-machine memory-backend=mem",
 					(unsigned long long)(cfg->ram_size >> 20));
 	}
+	if (cli_serial_ports_finish(c) != CLI_RUN)
+		return CLI_ERROR;
 	/* the default number of queues is one per vCPU, as QEMU's */
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		struct virtio_blk_config *b = &cfg->virtio[i].blk;

@@ -113,12 +113,15 @@ int chardev_open(struct chardev *cd, struct vm *vm, const struct chardev_config 
 		return 0;
 	case CHARDEV_STDIO:
 		chardev_open_stdout(cd);
+		cd->signal = cfg->signal;
 		break;
 	case CHARDEV_SOCKET:
 		cd->connected = false;
 		ret = chardev_socket_open(cd, cfg);
-		if (ret < 0)
+		if (ret < 0) {
+			chardev_close(cd);	/* a listening socket made before the failure */
 			return ret;
+		}
 		break;
 	case CHARDEV_PTY:
 		cd->connected = false;
@@ -187,6 +190,26 @@ void chardev_input_ready(struct chardev *cd)
 {
 	if (cd->vm)
 		vm_wake_main_loop(cd->vm);
+}
+
+size_t chardev_deliver(struct chardev *cd, const uint8_t *buf, size_t len)
+{
+	if (!cd->rx.receive)
+		return len;	/* nobody reads it: gone, as on a back-end without a device */
+	size_t room = cd->rx.can_receive ? cd->rx.can_receive(cd->rx.opaque) : len;
+	if (len > room)
+		len = room;
+	if (len)
+		cd->rx.receive(cd->rx.opaque, buf, len);
+	return len;
+}
+
+struct chardev *chardev_stdio_input(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_chardevs; i++)
+		if (vm->chardevs[i]->kind == CHARDEV_STDIO && vm->chardevs[i]->rx.receive)
+			return vm->chardevs[i];
+	return NULL;
 }
 
 void chardev_connected(struct chardev *cd, bool connected)

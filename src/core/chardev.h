@@ -59,6 +59,7 @@ struct chardev {
 	bool broken;		/* a write failed: output is dropped from now on */
 	bool socket;		/* written with send(), which can be told not to wait */
 	int shared_flags;	/* stdout's file status flags to put back at close, or -1 */
+	bool signal;		/* stdio: Ctrl-C is a signal (signal=on) */
 	/* bytes the sink has not taken yet: a ring of CHARDEV_BUF_SIZE,
 	 * allocated when first needed; under vm->dev_lock */
 	uint8_t *buf;
@@ -78,6 +79,11 @@ int chardev_open(struct chardev *cd, struct vm *vm, const struct chardev_config 
 void chardev_set_receiver(struct chardev *cd, const struct chardev_receiver *rx);
 /* The receiver has room again: the main loop reads on (any thread) */
 void chardev_input_ready(struct chardev *cd);
+/* Input read elsewhere (stdin, by the console) for cd's receiver, as far
+ * as it has room; returns the bytes it took.  vm->dev_lock held. */
+size_t chardev_deliver(struct chardev *cd, const uint8_t *buf, size_t len);
+/* The stdio back-end with a receiver, whose input the console reads */
+struct chardev *chardev_stdio_input(struct vm *vm);
 /* Bytes chardev_write takes now without dropping any; SIZE_MAX when
  * everything goes (no sink, or a broken one, where bytes vanish anyway) */
 size_t chardev_room(const struct chardev *cd);

@@ -289,6 +289,27 @@ struct vhost_user_blk_config {
 	unsigned queue_size;
 };
 
+/* -device virtio-serial-pci: a bus of console ports (virtio-console
+ * with VIRTIO_CONSOLE_F_MULTIPORT) */
+#define VIRTIO_SERIAL_MAX_PORTS 31	/* QEMU's default max_ports; 64 queues */
+#define VM_MAX_SERIAL_PORTS 32
+
+struct virtio_serial_config {
+	unsigned max_ports;	/* max_ports=: ports the guest sets up (1-31) */
+};
+
+/* -device virtconsole / virtserialport: a port on a virtio-serial bus */
+struct virtio_serial_port_config {
+	unsigned bus;		/* index into vm_config.virtio of its virtio-serial-pci */
+	const char *bus_id;	/* bus=ID.0, as given; NULL: the last one before it */
+	unsigned nr;		/* port number, set once parsed (nr= or the first free) */
+	bool nr_given;
+	bool console;		/* virtconsole: the guest makes it a console (hvc) */
+	const char *chardev_id;	/* chardev=; NULL: a port with no back-end */
+	int chardev;		/* index into vm_config.chardevs, set once parsed; -1: none */
+	const char *name;	/* name=: what the guest sees (/dev/virtio-ports/NAME) */
+};
+
 /* Which transport carries a virtio device: -device virtio-*-pci or
  * virtio-*-device */
 enum virtio_transport {
@@ -301,6 +322,7 @@ enum virtio_device_type {
 	VIRTIO_DEVICE_BLK,
 	VIRTIO_DEVICE_NET,
 	VIRTIO_DEVICE_VHOST_USER_BLK,
+	VIRTIO_DEVICE_SERIAL,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
@@ -316,6 +338,7 @@ struct virtio_device_config {
 		struct virtio_blk_config blk;
 		struct virtio_net_config net;
 		struct vhost_user_blk_config vhost_user_blk;
+		struct virtio_serial_config serial;
 	};
 };
 
@@ -374,6 +397,8 @@ struct vm_config {
 	bool net_configured;
 	struct virtio_device_config virtio[VM_MAX_VIRTIO_DEVICES];	/* in PCI slot order */
 	unsigned nr_virtio;
+	struct virtio_serial_port_config serial_ports[VM_MAX_SERIAL_PORTS];	/* in order */
+	unsigned nr_serial_ports;
 	/* where option values that are not whole arguments (ids, serial
 	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
 	char strings[8192];

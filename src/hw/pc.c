@@ -2,13 +2,13 @@
 
 #include <errno.h>
 
-
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pci.h"
 #include "virtio/vhost_user_blk.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
+#include "virtio/virtio_console.h"
 #include "virtio/virtio_rng.h"
 
 #define COM1_BASE 0x3f8
@@ -40,6 +40,7 @@ static const virtio_create_fn virtio_creators[][2] = {
 	[VIRTIO_DEVICE_BLK] = { virtio_blk_pci_create, virtio_blk_mmio_create },
 	[VIRTIO_DEVICE_NET] = { virtio_net_pci_create, virtio_net_mmio_create },
 	[VIRTIO_DEVICE_VHOST_USER_BLK] = { vhost_user_blk_pci_create, NULL },
+	[VIRTIO_DEVICE_SERIAL] = { virtio_console_pci_create, virtio_console_mmio_create },
 };
 
 int board_virtio_create(struct vm *vm)

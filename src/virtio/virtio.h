@@ -49,6 +49,7 @@ struct vm;
 /* Device IDs */
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 
 #define VIRTIO_MAX_QUEUES 65
@@ -121,6 +122,11 @@ struct virtio_dev_ops {
 	/* Optional: stop threads of the device's own, first thing in
 	 * virtio_dev_cleanup (no lock held) */
 	void (*stop)(struct virtio_dev *vdev);
+	/* Optional, for a device that may hold chains for a long time (a
+	 * stalled back-end): a reset is waiting for them, give them back
+	 * (virtq_push).  Called on the queue thread (or, without one, by
+	 * the status write), lock not held. */
+	void (*release_chains)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);

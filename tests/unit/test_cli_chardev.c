@@ -114,7 +114,7 @@ TEST(errors)
 	FAILS("-chardev", "duplicate id 'a'", "-chardev", "null,id=a", "-chardev", "pty,id=a");
 
 	const char *many[MAX_ARGS];
-	static char ids[VM_MAX_CHARDEV_CONFIGS + 1][16];
+	static char ids[VM_MAX_CHARDEV_CONFIGS + 1][32];
 	int n = 0;
 	for (int i = 0; i <= VM_MAX_CHARDEV_CONFIGS; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "null,id=c%d", i);
@@ -176,4 +176,66 @@ TEST(one_stdio)
 	      "stdio,id=a", "-chardev", "stdio,id=b", "-serial", "none");
 }
 
-RUN_TESTS(T(backends), T(sockets), T(errors), T(help), T(serial_on_a_chardev), T(one_stdio))
+/* virtio-serial-pci and its ports: numbers as QEMU gives them, one user
+ * per back-end */
+TEST(virtio_serial_ports)
+{
+	OK("-chardev", "stdio,id=c", "-device", "virtio-serial-pci", "-device",
+	   "virtconsole,chardev=c");
+	CHECK_EQ(run.cfg.nr_virtio, 1);
+	CHECK_EQ(run.cfg.virtio[0].type, VIRTIO_DEVICE_SERIAL);
+	CHECK_EQ(run.cfg.virtio[0].serial.max_ports, 31);
+	CHECK_EQ(run.cfg.virtio[0].common.vectors, 2);
+	CHECK_EQ(run.cfg.nr_serial_ports, 1);
+	CHECK(run.cfg.serial_ports[0].console);
+	CHECK_EQ(run.cfg.serial_ports[0].nr, 0);
+	CHECK_EQ(run.cfg.serial_ports[0].chardev, 0);
+	CHECK_EQ(run.cfg.serial.kind, CHARDEV_NONE);
+
+	/* a serial port first takes 1; a second console, the next free */
+	OK("-device", "virtio-serial", "-chardev", "pty,id=p", "-device",
+	   "virtserialport,chardev=p,name=org.example.0", "-device", "virtconsole", "-device",
+	   "virtconsole");
+	CHECK_EQ(run.cfg.nr_serial_ports, 3);
+	CHECK_EQ(run.cfg.serial_ports[0].nr, 1);
+	CHECK_STR(run.cfg.serial_ports[0].name, "org.example.0");
+	CHECK_EQ(run.cfg.serial_ports[1].nr, 0);
+	CHECK_EQ(run.cfg.serial_ports[1].chardev, -1);
+	CHECK_EQ(run.cfg.serial_ports[2].nr, 2);
+
+	/* bus= and nr=, and two buses */
+	OK("-device", "virtio-serial-pci,id=a,max_ports=4", "-device", "virtio-serial-pci,id=b",
+	   "-device", "virtserialport,bus=a.0,nr=3", "-device", "virtserialport,nr=3");
+	CHECK_EQ(run.cfg.virtio[0].serial.max_ports, 4);
+	CHECK_EQ(run.cfg.serial_ports[0].bus, 0);
+	CHECK_EQ(run.cfg.serial_ports[0].nr, 3);
+	CHECK_EQ(run.cfg.serial_ports[1].bus, 1);
+
+	FAILS("-device", "virtconsole needs a virtio-serial bus", "-device", "virtconsole");
+	FAILS("-device", "bus 'x.0' is not a virtio-serial-pci", "-device", "virtio-serial-pci,id=a",
+	      "-device", "virtconsole,bus=x.0");
+	FAILS("-device", "port number 0 is kept for virtconsole", "-device", "virtio-serial-pci",
+	      "-device", "virtserialport,nr=0");
+	FAILS("-device", "virtserialport: port 2 is already taken", "-device", "virtio-serial-pci",
+	      "-device", "virtserialport,nr=2", "-device", "virtserialport,nr=2");
+	FAILS("-device", "nr=3 is not below max_ports=2", "-device", "virtio-serial-pci,max_ports=2",
+	      "-device", "virtserialport,nr=3");
+	FAILS("-device", "all 2 ports of the virtio-serial bus are taken", "-device",
+	      "virtio-serial-pci,max_ports=2", "-device", "virtconsole", "-device", "virtconsole",
+	      "-device", "virtconsole");
+	FAILS("-device", "max_ports=32 is outside 1..31", "-device", "virtio-serial-pci,max_ports=32");
+	FAILS("-device", "max_ports=0 is outside 1..31", "-device", "virtio-serial-pci,max_ports=0");
+	FAILS("-device", "virtconsole: chardev 'nope' is not defined", "-device", "virtio-serial-pci",
+	      "-device", "virtconsole,chardev=nope");
+	FAILS("-device", "chardev 'p' is already used by virtconsole", "-chardev", "pty,id=p",
+	      "-device", "virtio-serial-pci", "-device", "virtconsole,chardev=p", "-device",
+	      "virtserialport,chardev=p");
+	FAILS("-device", "chardev 'p' is already used by the serial port", "-chardev", "pty,id=p",
+	      "-serial", "chardev:p", "-device", "virtio-serial-pci", "-device",
+	      "virtconsole,chardev=p");
+	FAILS("-device", "virtconsole has no parameter 'drive'", "-device", "virtio-serial-pci",
+	      "-device", "virtconsole,drive=x");
+}
+
+RUN_TESTS(T(backends), T(sockets), T(errors), T(help), T(serial_on_a_chardev), T(one_stdio),
+	  T(virtio_serial_ports))
