@@ -146,6 +146,65 @@ static enum cli_result opt_kernel(struct cli *c, const char *arg)
 	return opt_path(c, arg, &c->cfg->kernel);
 }
 
+static enum cli_result opt_bios(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->bios);
+}
+
+/* -boot [order=]DRIVES[,menu=on|off]: QEMU's letters; a, b (floppies) and
+ * n (network) have no device here and are refused */
+static enum cli_result opt_boot(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "order" };
+	struct kv kv;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "order") || kv_key_is(&kv, "once")) {
+			if (kv.val_len >= sizeof(c->cfg->boot_order))
+				return cli_fail(c, "order=%.*s: too many drives", (int)kv.val_len, kv.val);
+			for (size_t i = 0; i < kv.val_len; i++) {
+				char d = kv.val[i];
+				if (d != 'c' && d != 'd')
+					return cli_fail(c, "boot drive '%c' is not supported (c: disk, "
+							   "d: CD-ROM)", d);
+				if (memchr(kv.val, d, i))
+					return cli_fail(c, "boot drive '%c' given twice", d);
+			}
+			memcpy(c->cfg->boot_order, kv.val, kv.val_len);
+			c->cfg->boot_order[kv.val_len] = 0;
+		} else if (kv_key_is(&kv, "menu")) {
+			if (kv_val_is(&kv, "on"))
+				c->cfg->boot_menu = true;
+			else if (kv_val_is(&kv, "off"))
+				c->cfg->boot_menu = false;
+			else
+				return cli_fail(c, "menu=%.*s: on or off", (int)kv.val_len, kv.val);
+		} else if (kv_key_is(&kv, "strict") || kv_key_is(&kv, "splash-time") ||
+			   kv_key_is(&kv, "reboot-timeout")) {
+			/* accepted; SeaBIOS' defaults are used */
+		} else {
+			return cli_fail(c, "unknown parameter '%.*s'", (int)kv.key_len,
+					kv.key ? kv.key : kv.val);
+		}
+	}
+	return CLI_RUN;
+}
+
+/* -global DRIVER.PROP=VALUE: only isa-debugcon.iobase, which moves the
+ * debug console (SeaBIOS' log is on 0x402) */
+static enum cli_result opt_global(struct cli *c, const char *arg)
+{
+	static const char prop[] = "isa-debugcon.iobase=";
+	uint64_t port;
+	if (strncmp(arg, prop, sizeof(prop) - 1))
+		return cli_fail(c, "'%s' is not supported (only isa-debugcon.iobase=PORT)", arg);
+	const char *v = arg + sizeof(prop) - 1;
+	if (!parse_u64(v, strlen(v), &port) || port > 0xffff)
+		return cli_fail(c, "iobase '%s' is not a port number", v);
+	c->cfg->debugcon_port = (uint16_t)port;
+	return CLI_RUN;
+}
+
 static enum cli_result opt_initrd(struct cli *c, const char *arg)
 {
 	return opt_path(c, arg, &c->cfg->initrd);
@@ -426,10 +485,18 @@ static enum cli_result opt_version(struct cli *c, const char *arg)
 
 static const struct cli_option cli_options[] = {
 	{ "kernel", NULL, "FILE",
-	  "the kernel to boot (Linux bzImage, Multiboot, ELF, boot sector or raw binary); "
-	  "required",
+	  "the kernel to boot directly (Linux bzImage, Multiboot, ELF, boot sector or raw "
+	  "binary); without it the firmware boots the disks",
 	  opt_kernel },
 	{ "initrd", NULL, "FILE", "initial ramdisk", opt_initrd },
+	{ "bios", NULL, "FILE",
+	  "firmware image, mapped below 4 GiB (default without -kernel: "
+	  "/usr/share/seabios/bios-256k.bin)",
+	  opt_bios },
+	{ "boot", NULL, "[order=]c|d|cd|dc[,menu=on|off]",
+	  "firmware boot order: c disk, d CD-ROM", opt_boot },
+	{ "global", NULL, "isa-debugcon.iobase=PORT", "move the -debugcon port (SeaBIOS logs to 0x402)",
+	  opt_global },
 	{ "append", NULL, "CMDLINE", "kernel command line", opt_append },
 	{ "m", NULL, "[size=]SIZE", "RAM size; suffix B, K, M, G, T (default M), e.g. 512M, 2G",
 	  opt_memory },
@@ -485,7 +552,7 @@ static const struct cli_option cli_options[] = {
 static enum cli_result opt_help(struct cli *c, const char *arg)
 {
 	(void)arg;
-	fprintf(c->out, "usage: minivmm [options] -kernel FILE\n"
+	fprintf(c->out, "usage: minivmm [options] [-kernel FILE]\n"
 			"Runs a virtual x86-64 PC on KVM or on a software CPU; the options are "
 			"a subset of qemu-system-x86_64's.\n"
 			"Options take one dash or two (-m or --m).\n\n");
@@ -519,9 +586,13 @@ static enum cli_result cli_finish(struct cli *c)
 		c->opt = "-cpu";
 		return cli_fail(c, "CPU model 'host' needs KVM, not -accel tcg");
 	}
-	if (!cfg->kernel) {
-		fprintf(c->err, "minivmm: no -kernel given: minivmm boots a kernel directly "
-				"(there is no firmware)\n");
+	if (cfg->kernel && cfg->bios) {
+		fprintf(c->err, "minivmm: -kernel with -bios is not supported yet: give one of "
+				"them\n");
+		return CLI_ERROR;
+	}
+	if (!cfg->kernel && (cfg->initrd || cfg->append)) {
+		fprintf(c->err, "minivmm: -initrd and -append need -kernel\n");
 		return CLI_ERROR;
 	}
 	if (cfg->nodefaults && !c->serial_given)

@@ -278,6 +278,14 @@ struct vm_config {
 	bool display_none;
 	struct chardev_config serial;	/* COM1 */
 	struct chardev_config debugcon;	/* port 0xe9 */
+	uint16_t debugcon_port;	/* -global isa-debugcon.iobase=N; 0: 0xe9 */
+	/* -bios FILE; NULL: the default firmware when there is no -kernel
+	 * (hw/pc_bios.h) */
+	const char *bios;
+	/* -boot order=...: the drive letters, in order (c: disk, d: CD-ROM,
+	 * n: network); "" leaves the order to the firmware */
+	char boot_order[8];
+	bool boot_menu;		/* -boot menu=on */
 	bool debug_exit;
 	uint16_t debug_exit_iobase;
 	uint16_t debug_exit_iosize;

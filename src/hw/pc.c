@@ -2,6 +2,7 @@
 
 #include "core/vm.h"
 #include "hw/i8259.h"
+#include "hw/pc_bios.h"
 #include "hw/pci.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_rng.h"
@@ -32,6 +33,7 @@ static int pc_irqchip_init(struct vm *vm)
 int pc_board_init(struct vm *vm)
 {
 	const struct vm_config *cfg = &vm->cfg;
+	bool firmware = pc_boots_firmware(cfg);
 	int ret;
 
 	ret = pc_irqchip_init(vm);
@@ -39,7 +41,7 @@ int pc_board_init(struct vm *vm)
 		return ret;
 	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
 	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
-	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = acpi_pm_create(vm)) < 0)
+	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = piix_create(vm, firmware)) < 0)
 		return ret;
 	if (cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);
@@ -47,12 +49,15 @@ int pc_board_init(struct vm *vm)
 			return ret;
 	}
 	if (cfg->debugcon.kind != CHARDEV_NONE) {
-		ret = debugcon_create(vm, DEBUGCON_PORT, &cfg->debugcon);
+		ret = debugcon_create(vm, cfg->debugcon_port ? cfg->debugcon_port : DEBUGCON_PORT,
+				      &cfg->debugcon);
 		if (ret < 0)
 			return ret;
 	}
 	ret = fw_cfg_create(vm);
 	if (ret < 0)
+		return ret;
+	if (firmware && (ret = pc_bios_create(vm)) < 0)
 		return ret;
 	if (cfg->debug_exit) {
 		ret = isa_debug_exit_create(vm, cfg->debug_exit_iobase, cfg->debug_exit_iosize);
@@ -77,6 +82,8 @@ int pc_board_init(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
+	if (firmware)
+		return 0;
 	/* as firmware would: PCI interrupts are level triggered, BARs placed */
 	if (vm->pic)
 		i8259_set_level_triggered(vm->pic, (uint16_t)pci_bus_gsi_mask(vm->pci));

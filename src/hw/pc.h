@@ -2,6 +2,7 @@
 #ifndef MINIVMM_PC_H
 #define MINIVMM_PC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -38,6 +39,18 @@ int pci_host_create(struct vm *vm, struct pci_bus **out);
 /* ACPI PM1a event/control registers and PM timer at the ports the ACPI
  * tables name (boot/acpi.h: 0x600-0x60b, SCI on IRQ 9) */
 int acpi_pm_create(struct vm *vm);
+/* The same registers where a PIIX4 PM function's PMBA puts them: base 0
+ * leaves them unmapped until acpi_pm_set_base (0, or -EEXIST when the
+ * ports are taken, and they stay unmapped) */
+struct acpi_pm;
+int acpi_pm_create_at(struct vm *vm, uint16_t base, struct acpi_pm **out);
+int acpi_pm_set_base(struct acpi_pm *pm, uint16_t base);
+
+/* The PIIX functions of QEMU's pc machine at 00:01: the PIIX3 ISA bridge
+ * (PIRQ routing) and the PIIX4 power-management function (the ACPI
+ * registers' base, an SMBus with nothing on it).  firmware false: they
+ * start as a BIOS leaves them (PM at 0x600, PIRQs to 10, 10, 11, 11). */
+int piix_create(struct vm *vm, bool firmware);
 
 /* The APICs for the software CPU (hw/irq_router.h): a local APIC per vCPU
  * at 0xFEE00000 and the I/O APIC at 0xFEC00000; takes vm->irqchip over
