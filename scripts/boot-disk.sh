@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# boot-disk.sh DISK [APPEND]: a raw disk image that a PC BIOS boots into the
+# boot-disk.sh [--iso] DISK [APPEND]: a raw disk image that a PC BIOS boots into the
 # Linux kit (scripts/linux-kit.sh), made of Debian's packages only: an MBR
 # (syslinux's mbr.bin) with one active FAT16 partition from 1 MiB holding
 # SYSLINUX, the kit's bzImage and initramfs and a syslinux.cfg that boots
 # them with the serial console and APPEND (default: power off after the
 # marker).  No root, loop devices or mounts: mkfs.fat, mtools and
-# syslinux work on the partition as a file.  Prints nothing on success.
+# syslinux work on the partition as a file.  With --iso, an ISO9660 CD
+# image instead (El Torito, no emulation, ISOLINUX; made by xorriso).
+# Prints nothing on success.
 set -euo pipefail
+iso=false
+if [ "${1:-}" = --iso ]; then
+	iso=true
+	shift
+fi
 disk=$1
 append=${2:-console=ttyS0 panic=-1 minivmm.poweroff}
-for tool in mkfs.fat mcopy syslinux; do
+tools="mkfs.fat mcopy syslinux"
+$iso && tools=xorriso
+for tool in $tools; do
 	command -v "$tool" >/dev/null || {
 		echo "boot-disk: $tool is missing (scripts/setup-deps.sh installs it)" >&2
 		exit 1
@@ -30,6 +39,18 @@ LABEL linux
   INITRD /initrd.gz
   APPEND $append
 CFG
+if $iso; then
+	mkdir -p "$work/cd/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 \
+		"$work/cd/isolinux/"
+	cp "$work/syslinux.cfg" "$work/cd/isolinux/isolinux.cfg"
+	cp "$KIT/bzImage" "$work/cd/bzImage"
+	cp "$KIT/initramfs.cpio.gz" "$work/cd/initrd.gz"
+	rm -f "$disk"
+	xorriso -as mkisofs -quiet -o "$disk" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table -V MINIVMM "$work/cd" 2>/dev/null
+	exit 0
+fi
 truncate -s ${part_mib}M "$work/part.img"
 mkfs.fat -F 16 -n MINIVMM "$work/part.img" >/dev/null
 mcopy -i "$work/part.img" "$KIT/bzImage" ::/bzImage

@@ -205,6 +205,31 @@ static enum cli_result opt_global(struct cli *c, const char *arg)
 	return CLI_RUN;
 }
 
+static enum cli_result opt_hda(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 0, false);
+}
+
+static enum cli_result opt_hdb(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 1, false);
+}
+
+static enum cli_result opt_hdc(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, false);
+}
+
+static enum cli_result opt_hdd(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 3, false);
+}
+
+static enum cli_result opt_cdrom(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, true);
+}
+
 static enum cli_result opt_initrd(struct cli *c, const char *arg)
 {
 	return opt_path(c, arg, &c->cfg->initrd);
@@ -519,11 +544,16 @@ static const struct cli_option cli_options[] = {
 	  "(-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
-	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
+	  "file=F[,if=ide|virtio|none][,media=disk|cdrom][,index=N][,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
 	  "[,aio=threads|io_uring][,discard=unmap|ignore][,detect-zeroes=off|on|unmap][,serial=S]",
 	  "a disk image (a file, block device or nbd:// URI); cache=writeback (default), none, "
 	  "writethrough, directsync or unsafe",
 	  opt_drive },
+	{ "hda", NULL, "FILE", "IDE disk, primary master (-drive file=FILE,index=0)", opt_hda },
+	{ "hdb", NULL, "FILE", "IDE disk, primary slave", opt_hdb },
+	{ "hdc", NULL, "FILE", "IDE disk, secondary master", opt_hdc },
+	{ "hdd", NULL, "FILE", "IDE disk, secondary slave", opt_hdd },
+	{ "cdrom", NULL, "FILE", "IDE CD-ROM (read-only image), secondary master", opt_cdrom },
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
@@ -613,7 +643,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		c.opt = a;
 		if (a[0] != '-' || a[1] == '\0') {
 			fprintf(err, "minivmm: unexpected argument '%s' (a disk image is given "
-				     "with -drive file=...,if=virtio)\n",
+				     "with -hda FILE or -drive file=...)\n",
 				a);
 			return CLI_ERROR;
 		}

@@ -83,6 +83,8 @@ struct drive_config {
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
 	const char *serial;	/* serial=: what the guest reads as the disk's ID */
+	bool cdrom;		/* media=cdrom (read-only) */
+	int index;		/* if=ide: 0-3 (primary master, slave, secondary ...); -1 unset */
 };
 
 

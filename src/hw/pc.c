@@ -41,7 +41,8 @@ int pc_board_init(struct vm *vm)
 		return ret;
 	if ((ret = mc146818_rtc_create(vm, NULL)) < 0 || (ret = i8042_create(vm, NULL)) < 0 ||
 	    (ret = port92_create(vm)) < 0 || (ret = port80_create(vm)) < 0 ||
-	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = piix_create(vm, firmware)) < 0)
+	    (ret = pci_host_create(vm, &vm->pci)) < 0 || (ret = piix_create(vm, firmware)) < 0 ||
+	    (ret = piix_ide_create(vm)) < 0)
 		return ret;
 	if (cfg->serial.kind != CHARDEV_NONE) {
 		ret = uart16550_create(vm, COM1_BASE, COM1_IRQ, &cfg->serial, &vm->com1);

@@ -51,6 +51,8 @@ int acpi_pm_set_base(struct acpi_pm *pm, uint16_t base);
  * registers' base, an SMBus with nothing on it).  firmware false: they
  * start as a BIOS leaves them (PM at 0x600, PIRQs to 10, 10, 11, 11). */
 int piix_create(struct vm *vm, bool firmware);
+/* The PIIX3 IDE function at 00:01.1 with the -drive if=ide drives (hw/ide.h) */
+int piix_ide_create(struct vm *vm);
 
 /* The APICs for the software CPU (hw/irq_router.h): a local APIC per vCPU
  * at 0xFEE00000 and the I/O APIC at 0xFEC00000; takes vm->irqchip over

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # firmware_disk: a disk image built here from Debian packages (MBR, FAT16,
 # SYSLINUX; scripts/boot-disk.sh) holding the Linux kit boots with no
-# -kernel: SeaBIOS reads it from virtio-blk, SYSLINUX loads the kernel and
-# initramfs through the BIOS disk services, Linux prints the kit's marker
-# and powers off (exit status 0).  Raw and qcow2.  Under QEMU, when
-# installed, the same raw image prints the same firmware and boot loader
-# lines and the same marker.
+# -kernel: SeaBIOS reads it, SYSLINUX loads the kernel and initramfs
+# through the BIOS disk services, Linux prints the kit's marker and powers
+# off (exit status 0).  From virtio-blk on qcow2 and from an IDE disk
+# (-hda) on raw, where Linux's ata_piix drives the disk too; and an ISO9660
+# CD image (ISOLINUX) with -cdrom -boot d.  Under QEMU, when installed, the
+# same raw and CD images print the same firmware and boot loader lines
+# and the same marker.
 . "$(dirname "$0")/linux.bash"
 
 if [ ! -f /usr/share/seabios/bios-256k.bin ]; then
@@ -41,33 +43,51 @@ boot_lines() {
 }
 
 status=0
-boot minivmm-raw "$WORK/raw.out" "$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
-	-drive "file=$WORK/disk.img,format=raw,if=virtio" || status=1
+"$ROOT/scripts/boot-disk.sh" --iso "$WORK/cd.iso" || { echo "FAIL: cannot build the CD image"; exit 1; }
 qemu-img convert -f raw -O qcow2 "$WORK/disk.img" "$WORK/disk.qcow2"
-boot minivmm-qcow2 "$WORK/qcow2.out" "$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
+boot minivmm-virtio-qcow2 "$WORK/qcow2.out" "$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
 	-drive "file=$WORK/disk.qcow2,format=qcow2,if=virtio" || status=1
-boot_lines "$WORK/raw.out" >"$WORK/raw.lines"
-boot_lines "$WORK/qcow2.out" >"$WORK/qcow2.lines"
-if ! grep -q 'SYSLINUX' "$WORK/raw.lines"; then
-	echo "minivmm: FAILED: SYSLINUX did not print its banner"
+boot minivmm-ide-raw "$WORK/ide.out" "$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
+	-drive "file=$WORK/disk.img,format=raw,if=ide" || status=1
+boot minivmm-cdrom "$WORK/cd.out" "$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
+	-drive "file=$WORK/cd.iso,format=raw,media=cdrom,index=2" -boot d || status=1
+for run in qcow2 ide cd; do
+	boot_lines "$WORK/$run.out" >"$WORK/$run.lines"
+done
+if ! grep -q '^SYSLINUX' "$WORK/ide.lines" || ! grep -q '^ISOLINUX' "$WORK/cd.lines"; then
+	echo "minivmm: FAILED: no SYSLINUX or ISOLINUX banner"
 	status=1
 fi
-if ! cmp -s "$WORK/raw.lines" "$WORK/qcow2.lines"; then
-	echo "minivmm: FAILED: raw and qcow2 boots differ:"
-	diff -u "$WORK/raw.lines" "$WORK/qcow2.lines" | head -n 20
+if ! cmp -s "$WORK/ide.lines" "$WORK/qcow2.lines"; then
+	echo "minivmm: FAILED: IDE and virtio boots differ:"
+	diff -u "$WORK/ide.lines" "$WORK/qcow2.lines" | head -n 20
+	status=1
+fi
+# Linux found the IDE disk and the CD-ROM through ata_piix
+if ! grep -q 'ata1.00: ATA-7: MINIVMM HARDDISK' "$WORK/ide.out" || ! grep -q ' sda: sda1' "$WORK/ide.out"; then
+	echo "minivmm: FAILED: Linux did not find the IDE disk and its partition"
+	status=1
+fi
+if ! grep -q 'ata2.00: ATAPI: MINIVMM DVD-ROM' "$WORK/cd.out" || ! grep -q 'sr 1:0:0:0: \[sr0\] scsi3-mmc drive' "$WORK/cd.out"; then
+	echo "minivmm: FAILED: Linux did not find the CD-ROM"
 	status=1
 fi
 if command -v qemu-system-x86_64 >/dev/null; then
-	boot qemu "$WORK/qemu.out" qemu-system-x86_64 -accel tcg -nodefaults -vga none -nographic \
-		-serial stdio -m 256 -no-reboot -drive "file=$WORK/disk.img,format=raw,if=virtio" ||
+	boot qemu-ide "$WORK/qemu-ide.out" qemu-system-x86_64 -accel tcg -nodefaults -vga none \
+		-nographic -serial stdio -m 256 -no-reboot -drive "file=$WORK/disk.img,format=raw,if=ide" ||
 		status=1
-	boot_lines "$WORK/qemu.out" >"$WORK/qemu.lines"
-	if cmp -s "$WORK/qemu.lines" "$WORK/raw.lines"; then
-		echo "qemu: the same $(wc -l <"$WORK/raw.lines") firmware, boot loader and marker lines"
-	else
-		echo "FAILED: QEMU and minivmm print different boot lines (--- qemu, +++ minivmm):"
-		diff -u "$WORK/qemu.lines" "$WORK/raw.lines" | tail -n +3 | head -n 30
-		status=1
-	fi
+	boot qemu-cdrom "$WORK/qemu-cd.out" qemu-system-x86_64 -accel tcg -nodefaults -vga none \
+		-nographic -serial stdio -m 256 -no-reboot \
+		-drive "file=$WORK/cd.iso,format=raw,media=cdrom,index=2" -boot d || status=1
+	for run in ide cd; do
+		boot_lines "$WORK/qemu-$run.out" >"$WORK/qemu-$run.lines"
+		if cmp -s "$WORK/qemu-$run.lines" "$WORK/$run.lines"; then
+			echo "qemu: $run: the same $(wc -l <"$WORK/$run.lines") firmware, boot loader and marker lines"
+		else
+			echo "FAILED: $run: QEMU and minivmm print different boot lines (--- qemu, +++ minivmm):"
+			diff -u "$WORK/qemu-$run.lines" "$WORK/$run.lines" | tail -n +3 | head -n 30
+			status=1
+		fi
+	done
 fi
 exit $status

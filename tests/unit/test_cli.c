@@ -584,7 +584,7 @@ TEST(help)
 		"-device", "-nodefaults", "-no-reboot", "-no-shutdown", "-vga", "-vnc",
 		"-monitor", "-parallel", "-net", "-d ", "-D ", "-help", "-h", "-version",
 		"isa-debug-exit", "pc-testdev", "virtio-rng-pci", "virtio-blk-pci", "mon:stdio",
-		"file:PATH", "-drive", "if=virtio|none", "cache=",
+		"file:PATH", "-drive", "if=ide|virtio|none", "cache=", "-hda", "-cdrom", "-bios", "-boot",
 	};
 	for (size_t s = 0; s < sizeof(spellings) / sizeof(spellings[0]); s++) {
 		/* help ends the parse: nothing after it is looked at */
@@ -622,7 +622,6 @@ TEST(unknown_options_and_arguments)
 	FAILS("--foo", "unknown option '--foo'", "--foo");
 	FAILS("---m", "unknown option '---m'", "---m", "1");
 	FAILS("--", "unknown option '--'", "--");
-	FAILS("-hda", "unknown option '-hda'", "-hda", "disk.img");
 	FAILS("disk.img", "unexpected argument 'disk.img'", "disk.img");
 	FAILS("'-'", "unexpected argument '-'", "-");
 	/* options are case sensitive, as in QEMU: -d and -D differ */
@@ -755,13 +754,34 @@ TEST(drives)
 	CHECK_STR(run.cfg.drives[15].id, "virtio15");
 }
 
+TEST(ide_drives)
+{
+	/* without if=, as in QEMU, an IDE disk; -hda..-hdd and -cdrom place
+	 * theirs, the rest take the free indexes in order */
+	CHECK_EQ(parse_argv(ARGS("-drive", "file=a.img", "-cdrom", "cd.iso", "-hdb", "b.img",
+				 "-drive", "file=c.img,if=ide,format=qcow2")),
+		 CLI_RUN);
+	CHECK_EQ(run.cfg.nr_drives, 4);
+	CHECK_EQ(run.cfg.drives[0].interface, DRIVE_IF_IDE);
+	CHECK_EQ(run.cfg.drives[0].index, 0);
+	CHECK(!run.cfg.drives[0].cdrom);
+	CHECK_STR(run.cfg.drives[1].file, "cd.iso");
+	CHECK_EQ(run.cfg.drives[1].index, 2);
+	CHECK(run.cfg.drives[1].cdrom && run.cfg.drives[1].readonly);
+	CHECK_EQ(run.cfg.drives[2].index, 1);
+	CHECK_EQ(run.cfg.drives[3].index, 3);
+	CHECK_EQ(run.cfg.drives[3].format, DRIVE_FORMAT_QCOW2);
+	CHECK_EQ(parse_argv(ARGS("-drive", "file=x.iso,media=cdrom,index=3", "-hda", "d.img")),
+		 CLI_RUN);
+	CHECK(run.cfg.drives[0].cdrom && run.cfg.drives[0].readonly);
+	CHECK_EQ(run.cfg.drives[0].index, 3);
+	CHECK_EQ(run.cfg.drives[1].index, 0);
+}
+
 TEST(drive_errors)
 {
 	FAILS("-drive", "missing file=", "-drive", "if=virtio");
 	FAILS("-drive", "file= is empty", "-drive", "file=,if=virtio");
-	FAILS("-drive", "IDE disks", "-drive", "file=disk.img");
-	FAILS("-drive", "if=virtio", "-drive", "file=disk.img");
-	FAILS("-drive", "if=ide is not supported", "-drive", "file=disk.img,if=ide");
 	FAILS("-drive", "if=scsi is not supported (none, virtio, ide)", "-drive",
 	      "file=d,if=scsi");
 	FAILS("-drive", "unknown parameter 'bogus'", "-drive", "file=d,if=virtio,bogus=1");
@@ -795,7 +815,17 @@ TEST(drive_errors)
 	      "file=d,if=none,id=1abc");
 	FAILS("-drive", "id=a/b", "-drive", "file=d,if=none,id=a/b");
 	FAILS("-drive", "serial=", "-drive", "file=d,if=virtio,serial=123456789012345678901");
-	FAILS("-drive", "media=cdrom is not supported", "-drive", "file=d,if=virtio,media=cdrom");
+	FAILS("-drive", "media=cdrom needs if=ide", "-drive", "file=d,if=virtio,media=cdrom");
+	FAILS("-drive", "media=tape: disk or cdrom", "-drive", "file=d,media=tape");
+	FAILS("-drive", "index=4: 0 to 3", "-drive", "file=d,index=4");
+	FAILS("-drive", "index= applies to if=ide", "-drive", "file=d,if=virtio,index=1");
+	FAILS("-drive", "two IDE drives at index 1", "-drive", "file=d,index=1", "-drive",
+	      "file=e,if=ide,index=1");
+	FAILS("-drive", "more than 4 IDE drives", "-drive", "file=a", "-drive", "file=b", "-drive",
+	      "file=c", "-drive", "file=d", "-drive", "file=e");
+	FAILS("-hdb", "IDE index 1 is given twice", "-hdb", "a", "-hdb", "b");
+	FAILS("-cdrom", "IDE index 2 is given twice", "-hdc", "a", "-cdrom", "b");
+	FAILS("-hda", "empty file name", "-hda", "");
 	FAILS("-drive", "does not apply to NBD", "-drive",
 	      "file=nbd://localhost/x,if=virtio,cache=none");
 	const char *many[40];
@@ -813,4 +843,4 @@ RUN_TESTS(T(defaults), T(no_kernel_boots_firmware), T(boot_order_and_global), T(
 	  T(flags), T(serial), T(debugcon), T(nodefaults), T(devices), T(device_errors),
 	  T(virtio_devices), T(virtio_device_errors),
 	  T(debug_log), T(help), T(version), T(unknown_options_and_arguments),
-	  T(missing_arguments), T(drives), T(drive_errors))
+	  T(missing_arguments), T(drives), T(ide_drives), T(drive_errors))

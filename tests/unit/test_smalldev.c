@@ -198,7 +198,7 @@ static uint32_t fw_dma(struct vm *vm, uint64_t desc, uint32_t control, uint32_t 
 TEST(fw_cfg_dma_transfers)
 {
 	struct vm *vm = fw_cfg_vm();
-	uint8_t buf[64];
+	uint8_t buf[128];
 	const uint32_t sel = FW_CFG_DMA_SELECT | FW_CFG_DMA_READ;
 
 	/* the signature reads at the DMA ports, as firmware probes it */
