@@ -108,6 +108,9 @@ struct vm {
 	 * where the in-kernel APIC answers). */
 	unsigned current_cpu;
 	struct pci_bus *pci;
+	/* the A20 gate: on while either input asks for it (enum pc_a20_input
+	 * in hw/pc.h), under dev_lock */
+	uint8_t a20_inputs;
 	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
 	struct boot_files *boot_files;
 };

@@ -1,5 +1,6 @@
 #include "hw/pc.h"
 
+#include "accel/tcg/tcg.h"
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "hw/pc_bios.h"
@@ -27,6 +28,14 @@ static int pc_irqchip_init(struct vm *vm)
 	if (ret < 0)
 		return ret;
 	return i8254_create(vm, NULL);
+}
+
+void pc_set_a20_input(struct vm *vm, enum pc_a20_input input, bool on)
+{
+	uint8_t before = vm->a20_inputs;
+	vm->a20_inputs = (uint8_t)(on ? before | input : before & ~input);
+	if (!before != !vm->a20_inputs)
+		tcg_set_a20(vm, vm->a20_inputs != 0);
 }
 
 /* Each create function prints its own error, naming the device */

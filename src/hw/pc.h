@@ -12,6 +12,13 @@ struct uart16550;
 
 int pc_board_init(struct vm *vm);
 
+/* The A20 gate's inputs: address bit 20 is masked while both are off */
+enum pc_a20_input {
+	PC_A20_PORT92 = 1,	/* system control port A, bit 1 */
+	PC_A20_I8042 = 2,	/* the keyboard controller's output port, bit 1 */
+};
+void pc_set_a20_input(struct vm *vm, enum pc_a20_input input, bool on);
+
 /* One creation function per device; each registers its I/O ranges and its
  * life cycle with the vm, and returns 0 or a negative errno. */
 int uart16550_create(struct vm *vm, uint16_t base, unsigned irq, const struct chardev_config *out,
