@@ -247,6 +247,7 @@ struct virtio_blk_config {
 	bool discard;		/* discard=: VIRTIO_BLK_F_DISCARD (writable drives) */
 	bool write_zeroes;	/* write-zeroes=: VIRTIO_BLK_F_WRITE_ZEROES */
 	bool discard_given, write_zeroes_given;
+	int bootindex;		/* bootindex=: firmware boot order; -1: none */
 };
 
 enum virtio_device_type {

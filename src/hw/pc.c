@@ -2,6 +2,8 @@
 
 #include "accel/tcg/tcg.h"
 #include "core/vm.h"
+
+#include <stdio.h>
 #include "hw/i8259.h"
 #include "hw/pc_bios.h"
 #include "hw/pci.h"
@@ -79,6 +81,8 @@ int pc_board_init(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
+	struct pc_boot_entry boot[PC_BIOS_MAX_BOOT];
+	unsigned nboot = 0;
 	for (unsigned i = 0; i < cfg->nr_virtio; i++) {
 		const struct virtio_device_config *d = &cfg->virtio[i];
 		switch (d->type) {
@@ -87,13 +91,20 @@ int pc_board_init(struct vm *vm)
 			break;
 		case VIRTIO_DEVICE_BLK:
 			ret = virtio_blk_pci_create(vm, d);
+			if (ret == 0 && d->blk.bootindex >= 0 && nboot < PC_BIOS_MAX_BOOT) {
+				int devfn = pci_bus_last_devfn(vm->pci);
+				boot[nboot].bootindex = d->blk.bootindex;
+				/* as QEMU names a virtio disk to SeaBIOS */
+				snprintf(boot[nboot++].path, sizeof(boot[0].path),
+					 "/pci@i0cf8/scsi@%x/disk@0,0", devfn >> 3);
+			}
 			break;
 		}
 		if (ret < 0)
 			return ret;
 	}
 	if (firmware)
-		return 0;
+		return pc_bios_set_bootorder(vm, boot, nboot);
 	/* as firmware would: PCI interrupts are level triggered, BARs placed */
 	if (vm->pic)
 		i8259_set_level_triggered(vm->pic, (uint16_t)pci_bus_gsi_mask(vm->pci));

@@ -11,6 +11,7 @@
 #include "hw/pc_bios.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,6 +102,29 @@ static int pc_bios_add_files(struct vm *vm)
 		return ret;
 	}
 	return acpi_build_fw_cfg(vm, fw);
+}
+
+static int boot_entry_cmp(const void *a, const void *b)
+{
+	return ((const struct pc_boot_entry *)a)->bootindex -
+	       ((const struct pc_boot_entry *)b)->bootindex;
+}
+
+int pc_bios_set_bootorder(struct vm *vm, struct pc_boot_entry *e, unsigned n)
+{
+	char buf[PC_BIOS_MAX_BOOT * 65 + 1];
+	size_t len = 0;
+	if (n == 0)
+		return 0;
+	qsort(e, n, sizeof(*e), boot_entry_cmp);
+	for (unsigned i = 0; i < n && i < PC_BIOS_MAX_BOOT; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "\n" : "",
+					e[i].path);
+	/* lines, and a NUL at the end */
+	int ret = fw_cfg_add_file(vm->fw_cfg, "bootorder", buf, len + 1);
+	if (ret < 0)
+		log_error("bios: cannot add the boot order: %s", strerror(-ret));
+	return ret;
 }
 
 const char *pc_bios_path(const struct vm_config *cfg)

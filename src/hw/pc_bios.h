@@ -24,4 +24,13 @@ const char *pc_bios_path(const struct vm_config *cfg);
  * default firmware is missing). */
 int pc_bios_create(struct vm *vm);
 
+/* The "bootorder" file: devices named by their OpenFirmware paths, as
+ * QEMU's bootindex= gives them, lowest index first */
+#define PC_BIOS_MAX_BOOT 32
+struct pc_boot_entry {
+	int bootindex;
+	char path[64];
+};
+int pc_bios_set_bootorder(struct vm *vm, struct pc_boot_entry *e, unsigned n);
+
 #endif

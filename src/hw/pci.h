@@ -151,6 +151,9 @@ void pci_bus_assign_bars(struct pci_bus *bus);
  * (0-3, INTA of slot 0 rotated by slot) now reach gsi; gsi >= 32
  * disconnects them */
 void pci_bus_set_pirq(struct pci_bus *bus, unsigned pirq, unsigned gsi);
+/* The devfn of the device registered last (-1: none yet), to name it to
+ * firmware (a boot order) */
+int pci_bus_last_devfn(const struct pci_bus *bus);
 /* The GSIs PCI devices use: level-triggered lines for the ELCR */
 uint32_t pci_bus_gsi_mask(const struct pci_bus *bus);
 

@@ -48,6 +48,7 @@ struct pci_bus {
 	unsigned pirq_gsi[4];
 	unsigned gsi_users[MAX_GSI];	/* devices asserting each line */
 	bool assign_bars;	/* play firmware: place BARs at reset */
+	int last_devfn;
 };
 
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
@@ -260,8 +261,14 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 	}
 	pthread_mutex_lock(&bus->vm->dev_lock);
 	bus->devs[devfn] = dev;
+	bus->last_devfn = devfn;
 	pthread_mutex_unlock(&bus->vm->dev_lock);
 	return 0;
+}
+
+int pci_bus_last_devfn(const struct pci_bus *bus)
+{
+	return bus->last_devfn;
 }
 
 void pci_unregister_device(struct pci_device *dev)
@@ -493,6 +500,7 @@ int pci_host_create(struct vm *vm, struct pci_bus **out)
 	if (!bus)
 		return -ENOMEM;
 	bus->vm = vm;
+	bus->last_devfn = -1;
 	pci_bus_set_pirq_gsis(bus, default_gsis);
 	/* an i440FX host bridge: what Linux expects to find at 00:00.0 */
 	pci_device_init(&bus->host, "i440fx", 0x8086, 0x1237, 0x060000, 0x02);

@@ -72,6 +72,29 @@ if ! grep -q 'ata2.00: ATAPI: MINIVMM DVD-ROM' "$WORK/cd.out" || ! grep -q 'sr 1
 	echo "minivmm: FAILED: Linux did not find the CD-ROM"
 	status=1
 fi
+# bootindex: of two virtio disks, SeaBIOS boots the one it names, not
+# the first (an empty one here)
+truncate -s 1M "$WORK/empty.img"
+: >"$WORK/bootindex.out"
+"$MINIVMM" -accel tcg -nographic -m 256 -no-reboot \
+	-drive "file=$WORK/empty.img,format=raw,if=none,id=e" -device virtio-blk-pci,drive=e \
+	-drive "file=$WORK/disk.img,format=raw,if=none,id=d" -device virtio-blk-pci,drive=d,bootindex=1 \
+	</dev/null >"$WORK/bootindex.out" 2>&1 &
+pid=$!
+for _ in $(seq $((LINUX_TIMEOUT * 10))); do
+	grep -q 'SYSLINUX' "$WORK/bootindex.out" && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+if grep -q 'SYSLINUX' "$WORK/bootindex.out"; then
+	echo "minivmm: bootindex=1 on the second virtio disk boots it"
+else
+	echo "minivmm: FAILED: bootindex did not make SeaBIOS boot the second disk:"
+	tr -d '\r' <"$WORK/bootindex.out" | tail -n 5 | sed 's/^/  /'
+	status=1
+fi
 if command -v qemu-system-x86_64 >/dev/null; then
 	boot qemu-ide "$WORK/qemu-ide.out" qemu-system-x86_64 -accel tcg -nodefaults -vga none \
 		-nographic -serial stdio -m 256 -no-reboot -drive "file=$WORK/disk.img,format=raw,if=ide" ||

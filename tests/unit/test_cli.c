@@ -425,7 +425,7 @@ TEST(devices)
 	CHECK_EQ(parse_argv(ARGS("-device", "help")), CLI_DONE);
 	CHECK(strstr(run.out, "isa-debug-exit") && strstr(run.out, "pc-testdev"));
 	CHECK(strstr(run.out, "virtio-rng-pci[,max-bytes=N][,period=MS]"));
-	CHECK(strstr(run.out, "virtio-blk-pci,drive=ID[,num-queues=N][,queue-size=N][,serial=S]"));
+	CHECK(strstr(run.out, "virtio-blk-pci,drive=ID[,bootindex=N][,num-queues=N][,queue-size=N][,serial=S]"));
 	CHECK(strstr(run.out, "iobase") && strstr(run.out, "packed=on|off"));
 	CHECK_STR(run.err, "");
 }
@@ -776,6 +776,11 @@ TEST(ide_drives)
 	CHECK(run.cfg.drives[0].cdrom && run.cfg.drives[0].readonly);
 	CHECK_EQ(run.cfg.drives[0].index, 3);
 	CHECK_EQ(run.cfg.drives[1].index, 0);
+	CHECK_EQ(parse_argv(ARGS("-drive", "file=a,if=none,id=a", "-device",
+				 "virtio-blk-pci,drive=a,bootindex=2", "-drive", "file=b,if=virtio")),
+		 CLI_RUN);
+	CHECK_EQ(run.cfg.virtio[0].blk.bootindex, 2);
+	CHECK_EQ(run.cfg.virtio[1].blk.bootindex, -1);
 }
 
 TEST(drive_errors)
@@ -826,6 +831,11 @@ TEST(drive_errors)
 	FAILS("-hdb", "IDE index 1 is given twice", "-hdb", "a", "-hdb", "b");
 	FAILS("-cdrom", "IDE index 2 is given twice", "-hdc", "a", "-cdrom", "b");
 	FAILS("-hda", "empty file name", "-hda", "");
+	FAILS("-device", "bootindex=70000: 0 to 65535", "-drive", "file=a,if=none,id=a", "-device",
+	      "virtio-blk-pci,drive=a,bootindex=70000");
+	FAILS("-device", "bootindex=1 is used twice", "-drive", "file=a,if=none,id=a", "-drive",
+	      "file=b,if=none,id=b", "-device", "virtio-blk-pci,drive=a,bootindex=1", "-device",
+	      "virtio-blk-pci,drive=b,bootindex=1");
 	FAILS("-drive", "does not apply to NBD", "-drive",
 	      "file=nbd://localhost/x,if=virtio,cache=none");
 	const char *many[40];
