@@ -68,7 +68,7 @@ static void put_le16(uint8_t *p, uint16_t v)
 }
 
 /* An ATA string: two characters a word, the first in the high byte */
-static void put_ata_string(uint8_t *id, unsigned word, unsigned words, const char *s)
+void ide_put_string(uint8_t *id, unsigned word, unsigned words, const char *s)
 {
 	size_t n = strlen(s);
 	for (unsigned i = 0; i < 2 * words; i++)
@@ -223,7 +223,7 @@ int ide_start_io(struct ide_drive *d)
  * most IDE_MAX_IOV pieces.  With d, fill d->iov and move the position on;
  * without, only count.  Returns the bytes, or -EFAULT when an entry or a
  * buffer is not guest RAM. */
-static int64_t ide_prd_walk(struct ide_channel *ch, struct ide_drive *d, uint32_t limit)
+int64_t ide_prd_walk(struct ide_channel *ch, struct ide_drive *d, uint32_t limit)
 {
 	uint32_t addr = ch->prd_addr, off = ch->prd_off;
 	bool end = ch->prd_end;
@@ -377,9 +377,9 @@ static void ide_identify(struct ide_drive *d)
 	put_le16(id + 2, (uint16_t)cyls);
 	put_le16(id + 6, CHS_HEADS);
 	put_le16(id + 12, CHS_SPT);
-	put_ata_string(id, 10, 10, d->serial);
-	put_ata_string(id, 23, 4, "1.0");
-	put_ata_string(id, 27, 20, "MINIVMM HARDDISK");
+	ide_put_string(id, 10, 10, d->serial);
+	ide_put_string(id, 23, 4, "1.0");
+	ide_put_string(id, 27, 20, "MINIVMM HARDDISK");
 	put_le16(id + 94, 0x8000 | MAX_MULT);
 	put_le16(id + 98, (1 << 9) | (1 << 8));	/* LBA, DMA */
 	put_le16(id + 102, 0x200);

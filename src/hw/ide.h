@@ -133,6 +133,11 @@ void ide_ctl_write(struct ide_channel *ch, uint8_t value);
 void ide_bm_start(struct ide_channel *ch);
 
 /* ide.c for ide_atapi.c */
+void ide_put_string(uint8_t *id, unsigned word, unsigned words, const char *s);
+/* Walk the PRD table from the channel's position: up to limit bytes in at
+ * most IDE_MAX_IOV pieces; with d, into d->iov (and the position moves
+ * on).  The bytes, or -EFAULT when an entry or buffer is not guest RAM. */
+int64_t ide_prd_walk(struct ide_channel *ch, struct ide_drive *d, uint32_t limit);
 void ide_set_irq(struct ide_channel *ch);
 void ide_pio_in(struct ide_drive *d, uint32_t len);
 void ide_cmd_done(struct ide_drive *d);

@@ -74,22 +74,15 @@ void atapi_reset_signature(struct ide_channel *ch, struct ide_drive *d)
 	ch->hcyl = 0xeb;
 }
 
-static void put_string(uint8_t *id, unsigned word, unsigned words, const char *s)
-{
-	size_t n = strlen(s);
-	for (unsigned i = 0; i < 2 * words; i++)
-		id[2 * word + (i ^ 1)] = i < n ? (uint8_t)s[i] : ' ';
-}
-
 void atapi_identify(struct ide_drive *d, uint8_t *id)
 {
 	memset(id, 0, 512);
 	/* ATAPI, CD-ROM, removable, DRQ within 50 us, 12-byte packets */
 	id[0] = 0xc0;
 	id[1] = 0x85;
-	put_string(id, 10, 10, d->serial);
-	put_string(id, 23, 4, "1.0");
-	put_string(id, 27, 20, "MINIVMM DVD-ROM");
+	ide_put_string(id, 10, 10, d->serial);
+	ide_put_string(id, 23, 4, "1.0");
+	ide_put_string(id, 27, 20, "MINIVMM DVD-ROM");
 	id[96] = 1;			/* word 48 */
 	id[99] = (1 << 1) | (1 << 0);	/* word 49: LBA, DMA */
 	id[106] = 7;			/* words 64-70 and 88 valid */
@@ -163,34 +156,23 @@ static void atapi_send_block(struct ide_drive *d, uint32_t at, uint32_t len)
 void atapi_dma_reply(struct ide_drive *d, uint32_t len)
 {
 	struct ide_channel *ch = d->ch;
-	uint32_t done = 0;
 	ch->prd_addr = ch->bm_prdt;
 	ch->prd_off = 0;
 	ch->prd_end = false;
-	while (done < len && !ch->prd_end) {
-		uint8_t e[8];
-		if (guest_mem_read(&ch->vm->mem, ch->prd_addr, e, sizeof(e)) < 0)
-			break;
-		uint32_t base = (e[0] | e[1] << 8 | e[2] << 16 | (uint32_t)e[3] << 24) & ~1u;
-		uint32_t count = (e[4] | e[5] << 8) & ~1u;
-		if (count == 0)
-			count = 0x10000;
-		if (count > len - done)
-			count = len - done;
-		if (dma_write(ch->vm, base, d->buf + done, count) < 0)
-			break;
-		done += count;
-		if (e[7] & 0x80)
-			ch->prd_end = true;
-		ch->prd_addr += 8;
-	}
-	if (done < len) {
+	d->dma_reply = false;
+	/* the reply is at most one buffer, the PRDs may give it in pieces */
+	if (ide_prd_walk(ch, d, len) != (int64_t)len) {
 		ch->bm_status = (uint8_t)((ch->bm_status & ~BM_ACTIVE) | BM_ERROR);
 		atapi_check(d, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD);
 		return;
 	}
+	uint32_t done = 0;
+	for (unsigned i = 0; i < d->req.iovcnt; i++) {
+		memcpy(d->iov[i].iov_base, d->buf + done, d->iov[i].iov_len);
+		dma_mark_written(ch->vm, d->dma_gpa[i], d->iov[i].iov_len);
+		done += (uint32_t)d->iov[i].iov_len;
+	}
 	ch->bm_status &= (uint8_t)~BM_ACTIVE;
-	d->dma_reply = false;
 	atapi_ok(d);
 }
 
