@@ -46,34 +46,9 @@ startup() {
 	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-# bench NAME CMD...: prints "NAME startup_s marker_s poweroff_s"
-bench() {
-	local name=$1 out=$work/$1.out
-	shift
-	local t0 t1 t2 s
-	s=$(startup "$@")
-	if [ "$s" = fail ]; then
-		echo "$name failed to run hello-exit" >&2
-		return
-	fi
-	t0=$(date +%s.%N)
-	linux_start "$out" "$@" -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "$append"
-	if ! linux_wait "$out" "^$MARKER" "$TIMEOUT" >&2; then
-		linux_finish 1
-		echo "$name failed; its last lines:" >&2
-		tail -n 3 "$out" >&2
-		return
-	fi
-	t1=$(date +%s.%N)
-	linux_finish "$TIMEOUT"
-	t2=$(date +%s.%N)
-	awk -v n="$name" -v s="$s" -v a="$t0" -v b="$t1" -v c="$t2" \
-		'BEGIN { printf "%s %.3f %.2f %.2f\n", n, s, b - a, c - a }'
-}
-
-# bench_disk NAME CMD...: prints "NAME marker_s poweroff_s" for CMD booting
-# the disk image by itself
-bench_disk() {
+# boot_time NAME CMD...: seconds from start to the marker and to power-off
+# ("marker_s poweroff_s"); fails when the boot does
+boot_time() {
 	local name=$1 out=$work/$1.out
 	shift
 	local t0 t1 t2
@@ -83,13 +58,35 @@ bench_disk() {
 		linux_finish 1
 		echo "$name failed; its last lines:" >&2
 		tail -n 3 "$out" >&2
-		return
+		return 1
 	fi
 	t1=$(date +%s.%N)
 	linux_finish "$TIMEOUT"
 	t2=$(date +%s.%N)
-	awk -v n="$name" -v a="$t0" -v b="$t1" -v c="$t2" \
-		'BEGIN { printf "%s %.2f %.2f\n", n, b - a, c - a }'
+	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.2f %.2f\n", b - a, c - a }'
+}
+
+# bench NAME CMD...: prints "NAME startup_s marker_s poweroff_s"
+bench() {
+	local name=$1 s r
+	shift
+	s=$(startup "$@")
+	if [ "$s" = fail ]; then
+		echo "$name failed to run hello-exit" >&2
+		return
+	fi
+	r=$(boot_time "$name" "$@" -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" \
+		-append "$append") || return
+	echo "$name $s $r"
+}
+
+# bench_disk NAME CMD...: prints "NAME marker_s poweroff_s" for CMD booting
+# the disk image by itself
+bench_disk() {
+	local name=$1 r
+	shift
+	r=$(boot_time "$name" "$@") || return
+	echo "$name $r"
 }
 
 {
