@@ -9,7 +9,8 @@ set -euo pipefail
 pkgs=(build-essential binutils clang libclang-rt-14-dev cpio acpica-tools kmod pkg-config
 	liburing-dev libnbd-dev zlib1g-dev libzstd-dev libslirp-dev libglib2.0-dev libseccomp-dev
 	qemu-system-x86 qemu-system-common qemu-utils seabios ipxe-qemu e2fsprogs xz-utils zstd
-	iproute2 iputils-ping curl python3)
+	iproute2 iputils-ping curl python3
+	syslinux syslinux-common isolinux mtools dosfstools xorriso)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

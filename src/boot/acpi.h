@@ -73,6 +73,12 @@ bool acpi_enabled(const struct vm *vm);
  * RSDP's guest address, or 0 after printing an error (RAM too small). */
 uint64_t acpi_build_tables(struct vm *vm);
 
+/* The same tables for firmware that runs QEMU's ACPI loader (SeaBIOS):
+ * the fw_cfg files etc/acpi/tables, etc/acpi/rsdp and etc/table-loader.
+ * 0 or a negative errno after printing an error. */
+struct fw_cfg;
+int acpi_build_fw_cfg(struct vm *vm, struct fw_cfg *fw);
+
 /* Table checksum helper: the byte that makes len bytes sum to 0 */
 uint8_t acpi_checksum(const uint8_t *p, uint64_t len);
 

@@ -145,6 +145,90 @@ static enum cli_result opt_kernel(struct cli *c, const char *arg)
 	return opt_path(c, arg, &c->cfg->kernel);
 }
 
+static enum cli_result opt_bios(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->bios);
+}
+
+/* -boot [order=]DRIVES[,menu=on|off]: QEMU's letters; a, b (floppies) and
+ * n (network) have no device here and are refused */
+static enum cli_result opt_boot(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "order" };
+	struct kv kv;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "order") || kv_key_is(&kv, "once")) {
+			if (kv.val_len >= sizeof(c->cfg->boot_order))
+				return cli_fail(c, "order=%.*s: too many drives", (int)kv.val_len, kv.val);
+			for (size_t i = 0; i < kv.val_len; i++) {
+				char d = kv.val[i];
+				if (d != 'c' && d != 'd')
+					return cli_fail(c, "boot drive '%c' is not supported (c: disk, "
+							   "d: CD-ROM)", d);
+				if (memchr(kv.val, d, i))
+					return cli_fail(c, "boot drive '%c' given twice", d);
+			}
+			memcpy(c->cfg->boot_order, kv.val, kv.val_len);
+			c->cfg->boot_order[kv.val_len] = 0;
+		} else if (kv_key_is(&kv, "menu")) {
+			if (kv_val_is(&kv, "on"))
+				c->cfg->boot_menu = true;
+			else if (kv_val_is(&kv, "off"))
+				c->cfg->boot_menu = false;
+			else
+				return cli_fail(c, "menu=%.*s: on or off", (int)kv.val_len, kv.val);
+		} else if (kv_key_is(&kv, "strict") || kv_key_is(&kv, "splash-time") ||
+			   kv_key_is(&kv, "reboot-timeout")) {
+			/* accepted; SeaBIOS' defaults are used */
+		} else {
+			return cli_fail(c, "unknown parameter '%.*s'", (int)kv.key_len,
+					kv.key ? kv.key : kv.val);
+		}
+	}
+	return CLI_RUN;
+}
+
+/* -global DRIVER.PROP=VALUE: only isa-debugcon.iobase, which moves the
+ * debug console (SeaBIOS' log is on 0x402) */
+static enum cli_result opt_global(struct cli *c, const char *arg)
+{
+	static const char prop[] = "isa-debugcon.iobase=";
+	uint64_t port;
+	if (strncmp(arg, prop, sizeof(prop) - 1))
+		return cli_fail(c, "'%s' is not supported (only isa-debugcon.iobase=PORT)", arg);
+	const char *v = arg + sizeof(prop) - 1;
+	if (!parse_u64(v, strlen(v), &port) || port > 0xffff)
+		return cli_fail(c, "iobase '%s' is not a port number", v);
+	c->cfg->debugcon_port = (uint16_t)port;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_hda(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 0, false);
+}
+
+static enum cli_result opt_hdb(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 1, false);
+}
+
+static enum cli_result opt_hdc(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, false);
+}
+
+static enum cli_result opt_hdd(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 3, false);
+}
+
+static enum cli_result opt_cdrom(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, true);
+}
+
 static enum cli_result opt_initrd(struct cli *c, const char *arg)
 {
 	return opt_path(c, arg, &c->cfg->initrd);
@@ -477,10 +561,18 @@ static enum cli_result opt_version(struct cli *c, const char *arg)
 
 static const struct cli_option cli_options[] = {
 	{ "kernel", NULL, "FILE",
-	  "the kernel to boot (Linux bzImage, Multiboot, ELF, boot sector or raw binary); "
-	  "required",
+	  "the kernel to boot directly (Linux bzImage, Multiboot, ELF, boot sector or raw "
+	  "binary); without it the firmware boots the disks",
 	  opt_kernel },
 	{ "initrd", NULL, "FILE", "initial ramdisk", opt_initrd },
+	{ "bios", NULL, "FILE",
+	  "firmware image, mapped below 4 GiB (default without -kernel: "
+	  "/usr/share/seabios/bios-256k.bin)",
+	  opt_bios },
+	{ "boot", NULL, "[order=]c|d|cd|dc[,menu=on|off]",
+	  "firmware boot order: c disk, d CD-ROM", opt_boot },
+	{ "global", NULL, "isa-debugcon.iobase=PORT", "move the -debugcon port (SeaBIOS logs to 0x402)",
+	  opt_global },
 	{ "append", NULL, "CMDLINE", "kernel command line", opt_append },
 	{ "m", NULL, "[size=]SIZE", "RAM size; suffix B, K, M, G, T (default M), e.g. 512M, 2G",
 	  opt_memory },
@@ -516,11 +608,16 @@ static const struct cli_option cli_options[] = {
 	  "virtio-rng-device, virtio-blk-device, virtio-net-device (-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
-	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
+	  "file=F[,if=ide|virtio|none][,media=disk|cdrom][,index=N][,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
 	  "[,aio=threads|io_uring][,discard=unmap|ignore][,detect-zeroes=off|on|unmap][,serial=S]",
 	  "a disk image (a file, block device or nbd:// URI); cache=writeback (default), none, "
 	  "writethrough, directsync or unsafe",
 	  opt_drive },
+	{ "hda", NULL, "FILE", "IDE disk, primary master (-drive file=FILE,index=0)", opt_hda },
+	{ "hdb", NULL, "FILE", "IDE disk, primary slave", opt_hdb },
+	{ "hdc", NULL, "FILE", "IDE disk, secondary master", opt_hdc },
+	{ "hdd", NULL, "FILE", "IDE disk, secondary slave", opt_hdd },
+	{ "cdrom", NULL, "FILE", "IDE CD-ROM (read-only image), secondary master", opt_cdrom },
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
@@ -549,7 +646,7 @@ static const struct cli_option cli_options[] = {
 static enum cli_result opt_help(struct cli *c, const char *arg)
 {
 	(void)arg;
-	fprintf(c->out, "usage: minivmm [options] -kernel FILE\n"
+	fprintf(c->out, "usage: minivmm [options] [-kernel FILE]\n"
 			"Runs a virtual x86-64 PC on KVM or on a software CPU; the options are "
 			"a subset of qemu-system-x86_64's.\n"
 			"Options take one dash or two (-m or --m).\n\n");
@@ -583,9 +680,13 @@ static enum cli_result cli_finish(struct cli *c)
 		c->opt = "-cpu";
 		return cli_fail(c, "CPU model 'host' needs KVM, not -accel tcg");
 	}
-	if (!cfg->kernel) {
-		fprintf(c->err, "minivmm: no -kernel given: minivmm boots a kernel directly "
-				"(there is no firmware)\n");
+	if (cfg->kernel && cfg->bios) {
+		fprintf(c->err, "minivmm: -kernel with -bios is not supported yet: give one of "
+				"them\n");
+		return CLI_ERROR;
+	}
+	if (!cfg->kernel && (cfg->initrd || cfg->append)) {
+		fprintf(c->err, "minivmm: -initrd and -append need -kernel\n");
 		return CLI_ERROR;
 	}
 	if (cfg->nodefaults && !c->serial_given)
@@ -612,7 +713,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		c.opt = a;
 		if (a[0] != '-' || a[1] == '\0') {
 			fprintf(err, "minivmm: unexpected argument '%s' (a disk image is given "
-				     "with -drive file=...,if=virtio)\n",
+				     "with -hda FILE or -drive file=...)\n",
 				a);
 			return CLI_ERROR;
 		}

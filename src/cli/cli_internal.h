@@ -94,6 +94,8 @@ enum cli_result cli_devices_finish(struct cli *c);
 /* -drive (drive.c), and what it checks once the whole line is read */
 enum cli_result opt_drive(struct cli *c, const char *arg);
 enum cli_result cli_drives_finish(struct cli *c);
+/* -hda..-hdd (index 0-3) and -cdrom (index 2, media=cdrom) */
+enum cli_result cli_opt_ide_drive(struct cli *c, const char *file, int index, bool cdrom);
 
 /* -object (object.c), and -machine memory-backend= resolved once the
  * whole line is read */

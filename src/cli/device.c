@@ -182,7 +182,7 @@ static enum cli_result blk_start(struct device_parse *d)
 	if (r == CLI_RUN)
 		d->virtio->blk = (struct virtio_blk_config){
 			.queue_size = VIRTIO_BLK_DEFAULT_QUEUE_SIZE, .discard = true,
-			.write_zeroes = true };
+			.write_zeroes = true, .bootindex = -1 };
 	return r;
 }
 
@@ -193,6 +193,18 @@ static enum cli_result blk_param(struct device_parse *d, const struct kv *kv)
 	uint64_t n;
 	if (kv_key_is(kv, "drive"))
 		return kv_string(c, kv, &b->drive_id);
+	if (kv_key_is(kv, "bootindex")) {
+		if (kv_number(c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n > 0xffff)
+			return cli_fail(c, "bootindex=%.*s: 0 to 65535", (int)kv->val_len, kv->val);
+		for (unsigned i = 0; i < c->cfg->nr_virtio; i++)
+			if (&c->cfg->virtio[i].blk != b && c->cfg->virtio[i].type == VIRTIO_DEVICE_BLK &&
+			    c->cfg->virtio[i].blk.bootindex == (int)n)
+				return cli_fail(c, "bootindex=%u is used twice", (unsigned)n);
+		b->bootindex = (int)n;
+		return CLI_RUN;
+	}
 	if (kv_key_is(kv, "serial")) {
 		if (kv->val_len > VIRTIO_BLK_SERIAL_MAX)
 			return cli_fail(c, "serial=%.*s is longer than %d characters", (int)kv->val_len,
@@ -483,7 +495,7 @@ static const struct device_kind kinds[] = {
 	  "entropy from the host (getrandom), at most max-bytes per period", rng_param, rng_start,
 	  virtio_end },
 	{ "virtio-blk-pci",
-	  ",drive=ID[,num-queues=N][,queue-size=N][,serial=S][,discard=on|off][,write-zeroes=on|off]" VIRTIO_COMMON_USAGE,
+	  ",drive=ID[,bootindex=N][,num-queues=N][,queue-size=N][,serial=S][,discard=on|off][,write-zeroes=on|off]" VIRTIO_COMMON_USAGE,
 	  "a disk: the -drive with id=ID (if=none); -drive if=virtio adds one by itself",
 	  blk_param, blk_start, blk_end },
 	{ "virtio-rng-device", "[,max-bytes=N][,period=MS]" VIRTIO_MMIO_USAGE,

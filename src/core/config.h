@@ -103,6 +103,8 @@ struct drive_config {
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
 	const char *serial;	/* serial=: what the guest reads as the disk's ID */
+	bool cdrom;		/* media=cdrom (read-only) */
+	int index;		/* if=ide: 0-3 (primary master, slave, secondary ...); -1 unset */
 };
 
 
@@ -265,6 +267,7 @@ struct virtio_blk_config {
 	bool discard;		/* discard=: VIRTIO_BLK_F_DISCARD (writable drives) */
 	bool write_zeroes;	/* write-zeroes=: VIRTIO_BLK_F_WRITE_ZEROES */
 	bool discard_given, write_zeroes_given;
+	int bootindex;		/* bootindex=: firmware boot order; -1: none */
 };
 
 #define VIRTIO_NET_DEFAULT_QUEUE_SIZE 256
@@ -377,6 +380,14 @@ struct vm_config {
 	bool display_none;
 	struct chardev_config serial;	/* COM1 (a copy of the -chardev for chardev:ID) */
 	struct chardev_config debugcon;	/* port 0xe9 */
+	uint16_t debugcon_port;	/* -global isa-debugcon.iobase=N; 0: 0xe9 */
+	/* -bios FILE; NULL: the default firmware when there is no -kernel
+	 * (hw/pc_bios.h) */
+	const char *bios;
+	/* -boot order=...: the drive letters, in order (c: disk, d: CD-ROM,
+	 * n: network); "" leaves the order to the firmware */
+	char boot_order[8];
+	bool boot_menu;		/* -boot menu=on */
 	bool debug_exit;
 	uint16_t debug_exit_iobase;
 	uint16_t debug_exit_iosize;

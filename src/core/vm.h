@@ -120,6 +120,9 @@ struct vm {
 	unsigned current_cpu;
 	struct pci_bus *pci;
 	struct vm_virtio_mmio virtio_mmio;
+	/* the A20 gate: on while either input asks for it (enum pc_a20_input
+	 * in hw/pc.h), under dev_lock */
+	uint8_t a20_inputs;
 	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
 	struct boot_files *boot_files;
 };

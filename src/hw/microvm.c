@@ -57,5 +57,5 @@ int microvm_board_init(struct vm *vm)
 	vm->virtio_mmio = (struct vm_virtio_mmio){ .base = MICROVM_VIRTIO_MMIO_BASE,
 						   .gsi_base = MICROVM_VIRTIO_GSI_BASE,
 						   .max = VIRTIO_MMIO_MAX_DEVICES };
-	return board_virtio_create(vm);
+	return board_virtio_create(vm, NULL, NULL);
 }
