@@ -51,28 +51,42 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the host's end: MODE sink (read to EOF) or source (send MIB MiB, close)
+# the host's end: MODE sink (read to EOF) or source (send MIB MiB, close);
+# it writes the bytes it moved to $work/moved once done
 server() {
-	python3 - "$1" "$2" "$3" "$MIB" <<'PY' &
-import socket, sys
-addr, port, mode, mib = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+	rm -f "$work/ready" "$work/moved"
+	python3 - "$1" "$2" "$3" "$MIB" "$work" <<'PY' &
+import os, socket, sys
+addr, port, mode, mib, work = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((addr, port))
 s.listen(1)
+open(os.path.join(work, "ready"), "w").close()
 c, _ = s.accept()
+moved = 0
 if mode == "sink":
-    while c.recv(1 << 20):
-        pass
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        moved += len(b)
 else:
     block = bytes(1 << 20)
     for _ in range(mib):
         c.sendall(block)
+        moved += len(block)
     c.shutdown(socket.SHUT_WR)
 c.close()
+with open(os.path.join(work, "moved"), "w") as f:
+    f.write(str(moved))
 PY
 	SERVER_PID=$!
-	sleep 0.5
+	local n=0
+	until [ -e "$work/ready" ] || [ $n -ge 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
 }
 
 # run ENGINE CMD...: boot (twice at most: QEMU's TCG on a loaded host
@@ -120,9 +134,10 @@ run_once() {
 			cmd="dd if=/dev/zero bs=65536 count=$((MIB * 16)) 2>/dev/null | nc $host_ip $port"
 		else
 			server "$bind" "$port" source
-			cmd="nc $host_ip $port </dev/null | dd of=/dev/null bs=65536 2>/tmp/dd.err; tail -n 1 /tmp/dd.err"
+			cmd="nc $host_ip $port </dev/null | dd of=/dev/null bs=65536 2>/dev/null"
 		fi
-		if net_run "$out" "X$dir" "$TIMEOUT" "s=\$(cut -d' ' -f1 /proc/uptime); $cmd; e=\$(cut -d' ' -f1 /proc/uptime); echo TIMED \$s \$e"; then
+		if net_run "$out" "X$dir" "$TIMEOUT" "s=\$(cut -d' ' -f1 /proc/uptime); $cmd; e=\$(cut -d' ' -f1 /proc/uptime); echo TIMED \$s \$e" &&
+			wait "$SERVER_PID" && [ "$(cat "$work/moved" 2>/dev/null)" = $((MIB << 20)) ]; then
 			local t
 			t=$(net_answer "$out" TIMED)
 			awk -v n="$net" -v d="$dir" -v e="$engine" -v t="$t" -v mib="$MIB" 'BEGIN {
@@ -130,7 +145,7 @@ run_once() {
 				printf "%s %s %s %.1f\n", n, d, e, mib * 1.048576 / s }' >>"$BENCH_NET_RESULTS"
 			echo "$engine $net $dir: $(tail -n 1 "$BENCH_NET_RESULTS" | cut -d' ' -f4) MB/s" >&2
 		else
-			echo "$engine ($net) $dir: failed or took more than $TIMEOUT s" >&2
+			echo "$engine ($net) $dir: failed, took more than $TIMEOUT s, or moved $(cat "$work/moved" 2>/dev/null || echo no) bytes" >&2
 		fi
 		kill "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
