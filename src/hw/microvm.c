@@ -6,12 +6,12 @@
  *
  * The transports are where QEMU's microvm puts them when it has one I/O
  * APIC: eight slots of 512 bytes from 0xFEB00000, on GSIs 16-23, which
- * no ISA device uses.  The DSDT names each one taken (_HID LNRO0005),
- * and the command line too (virtio_mmio.device=), for kernels that read
- * it. */
+ * no ISA device uses.  The DSDT names each one taken (_HID LNRO0005);
+ * with acpi=off the kernel command line does (virtio_mmio.device=), for
+ * kernels that read it. */
 #include "hw/pc.h"
 
-#include "boot/acpi.h"
+#include "core/log.h"
 #include "core/vm.h"
 #include "hw/i8259.h"
 #include "virtio/virtio_mmio.h"
@@ -54,6 +54,12 @@ int microvm_board_init(struct vm *vm)
 	ret = board_isa_devices_create(vm, m->isa_serial);
 	if (ret < 0)
 		return ret;
+	/* the I/O APIC is made known by the MADT alone: minivmm writes no
+	 * MP table */
+	if (!m->acpi && cfg->nr_virtio)
+		log_warn("-M microvm,acpi=off: the guest is not told of the I/O APIC (there is no "
+			 "MP table), so virtio-mmio devices on GSI %u and up cannot interrupt it",
+			 MICROVM_VIRTIO_GSI_BASE);
 	vm->virtio_mmio = (struct vm_virtio_mmio){ .base = MICROVM_VIRTIO_MMIO_BASE,
 						   .gsi_base = MICROVM_VIRTIO_GSI_BASE,
 						   .max = VIRTIO_MMIO_MAX_DEVICES };
