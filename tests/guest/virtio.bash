@@ -2,12 +2,13 @@
 # linux_kit): the initrd with virtio-check.init, a boot of it, the ext4
 # image it works on, and the host's checks of what it reported.
 
-# virtio_initrd DIR: DIR/initrd is the kit's initramfs with
-# tests/guest/virtio-check.init as /init
+# virtio_initrd DIR [INIT]: DIR/initrd is the kit's initramfs with INIT
+# (default tests/guest/virtio-check.init) as /init, and whatever else the
+# caller put in DIR/overlay
 virtio_initrd() {
-	local dir=$1
+	local dir=$1 init=${2:-$ROOT/tests/guest/virtio-check.init}
 	mkdir -p "$dir/overlay"
-	cp "$ROOT/tests/guest/virtio-check.init" "$dir/overlay/init"
+	cp "$init" "$dir/overlay/init"
 	chmod +x "$dir/overlay/init"
 	(cd "$dir/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/overlay.cpio.gz"
 	cat "$KIT/initramfs.cpio.gz" "$dir/overlay.cpio.gz" >"$dir/initrd"
