@@ -95,7 +95,7 @@ crash() {
 		fi
 		records_present "$name boot $k" "$raw" "$log" || return 1
 	done
-	local checked="raw"
+	local checked="a raw file: no metadata to check"
 	[ "$fmt" = qcow2 ] && checked="qemu-img check: none corrupt, $leaks with leaks only"
 	echo "$name: ok ($KILLS kills, $(wc -l <"$log") fsync'd records all in the image; $checked)"
 }
