@@ -13,6 +13,7 @@
 # on raw and on qcow2; MB/s (MiB/s), IOPS and minivmm/QEMU ratios (above 1:
 # minivmm is faster).  BENCH_IO_RUNS=N runs each N times and keeps the best.
 . "$(dirname "$0")/../tests/guest/linux.bash"
+. "$(dirname "$0")/../tests/guest/virtio.bash"
 linux_kit
 READS=${BENCH_IO_READS:-2000}
 RUNS=${BENCH_IO_RUNS:-1}
@@ -26,10 +27,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/overlay/bin"
 cc -static -O2 -Wall -o "$work/overlay/bin/iobench" "$ROOT/scripts/iobench.c" ||
 	{ echo "bench-io: cannot build scripts/iobench.c statically (libc6-dev)" >&2; exit 1; }
-cp "$ROOT/scripts/bench-io.init" "$work/overlay/init"
-chmod +x "$work/overlay/init"
-(cd "$work/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/overlay.cpio.gz"
-cat "$KIT/initramfs.cpio.gz" "$work/overlay.cpio.gz" >"$work/initrd"
+virtio_initrd "$work" "$ROOT/scripts/bench-io.init"
 
 # one ENGINE FORMAT: one boot on a fresh image; prints "MBps_write MBps_read IOPS"
 one() {
@@ -40,7 +38,7 @@ one() {
 	[ "$engine" = qemu ] && cmd=(qemu-system-x86_64 -accel tcg -M pc)
 	timeout -k 5 "$TIMEOUT" "${cmd[@]}" -m 512M -smp 1 -nographic -no-reboot \
 		-kernel "$KIT/bzImage" -initrd "$work/initrd" \
-		-append "console=ttyS0 panic=-1 quiet bench.reads=$READS" \
+		-append "console=ttyS0 panic=-1 quiet no_timer_check bench.reads=$READS" \
 		-drive "file=$img,format=$fmt,if=virtio,$OPTS" </dev/null 2>&1 | tr -d '\r' >"$out"
 	if ! grep -q '^BENCH END' "$out" || [ "$(grep -c '^BENCH .* ns=' "$out")" != 3 ]; then
 		echo "bench-io: $engine on $fmt failed; its last lines:" >&2

@@ -176,6 +176,32 @@ static enum cli_result rng_param(struct device_parse *d, const struct kv *kv)
 	return is_mmio(d) ? virtio_mmio_param(d, kv) : virtio_common_param(d, kv);
 }
 
+/* num-queues= and queue-size= of the disks; CLI_DONE for another key */
+static enum cli_result disk_queues_param(struct cli *c, const struct kv *kv, unsigned *num_queues,
+					 unsigned *queue_size)
+{
+	uint64_t n;
+	if (kv_key_is(kv, "num-queues")) {
+		if (kv_number(c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n == 0 || n > VIRTIO_BLK_MAX_QUEUES)
+			return cli_fail(c, "num-queues=%.*s is outside 1..%d", (int)kv->val_len, kv->val,
+					VIRTIO_BLK_MAX_QUEUES);
+		*num_queues = (unsigned)n;
+		return CLI_RUN;
+	}
+	if (kv_key_is(kv, "queue-size")) {
+		if (kv_number(c, kv, &n) != CLI_RUN)
+			return CLI_ERROR;
+		if (n < 4 || n > VIRTIO_BLK_MAX_QUEUE_SIZE || (n & (n - 1)))
+			return cli_fail(c, "queue-size=%.*s: expected a power of two in 4..%d",
+					(int)kv->val_len, kv->val, VIRTIO_BLK_MAX_QUEUE_SIZE);
+		*queue_size = (unsigned)n;
+		return CLI_RUN;
+	}
+	return CLI_DONE;
+}
+
 static enum cli_result blk_start(struct device_parse *d)
 {
 	enum cli_result r = virtio_start(d, VIRTIO_DEVICE_BLK);
@@ -190,7 +216,6 @@ static enum cli_result blk_param(struct device_parse *d, const struct kv *kv)
 {
 	struct cli *c = d->c;
 	struct virtio_blk_config *b = &d->virtio->blk;
-	uint64_t n;
 	if (kv_key_is(kv, "drive"))
 		return kv_string(c, kv, &b->drive_id);
 	if (kv_key_is(kv, "bootindex")) {
@@ -211,24 +236,9 @@ static enum cli_result blk_param(struct device_parse *d, const struct kv *kv)
 					kv->val, VIRTIO_BLK_SERIAL_MAX);
 		return kv_string(c, kv, &b->serial);
 	}
-	if (kv_key_is(kv, "num-queues")) {
-		if (kv_number(c, kv, &n) != CLI_RUN)
-			return CLI_ERROR;
-		if (n == 0 || n > VIRTIO_BLK_MAX_QUEUES)
-			return cli_fail(c, "num-queues=%.*s is outside 1..%d", (int)kv->val_len, kv->val,
-					VIRTIO_BLK_MAX_QUEUES);
-		b->num_queues = (unsigned)n;
-		return CLI_RUN;
-	}
-	if (kv_key_is(kv, "queue-size")) {
-		if (kv_number(c, kv, &n) != CLI_RUN)
-			return CLI_ERROR;
-		if (n < 4 || n > VIRTIO_BLK_MAX_QUEUE_SIZE || (n & (n - 1)))
-			return cli_fail(c, "queue-size=%.*s: expected a power of two in 4..%d",
-					(int)kv->val_len, kv->val, VIRTIO_BLK_MAX_QUEUE_SIZE);
-		b->queue_size = (unsigned)n;
-		return CLI_RUN;
-	}
+	enum cli_result r = disk_queues_param(c, kv, &b->num_queues, &b->queue_size);
+	if (r != CLI_DONE)
+		return r;
 	if (kv_key_is(kv, "discard")) {
 		b->discard_given = true;
 		return kv_bool(c, kv, &b->discard);
@@ -347,27 +357,11 @@ static enum cli_result vhost_user_blk_param(struct device_parse *d, const struct
 {
 	struct cli *c = d->c;
 	struct vhost_user_blk_config *v = &d->virtio->vhost_user_blk;
-	uint64_t n;
 	if (kv_key_is(kv, "chardev"))
 		return kv_string(c, kv, &v->chardev_id);
-	if (kv_key_is(kv, "num-queues")) {
-		if (kv_number(c, kv, &n) != CLI_RUN)
-			return CLI_ERROR;
-		if (n == 0 || n > VIRTIO_BLK_MAX_QUEUES)
-			return cli_fail(c, "num-queues=%.*s is outside 1..%d", (int)kv->val_len, kv->val,
-					VIRTIO_BLK_MAX_QUEUES);
-		v->num_queues = (unsigned)n;
-		return CLI_RUN;
-	}
-	if (kv_key_is(kv, "queue-size")) {
-		if (kv_number(c, kv, &n) != CLI_RUN)
-			return CLI_ERROR;
-		if (n < 4 || n > VIRTIO_BLK_MAX_QUEUE_SIZE || (n & (n - 1)))
-			return cli_fail(c, "queue-size=%.*s: expected a power of two in 4..%d",
-					(int)kv->val_len, kv->val, VIRTIO_BLK_MAX_QUEUE_SIZE);
-		v->queue_size = (unsigned)n;
-		return CLI_RUN;
-	}
+	enum cli_result r = disk_queues_param(c, kv, &v->num_queues, &v->queue_size);
+	if (r != CLI_DONE)
+		return r;
 	return virtio_common_param(d, kv);
 }
 
