@@ -92,17 +92,6 @@ virtio_disk_check() {
 	return $ok
 }
 
-# virtio_initrd DIR: DIR/initrd, the kit's initramfs with
-# tests/guest/virtio-check.init laid over it as /init
-virtio_initrd() {
-	local dir=$1
-	mkdir -p "$dir/overlay"
-	cp "$ROOT/tests/guest/virtio-check.init" "$dir/overlay/init"
-	chmod +x "$dir/overlay/init"
-	(cd "$dir/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/overlay.cpio.gz"
-	cat "$KIT/initramfs.cpio.gz" "$dir/overlay.cpio.gz" >"$dir/initrd"
-}
-
 # virtio_report_check NAME REPORT QUEUES: what every run of
 # virtio-check.init with virtio-rng and one disk must report: the checks
 # finished, /dev/hwrng gives fresh bytes from virtio_rng.0, /dev/vda has
