@@ -100,7 +100,7 @@ kit:
 		echo "warning: cannot build the Linux kit (scripts/linux-kit.sh): the Linux tests cannot run" >&2
 
 test: all unit guests kit
-	BUILD=$(BUILD) tests/run.sh
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
 
 # what CI runs: the tests, then the tests again under ASan and UBSan
 check:

@@ -219,6 +219,7 @@ static enum cli_result blk_param(struct device_parse *d, const struct kv *kv)
 	if (kv_key_is(kv, "drive"))
 		return kv_string(c, kv, &b->drive_id);
 	if (kv_key_is(kv, "bootindex")) {
+		uint64_t n;
 		if (kv_number(c, kv, &n) != CLI_RUN)
 			return CLI_ERROR;
 		if (n > 0xffff)

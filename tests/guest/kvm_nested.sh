@@ -55,7 +55,7 @@ if [ "$linux" = 1 ]; then
 	      -drive "file=$WORK/microvm.img,format=raw,if=virtio")
 fi
 : >"$WORK/serial"
-timeout -k 5 "${NESTED_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+timeout -k 5 "${NESTED_TIMEOUT:-1400}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
 	-nodefaults -display none -serial "file:$WORK/serial" -no-reboot \
 	-kernel "$KIT/bzImage" -initrd "$WORK/initrd" -append "$append" "${disk[@]}" \
 	</dev/null >"$WORK/qemu.err" 2>&1
