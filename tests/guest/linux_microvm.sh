@@ -52,11 +52,13 @@ boot() {
 		[ "${f:28:1}${f:29:1}${f:32:1}${f:34:1}" = "111$packed" ] ||
 			{ echo "$name: device $dev negotiated '$f' (want indirect, event index, VERSION_1, packed=$packed)"; ok=1; }
 	done
-	# one edge-triggered line per transport, and interrupts on both
-	local lines
-	lines=$(awk '/^VIRTIO-CHECK irq .* IO-APIC +[0-9]+-edge +virtio[01]$/ {
+	# one line per transport, and interrupts on both: edge triggered on
+	# minivmm; QEMU 7.2 declares its lines level triggered (fasteoi)
+	local lines trigger=edge
+	[ "$vmm" = "$MINIVMM" ] || trigger=fasteoi
+	lines=$(awk -v t="$trigger" '$0 ~ "^VIRTIO-CHECK irq .* IO-APIC +[0-9]+-" t " +virtio[01]$" {
 		n = 0; for (i = 4; $i ~ /^[0-9]+$/; i++) n += $i; if (n > 0) c++ } END { print c + 0 }' "$out")
-	[ "$lines" = 2 ] || { echo "$name: want two virtio lines, edge triggered, that interrupted:"; grep '^VIRTIO-CHECK irq' "$out"; ok=1; }
+	[ "$lines" = 2 ] || { echo "$name: want two virtio lines ($trigger) that interrupted:"; grep '^VIRTIO-CHECK irq' "$out"; ok=1; }
 	if [ "$vmm" = "$MINIVMM" ]; then
 		! grep -q "Command line:.*virtio_mmio.device=" "$out" ||
 			{ echo "$name: virtio_mmio.device= on the command line although the DSDT has the devices"; ok=1; }
@@ -83,8 +85,9 @@ boot minimal 1 1 0 "$MINIVMM" -M microvm,pic=off,pit=off,rtc=off \
 # not held against minivmm; one that does must pass them all, or the test
 # itself is wrong.
 if have_qemu; then
-	# QEMU offers no packed rings by default; the rest is the same
-	LINUX_TIMEOUT=${QEMU_MICROVM_TIMEOUT:-300} boot qemu 2 2 0 qemu-system-x86_64 -M microvm \
+	# QEMU offers no packed rings by default, and virtio-blk-device there
+	# has one queue; the rest is the same
+	LINUX_TIMEOUT=${QEMU_MICROVM_TIMEOUT:-300} boot qemu 2 1 0 qemu-system-x86_64 -M microvm \
 		-nodefaults -serial stdio -device virtio-rng-device \
 		-drive file=@IMG@,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0
 else
