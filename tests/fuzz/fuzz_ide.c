@@ -152,11 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_input in = { data, size };
 	unsigned nops = fz_u16(&in) % MAX_OPS;
 
-	struct fz_input prog = in;
-	size_t prog_len = (size_t)nops * 6 < in.left ? (size_t)nops * 6 : in.left;
-	prog.left = prog_len;
-	in.p += prog_len;
-	in.left -= prog_len;
+	struct fz_input prog = fz_split(&in, (size_t)nops * 6);
 	fz_fill_ram(&vm, &in);
 
 	while (prog.left) {

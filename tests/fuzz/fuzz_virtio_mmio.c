@@ -57,11 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	/* the program first, then the rest of the input is guest RAM */
-	struct fz_input prog = in;
-	size_t prog_len = (size_t)nops * 8 < in.left ? (size_t)nops * 8 : in.left;
-	prog.left = prog_len;
-	in.p += prog_len;
-	in.left -= prog_len;
+	struct fz_input prog = fz_split(&in, (size_t)nops * 8);
 	fz_fill_ram(&vm, &in);
 
 	static const unsigned sizes[] = { 4, 4, 1, 2, 8, 4, 4, 4 };
