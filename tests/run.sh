@@ -42,13 +42,14 @@ for s in tests/guest/*.sh; do
 		echo "not run again under the sanitizers: guest.$name (it ran in the plain pass)"
 		continue
 	fi
+	start=$SECONDS
 	timeout "${GUEST_TIMEOUT:-1500}" bash "$s" >"$log" 2>&1
 	rc=$?
 	sed 's/^/  /' "$log"
 	case $rc in
-	0) echo "ok   guest.$name"; passed=$((passed + 1)) ;;
+	0) echo "ok   guest.$name ($((SECONDS - start)) s)"; passed=$((passed + 1)) ;;
 	77) echo "skip guest.$name: $(grep -m1 'skipped:' "$log")"; skipped=$((skipped + 1)) ;;
-	*) echo "FAIL guest.$name (exit $rc)"; failed=$((failed + 1)); failures+=("guest.$name") ;;
+	*) echo "FAIL guest.$name (exit $rc, $((SECONDS - start)) s)"; failed=$((failed + 1)); failures+=("guest.$name") ;;
 	esac
 done
 
