@@ -11,6 +11,8 @@
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
 #   make bench-boot      Linux boot time under minivmm (and QEMU, if installed)
+#   make bench-net       TCP throughput over virtio-net, user and tap, against QEMU's
+#   make bench-io        Linux disk throughput and IOPS under minivmm (and QEMU)
 
 CC ?= gcc
 SANITIZE ?= 0
@@ -66,7 +68,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests kit fuzz bench bench-boot difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot bench-net bench-io difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -98,8 +100,8 @@ kit:
 		echo "warning: cannot build the Linux kit (scripts/linux-kit.sh): the Linux tests cannot run" >&2
 
 test: all unit guests kit
-	BUILD=$(BUILD) tests/run.sh
-	BUILD=$(BUILD) scripts/test-jit-off.sh
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) scripts/test-jit-off.sh
 
 # what CI runs: the tests, then the tests again under ASan and UBSan
 check:
@@ -114,6 +116,12 @@ bench: all guests
 
 bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
+
+bench-net: all
+	BUILD=$(BUILD) scripts/bench-net.sh
+
+bench-io: all kit
+	BUILD=$(BUILD) scripts/bench-io.sh
 
 difftest: unit
 	$(BUILD)/tests/test_difftest $(N)

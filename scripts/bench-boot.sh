@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boot-time benchmark (not a test): seconds from start to the kit's marker
 # line and to power-off, for minivmm -accel tcg and, when installed, for
-# qemu-system-x86_64 -accel tcg with -M microvm and -M pc, on the same
-# kernel and initrd; then the ratios against minivmm.
+# qemu-system-x86_64 -accel tcg, each with -M microvm and -M pc, on the
+# same kernel and initrd; then the ratios of each machine against QEMU's.
 #
 # Start-up before the kernel is not what is compared: QEMU runs firmware
 # first (SeaBIOS, iPXE's and the Linux loader's option ROMs with -M pc,
@@ -11,6 +11,11 @@
 # line and exits, with the same options (BOOT_STARTUP_RUNS times, median),
 # and that start-up time is taken off its marker and power-off times before
 # the ratios.  The raw times are printed beside.
+#
+# Then the same kit from a disk image (scripts/boot-disk.sh: MBR, FAT,
+# SYSLINUX) with no -kernel, through SeaBIOS, from virtio-blk and from IDE,
+# under minivmm and QEMU -M pc with the same image: there the firmware is
+# part of what is measured, and the ratio is of the whole times.
 #   BENCH_BOOT_TIMEOUT=S   how long one boot may take (default 300)
 . "$(dirname "$0")/../tests/guest/linux.bash"
 linux_kit
@@ -41,33 +46,53 @@ startup() {
 	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-# bench NAME CMD...: prints "NAME startup_s marker_s poweroff_s"
-bench() {
+# boot_time NAME CMD...: seconds from start to the marker and to power-off
+# ("marker_s poweroff_s"); fails when the boot does
+boot_time() {
 	local name=$1 out=$work/$1.out
 	shift
-	local t0 t1 t2 s
+	local t0 t1 t2
+	t0=$(date +%s.%N)
+	linux_start "$out" "$@"
+	if ! linux_wait "$out" "^$MARKER" "$TIMEOUT" >&2; then
+		linux_finish 1
+		echo "$name failed; its last lines:" >&2
+		tail -n 3 "$out" >&2
+		return 1
+	fi
+	t1=$(date +%s.%N)
+	linux_finish "$TIMEOUT"
+	t2=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.2f %.2f\n", b - a, c - a }'
+}
+
+# bench NAME CMD...: prints "NAME startup_s marker_s poweroff_s"
+bench() {
+	local name=$1 s r
+	shift
 	s=$(startup "$@")
 	if [ "$s" = fail ]; then
 		echo "$name failed to run hello-exit" >&2
 		return
 	fi
-	t0=$(date +%s.%N)
-	linux_start "$out" "$@" -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "$append"
-	if ! linux_wait "$out" "^$MARKER" "$TIMEOUT" >&2; then
-		linux_finish 1
-		echo "$name failed; its last lines:" >&2
-		tail -n 3 "$out" >&2
-		return
-	fi
-	t1=$(date +%s.%N)
-	linux_finish "$TIMEOUT"
-	t2=$(date +%s.%N)
-	awk -v n="$name" -v s="$s" -v a="$t0" -v b="$t1" -v c="$t2" \
-		'BEGIN { printf "%s %.3f %.2f %.2f\n", n, s, b - a, c - a }'
+	r=$(boot_time "$name" "$@" -kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" \
+		-append "$append") || return
+	echo "$name $s $r"
+}
+
+# bench_disk NAME CMD...: prints "NAME marker_s poweroff_s" for CMD booting
+# the disk image by itself
+bench_disk() {
+	local name=$1 r
+	shift
+	r=$(boot_time "$name" "$@") || return
+	echo "$name $r"
 }
 
 {
-	bench minivmm "$MINIVMM" -accel tcg -m 512M -nographic -no-reboot
+	for m in microvm pc; do
+		bench "minivmm-$m" "$MINIVMM" -M "$m" -accel tcg -m 512M -nographic -no-reboot
+	done
 	if command -v qemu-system-x86_64 >/dev/null; then
 		for m in microvm pc; do
 			bench "qemu-$m" qemu-system-x86_64 -M "$m" -accel tcg -m 512M -nographic -no-reboot
@@ -77,7 +102,30 @@ bench() {
 
 printf '%-14s %10s %10s %10s   %s\n' engine start-up_s marker_s poweroff_s "(marker, power-off without start-up)"
 awk '{ printf "%-14s %10.3f %10s %10s   (%.2f, %.2f)\n", $1, $2, $3, $4, $3 - $2, $4 - $2 }' "$work/results"
-awk '$1 == "minivmm" { m1 = $3 - $2; m2 = $4 - $2; r1 = $3; r2 = $4 }
-     $1 ~ /^qemu/ && m1 && $3 - $2 > 0 {
-	printf "minivmm / %s without start-up: marker %.2fx, power-off %.2fx (raw: %.2fx, %.2fx)\n",
-		$1, m1 / ($3 - $2), m2 / ($4 - $2), r1 / $3, r2 / $4 }' "$work/results"
+# each machine against QEMU's of the same name
+awk '$1 ~ /^minivmm-/ { m = substr($1, 9); m1[m] = $3 - $2; m2[m] = $4 - $2; r1[m] = $3; r2[m] = $4 }
+     $1 ~ /^qemu-/ { m = substr($1, 6); if (m in m1 && $3 - $2 > 0)
+	printf "minivmm-%s / %s without start-up: marker %.2fx, power-off %.2fx (raw: %.2fx, %.2fx)\n",
+		m, $1, m1[m] / ($3 - $2), m2[m] / ($4 - $2), r1[m] / $3, r2[m] / $4 }' "$work/results"
+
+# the disk boots through SeaBIOS
+if [ -f /usr/share/seabios/bios-256k.bin ] && "$ROOT/scripts/boot-disk.sh" "$work/disk.img"; then
+	{
+		for i in virtio ide; do
+			bench_disk "minivmm-$i" "$MINIVMM" -accel tcg -m 512M -nographic -no-reboot \
+				-drive "file=$work/disk.img,format=raw,if=$i"
+			if command -v qemu-system-x86_64 >/dev/null; then
+				bench_disk "qemu-pc-$i" qemu-system-x86_64 -M pc -accel tcg -m 512M -nodefaults \
+					-vga none -nographic -serial stdio -no-reboot \
+					-drive "file=$work/disk.img,format=raw,if=$i"
+			fi
+		done
+	} >"$work/disk"
+	echo
+	echo "disk image through SeaBIOS (no -kernel): seconds to the marker and to power-off"
+	awk '{ printf "%-18s %10s %10s\n", $1, $2, $3 }' "$work/disk"
+	awk '{ t[$1] = $2; p[$1] = $3 }
+	     END { for (i in t) if (i ~ /^minivmm-/) { q = "qemu-pc-" substr(i, 9)
+		   if (t[q] > 0) printf "minivmm / qemu -M pc, %s disk: marker %.2fx, power-off %.2fx\n",
+			substr(i, 9), t[i] / t[q], p[i] / p[q] } }' "$work/disk"
+fi

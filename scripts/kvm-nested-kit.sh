@@ -230,6 +230,19 @@ if [ -n "$smp" ] && [ -f /linux/virtio-initrd ]; then
 	show /tmp/out "virtio: "
 	echo "NESTED-VIRTIO-END smp=$smp disk=${disk:+yes} rc=$rc"
 fi
+# the same on -M microvm over virtio-mmio, on the second disk (ioeventfd
+# with datamatch on QueueNotify, the edge-triggered lines of the in-kernel
+# I/O APIC)
+if [ -n "$smp" ] && [ -f /linux/virtio-initrd ] && [ -b /dev/vdb ]; then
+	timeout "$run_timeout" /bin/minivmm -M microvm -accel kvm -m 256M -smp "$smp" -nographic \
+		-no-reboot -kernel /linux/bzImage -initrd /linux/virtio-initrd \
+		-append "console=ttyS0 panic=-1 quiet" -device virtio-rng-device \
+		-drive file=/dev/vdb,format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0 \
+		</dev/null >/tmp/out 2>&1
+	rc=$?
+	show /tmp/out "virtio-mmio: "
+	echo "NESTED-VIRTIO-MMIO-END smp=$smp rc=$rc"
+fi
 echo "NESTED-END"
 poweroff -f
 INIT

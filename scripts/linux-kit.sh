@@ -14,7 +14,7 @@
 set -euo pipefail
 
 # bump when what the kit holds changes
-KIT_VERSION=3
+KIT_VERSION=4
 # modules /init loads; their dependencies come along
 KIT_MODULES="virtio_pci virtio_mmio virtio_blk virtio_rng virtio_console virtio_net ata_piix sd_mod sr_mod isofs vfat"
 
@@ -77,6 +77,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in $(cat /etc/modules); do modprobe "$m"; done
+# console=hvc0: the console comes with virtio_console, after the kernel
+# gave init its descriptors (or found no console to give)
+if (: </dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; fi
 echo "MINIVMM-LINUX-UP cpus=$(grep -c ^processor /proc/cpuinfo)"
 case " $(cat /proc/cmdline) " in
 *" minivmm.poweroff "*) poweroff -f ;;

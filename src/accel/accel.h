@@ -73,6 +73,10 @@ struct accel_ops {
 	 * signals eventfd fd instead of reaching the device's handler
 	 * (assign), or no longer does; -ENOSYS without it */
 	int (*ioeventfd)(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
+	/* Optional: the same for writes of exactly len bytes (1, 2, 4 or 8)
+	 * of the value data only (several queues behind one register) */
+	int (*ioeventfd_datamatch)(struct vm *vm, uint64_t addr, unsigned len, uint64_t data,
+				   int fd, bool assign);
 	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
 	 * often); false: the monitor starts one thread per vCPU. */
 	bool single_threaded;

@@ -6,6 +6,7 @@
 #include "blk_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ struct blk {
 	uint64_t size;
 	bool readonly;
 	bool can_discard;
-	bool writethrough;
+	bool cfg_writethrough;	/* what -drive cache= said */
+	atomic_bool writethrough;	/* now: the guest may turn the cache off and on */
 	bool probed_raw;	/* format guessed: no qcow2 header may be written */
 	enum drive_detect_zeroes detect_zeroes;
 
@@ -139,7 +141,8 @@ int blk_open(const struct drive_config *cfg, struct blk **out)
 	b->readonly = cfg->readonly || b->root->readonly;
 	b->can_discard = cfg->discard == DRIVE_DISCARD_UNMAP && !b->readonly &&
 			 b->root->can_discard;
-	b->writethrough = cfg->writethrough && !cfg->no_flush;
+	b->cfg_writethrough = cfg->writethrough && !cfg->no_flush;
+	atomic_store(&b->writethrough, b->cfg_writethrough);
 	b->detect_zeroes = cfg->detect_zeroes;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->idle, NULL);
@@ -173,6 +176,22 @@ uint64_t blk_size(const struct blk *b)
 bool blk_is_readonly(const struct blk *b)
 {
 	return b->readonly;
+}
+
+bool blk_has_write_cache(const struct blk *b)
+{
+	return !b->cfg_writethrough;
+}
+
+bool blk_write_cache_enabled(const struct blk *b)
+{
+	return !atomic_load(&b->writethrough);
+}
+
+void blk_set_write_cache(struct blk *b, bool on)
+{
+	/* cache=unsafe ignores flushes whatever the guest says */
+	atomic_store(&b->writethrough, !on && !b->ctx.no_flush);
 }
 
 bool blk_can_discard(const struct blk *b)
@@ -244,7 +263,8 @@ static int blk_io_prepare(struct blk *b, struct blk_io *io)
 		io->flags &= ~BLK_REQ_UNMAP;
 	if (io->op != BLK_OP_WRITE_ZEROES)
 		io->flags &= ~BLK_REQ_UNMAP;
-	if (b->writethrough && io->op != BLK_OP_READ && io->op != BLK_OP_FLUSH)
+	if (atomic_load_explicit(&b->writethrough, memory_order_relaxed) && io->op != BLK_OP_READ &&
+	    io->op != BLK_OP_FLUSH)
 		io->flags |= BLK_REQ_FUA;
 	if (b->ctx.no_flush || io->op == BLK_OP_READ)
 		io->flags &= ~BLK_REQ_FUA;

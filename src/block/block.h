@@ -67,6 +67,13 @@ void blk_close(struct blk *b);
 /* The disk's size in bytes (a multiple of 512) */
 uint64_t blk_size(const struct blk *b);
 bool blk_is_readonly(const struct blk *b);
+/* The volatile write cache a device shows its guest: on (writes need a
+ * FLUSH to be durable) unless the drive is cache=writethrough or
+ * directsync.  The guest may turn it off (every write then durable before
+ * it completes) and on again; blk_has_write_cache says what -drive gave. */
+bool blk_has_write_cache(const struct blk *b);
+bool blk_write_cache_enabled(const struct blk *b);
+void blk_set_write_cache(struct blk *b, bool on);
 /* DISCARD does something (discard=unmap, and the image can free space) */
 bool blk_can_discard(const struct blk *b);
 

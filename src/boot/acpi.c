@@ -3,13 +3,18 @@
  * and a DSDT written by a small AML emitter.  Field offsets follow the
  * ACPI 6.0 specification, chapter 5.2. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "hw/fw_cfg.h"
 #include "hw/pci.h"
+#include "virtio/virtio_mmio.h"
 
 #define ACPI_OEM_ID "MINVMM"
 #define ACPI_OEM_TABLE_ID "MINIVMM "
@@ -61,12 +66,27 @@ uint8_t acpi_checksum(const uint8_t *p, uint64_t len)
 	return (uint8_t)-sum;
 }
 
-/* Tables are built in one host buffer that mirrors the ACPI area */
+#define ACPI_MAX_PTRS 32
+
+/* A field that holds the guest address of a table: where it is and how
+ * wide, for the firmware's loader to patch (acpi_build_fw_cfg) */
+struct acpi_ptr {
+	uint32_t field;		/* offset of the field in the buffer */
+	uint8_t size;		/* 4 or 8 */
+};
+
+/* Tables are built in one host buffer that mirrors the ACPI area (direct
+ * boot), or that firmware places where it likes (gpa 0: the pointers hold
+ * offsets into the buffer, which the firmware's loader turns into
+ * addresses) */
 struct acpi_builder {
-	uint8_t *base;		/* host address of ACPI_AREA_ADDR */
+	uint8_t *base;		/* host address of the buffer */
+	uint64_t gpa;		/* guest address of the buffer's first byte */
 	uint64_t size;
 	uint64_t next;		/* offset of the next free byte */
 	int overflow;
+	struct acpi_ptr ptrs[ACPI_MAX_PTRS];
+	unsigned nr_ptrs;
 };
 
 static uint64_t acpi_alloc(struct acpi_builder *b, uint64_t len, uint64_t align)
@@ -85,9 +105,21 @@ static uint8_t *acpi_at(struct acpi_builder *b, uint64_t off)
 	return b->base + off;
 }
 
-static uint32_t acpi_gpa(uint64_t off)
+/* Store the address of the table at offset target in the field at
+ * (t + at), size bytes wide, and remember the field */
+static void acpi_put_ptr(struct acpi_builder *b, uint8_t *t, unsigned at, unsigned size,
+			 uint64_t target)
 {
-	return (uint32_t)(ACPI_AREA_ADDR + off);
+	uint64_t v = b->gpa + target;
+	if (size == 8)
+		boot_put_le64(t + at, v);
+	else
+		boot_put_le32(t + at, (uint32_t)v);
+	if (b->nr_ptrs == ACPI_MAX_PTRS) {
+		b->overflow = 1;
+		return;
+	}
+	b->ptrs[b->nr_ptrs++] = (struct acpi_ptr){ (uint32_t)(t + at - b->base), (uint8_t)size };
 }
 
 static void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
@@ -136,10 +168,15 @@ static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, ui
 #define AML_DEVICE_OP 0x82	/* after AML_EXT_OP */
 #define AML_ROOT_CHAR '\\'
 #define AML_BUFFER_OP 0x11
+#define AML_STRING_PREFIX 0x0d
 
 /* Resource descriptors (ACPI 6.0, 6.4) */
 #define RES_IO_PORT 0x47
 #define RES_END_TAG 0x79
+#define RES_MEMORY32_FIXED 0x86
+#define RES_EXT_IRQ 0x89
+#define RES_IRQ_CONSUMER 0x01
+#define RES_IRQ_EDGE 0x02	/* active high and exclusive: bits 2 and 3 clear */
 #define RES_DWORD_ADDRESS 0x87
 #define RES_WORD_ADDRESS 0x88
 #define RES_TYPE_MEMORY 0
@@ -364,12 +401,62 @@ static uint32_t aml_eisa_id(const char *id)
 	return __builtin_bswap32(v);
 }
 
+/* A NUL-terminated string constant */
+static void aml_string(struct aml *a, const char *str)
+{
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, str, (unsigned)strlen(str) + 1);
+}
+
+/* Device(VRnn) { _HID "LNRO0005", _UID n, _CCA 1, _CRS { Memory32Fixed
+ * (the transport's registers), Interrupt (its GSI: edge, active high,
+ * exclusive) } }: how Linux's virtio_mmio driver finds a transport on a
+ * machine described by ACPI, as on QEMU's microvm */
+static void aml_virtio_mmio(struct aml *a, unsigned n, uint64_t base, unsigned gsi)
+{
+	char name[5];
+	snprintf(name, sizeof(name), "VR%02u", n % 100);
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, name);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_HID");
+	aml_string(a, "LNRO0005");
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_UID");
+	aml_integer(a, n);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CCA");	/* DMA is cache-coherent */
+	aml_integer(a, 1);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	aml_pkg_begin(a);
+	const unsigned len = 12 + 9 + 2;	/* the two descriptors and the end tag */
+	aml_integer(a, len);
+	aml_byte(a, RES_MEMORY32_FIXED);
+	aml_le(a, 9, 2);
+	aml_byte(a, RES_MEM_RW);
+	aml_le(a, base, 4);
+	aml_le(a, VIRTIO_MMIO_SLOT_SIZE, 4);
+	aml_byte(a, RES_EXT_IRQ);
+	aml_le(a, 6, 2);
+	aml_byte(a, RES_IRQ_CONSUMER | RES_IRQ_EDGE);
+	aml_byte(a, 1);		/* one interrupt */
+	aml_le(a, gsi, 4);
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+	aml_pkg_end(a);
+	aml_pkg_end(a);
+}
+
 /* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb, 0, 0 }): what OSPM writes to
  * PM1a_CNT to turn the machine off.  Then the system bus with the PCI
  * host bridge and the windows it decodes, so that Linux finds bus 0
  * through ACPI and has room for the BARs, and how its slots' interrupt
- * pins reach the GSIs. */
-static void acpi_build_dsdt_body(struct aml *a)
+ * pins reach the GSIs; on microvm, the virtio-mmio transports instead. */
+static void acpi_build_dsdt_body(struct aml *a, const struct vm *vm)
 {
 	aml_byte(a, AML_NAME_OP);
 	aml_name(a, "\\_S5");
@@ -385,6 +472,13 @@ static void acpi_build_dsdt_body(struct aml *a)
 	aml_byte(a, AML_SCOPE_OP);
 	aml_pkg_begin(a);
 	aml_name(a, "\\_SB");
+	if (vm->cfg.machine == MACHINE_MICROVM) {
+		for (unsigned i = 0; i < vm->virtio_mmio.nr; i++)
+			aml_virtio_mmio(a, i, vm->virtio_mmio.base + (uint64_t)i * VIRTIO_MMIO_SLOT_SIZE,
+					vm->virtio_mmio.gsi_base + i);
+		aml_pkg_end(a);
+		return;
+	}
 	aml_byte(a, AML_EXT_OP);
 	aml_byte(a, AML_DEVICE_OP);
 	aml_pkg_begin(a);
@@ -407,10 +501,10 @@ static void acpi_build_dsdt_body(struct aml *a)
 	aml_pkg_end(a);
 }
 
-static uint64_t acpi_build_dsdt(struct acpi_builder *b)
+static uint64_t acpi_build_dsdt(struct acpi_builder *b, const struct vm *vm)
 {
 	struct aml a = { .len = 0 };
-	acpi_build_dsdt_body(&a);
+	acpi_build_dsdt_body(&a, vm);
 	if (a.overflow || a.depth) {
 		b->overflow = 1;
 		return 0;
@@ -437,16 +531,18 @@ static uint64_t acpi_build_facs(struct acpi_builder *b)
 	return off;
 }
 
-static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t dsdt)
+static uint64_t acpi_build_fadt(struct acpi_builder *b, const struct vm *vm, uint64_t facs,
+				uint64_t dsdt)
 {
+	bool pc = vm->cfg.machine == MACHINE_PC;
 	uint64_t off = acpi_alloc(b, FADT_SIZE, 16);
 	if (b->overflow)
 		return 0;
 	uint8_t *t = acpi_at(b, off);
 	acpi_header(t, "FACP", FADT_SIZE, FADT_REVISION);
 	/* the 32-bit FACS pointer only: the spec wants one of the two */
-	boot_put_le32(t + 36, acpi_gpa(facs));
-	boot_put_le32(t + 40, acpi_gpa(dsdt));
+	acpi_put_ptr(b, t, 36, 4, facs);
+	acpi_put_ptr(b, t, 40, 4, dsdt);
 	boot_put_le16(t + 46, ACPI_SCI_IRQ);
 	/* SMI_CMD 0, ACPI_ENABLE 0: the machine is always in ACPI mode */
 	boot_put_le32(t + 56, ACPI_PM1A_EVT_BLK);
@@ -459,13 +555,17 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t 
 	boot_put_le16(t + 96, 101);
 	boot_put_le16(t + 98, 1001);
 	t[108] = RTC_CENTURY_REG;
-	boot_put_le16(t + 109, FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT);
+	/* microvm has no i8042, and resets through port 0x92 (0xCF9 is the
+	 * PCI host bridge's) */
+	boot_put_le16(t + 109, pc ? FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT :
+				    FADT_VGA_NOT_PRESENT);
 	boot_put_le32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 			       FADT_RESET_REG_SUP);
-	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, ACPI_RESET_PORT);
-	t[128] = ACPI_RESET_VALUE;
+	acpi_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE,
+		 pc ? ACPI_RESET_PORT : ACPI_MICROVM_RESET_PORT);
+	t[128] = pc ? ACPI_RESET_VALUE : ACPI_MICROVM_RESET_VALUE;
 	t[131] = 0;		/* FADT minor version: ACPI 6.0 */
-	boot_put_le64(t + 140, ACPI_AREA_ADDR + dsdt);
+	acpi_put_ptr(b, t, 140, 8, dsdt);
 	acpi_gas(t + 148, GAS_SYSTEM_IO, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_EVT_BLK);
 	acpi_gas(t + 172, GAS_SYSTEM_IO, ACPI_PM1_CNT_LEN * 8, GAS_ACCESS_WORD, ACPI_PM1A_CNT_BLK);
 	acpi_gas(t + 208, GAS_SYSTEM_IO, ACPI_PM_TMR_LEN * 8, GAS_ACCESS_DWORD, ACPI_PM_TMR_BLK);
@@ -473,25 +573,31 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t facs, uint64_t 
 	return off;
 }
 
-static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned ncpus)
+static uint64_t acpi_build_madt(struct acpi_builder *b, const struct vm *vm, unsigned ncpus)
 {
-	/* IRQ0 is wired to I/O APIC pin 2; the SCI is level, active high */
+	/* the SCI is level, active high; IRQ0 is wired to I/O APIC pin 2
+	 * (the last entry: left out when microvm has no PIT) */
 	static const struct {
 		uint8_t irq;
 		uint32_t gsi;
 		uint16_t flags;
 	} overrides[] = {
-		{ 0, 2, 0 },
 		{ ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL },
+		{ 0, 2, 0 },
 	};
-	uint32_t len = 44 + 8 * ncpus + 12 + 10 * (uint32_t)(sizeof(overrides) / sizeof(overrides[0])) + 6;
+	/* KVM's in-kernel irqchip always has its PIC and PIT */
+	const struct microvm_config *micro = &vm->cfg.microvm;
+	bool legacy = vm->cfg.machine != MACHINE_MICROVM || (vm->accel && vm->accel->kernel_irqchip);
+	uint32_t nr_overrides = legacy || micro->pit ? 2 : 1;
+	uint32_t len = 44 + 8 * ncpus + 12 + 10 * nr_overrides + 6;
 	uint64_t off = acpi_alloc(b, len, 16);
 	if (b->overflow)
 		return 0;
 	uint8_t *t = acpi_at(b, off), *e = t + 44;
 	acpi_header(t, "APIC", len, MADT_REVISION);
 	boot_put_le32(t + 36, ACPI_LAPIC_ADDR);
-	boot_put_le32(t + 40, MADT_PCAT_COMPAT);
+	/* PCAT_COMPAT: there are 8259s to mask */
+	boot_put_le32(t + 40, legacy || micro->pic ? MADT_PCAT_COMPAT : 0);
 	for (unsigned i = 0; i < ncpus; i++, e += 8) {
 		e[0] = MADT_LAPIC;
 		e[1] = 8;
@@ -505,7 +611,7 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned ncpus)
 	boot_put_le32(e + 4, ACPI_IOAPIC_ADDR);
 	boot_put_le32(e + 8, 0);	/* GSI base */
 	e += 12;
-	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++, e += 10) {
+	for (size_t i = 0; i < nr_overrides; i++, e += 10) {
 		e[0] = MADT_ISO;
 		e[1] = 10;
 		e[2] = 0;	/* ISA */
@@ -533,19 +639,60 @@ static uint64_t acpi_build_rsdt(struct acpi_builder *b, const uint64_t *tables, 
 	uint8_t *t = acpi_at(b, off);
 	acpi_header(t, x ? "XSDT" : "RSDT", len, 1);
 	for (int i = 0; i < n; i++) {
-		if (x)
-			boot_put_le64(t + ACPI_HEADER_SIZE + 8 * i, ACPI_AREA_ADDR + tables[i]);
-		else
-			boot_put_le32(t + ACPI_HEADER_SIZE + 4 * i, acpi_gpa(tables[i]));
+		acpi_put_ptr(b, t, ACPI_HEADER_SIZE + width * (unsigned)i, width, tables[i]);
 	}
 	acpi_finish(t);
 	return off;
 }
 
+bool acpi_enabled(const struct vm *vm)
+{
+	return vm->cfg.machine != MACHINE_MICROVM || vm->cfg.microvm.acpi;
+}
+
+/* Offsets of what acpi_build put in the buffer */
+struct acpi_layout {
+	uint64_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt;
+};
+
+/* Every table into b; 0, or -1 after printing an error */
+static int acpi_build(struct acpi_builder *b, const struct vm *vm, unsigned ncpus,
+		      struct acpi_layout *l)
+{
+	if (ncpus > 255) {
+		log_error("ACPI: %u CPUs do not fit 8-bit APIC IDs", ncpus);
+		return -1;
+	}
+	memset(b->base, 0, b->size);
+	l->rsdp = acpi_alloc(b, RSDP_SIZE, 16);
+	l->facs = acpi_build_facs(b);
+	l->dsdt = acpi_build_dsdt(b, vm);
+	uint64_t tables[2];
+	tables[0] = l->fadt = acpi_build_fadt(b, vm, l->facs, l->dsdt);
+	tables[1] = l->madt = acpi_build_madt(b, vm, ncpus);
+	l->rsdt = acpi_build_rsdt(b, tables, 2, false);
+	l->xsdt = acpi_build_rsdt(b, tables, 2, true);
+	if (b->overflow) {
+		log_error("ACPI tables do not fit in 0x%llx bytes", (unsigned long long)b->size);
+		return -1;
+	}
+	uint8_t *p = acpi_at(b, l->rsdp);
+	memcpy(p, "RSD PTR ", 8);
+	memcpy(p + 9, ACPI_OEM_ID, 6);
+	p[15] = 2;		/* revision: ACPI 2.0+, with the XSDT */
+	acpi_put_ptr(b, p, 16, 4, l->rsdt);
+	boot_put_le32(p + 20, RSDP_SIZE);
+	acpi_put_ptr(b, p, 24, 8, l->xsdt);
+	p[8] = acpi_checksum(p, 20);
+	p[32] = acpi_checksum(p, RSDP_SIZE);
+	return b->overflow ? -1 : 0;
+}
+
 uint64_t acpi_build_tables(struct vm *vm)
 {
-	struct acpi_builder b = { .size = ACPI_AREA_END - ACPI_AREA_ADDR };
+	struct acpi_builder b = { .size = ACPI_AREA_END - ACPI_AREA_ADDR, .gpa = ACPI_AREA_ADDR };
 	unsigned ncpus = vm->nr_vcpus ? vm->nr_vcpus : 1;
+	struct acpi_layout l;
 
 	b.base = guest_mem_ptr(&vm->mem, ACPI_AREA_ADDR, b.size);
 	if (!b.base) {
@@ -553,34 +700,122 @@ uint64_t acpi_build_tables(struct vm *vm)
 			  (unsigned long long)ACPI_AREA_ADDR, (unsigned long long)(ACPI_AREA_END - 1));
 		return 0;
 	}
-	if (ncpus > 255) {
-		log_error("ACPI: %u CPUs do not fit 8-bit APIC IDs", ncpus);
+	if (acpi_build(&b, vm, ncpus, &l) < 0)
 		return 0;
-	}
-	memset(b.base, 0, b.size);
+	return ACPI_AREA_ADDR + l.rsdp;
+}
 
-	uint64_t rsdp = acpi_alloc(&b, RSDP_SIZE, 16);
-	uint64_t facs = acpi_build_facs(&b);
-	uint64_t dsdt = acpi_build_dsdt(&b);
-	uint64_t tables[2];
-	tables[0] = acpi_build_fadt(&b, facs, dsdt);
-	tables[1] = acpi_build_madt(&b, ncpus);
-	uint64_t rsdt = acpi_build_rsdt(&b, tables, 2, false);
-	uint64_t xsdt = acpi_build_rsdt(&b, tables, 2, true);
-	if (b.overflow) {
-		log_error("ACPI tables do not fit in 0x%llx-0x%llx",
-			  (unsigned long long)ACPI_AREA_ADDR, (unsigned long long)(ACPI_AREA_END - 1));
-		return 0;
-	}
+/* ---- the same tables for firmware: QEMU's linker/loader interface ----
+ * "etc/acpi/tables" holds every table but the RSDP, "etc/acpi/rsdp" the
+ * RSDP; "etc/table-loader" is a list of 128-byte commands the firmware
+ * runs: allocate each file (the RSDP in the F segment, where an OS looks
+ * for it), add each file's final address to the pointer fields (which
+ * hold offsets into the file they point to), then fix the checksums. */
+#define LOADER_ENTRY_SIZE 128
+#define LOADER_ALLOCATE 1
+#define LOADER_ADD_POINTER 2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH 1
+#define LOADER_ZONE_FSEG 2
+#define LOADER_FILE_LEN 56
+#define LOADER_TABLES_FILE "etc/acpi/tables"
+#define LOADER_RSDP_FILE "etc/acpi/rsdp"
+#define LOADER_MAX_ENTRIES (2 + ACPI_MAX_PTRS + 8)
+#define ACPI_FW_CFG_SIZE 0x10000
 
-	uint8_t *p = acpi_at(&b, rsdp);
-	memcpy(p, "RSD PTR ", 8);
-	memcpy(p + 9, ACPI_OEM_ID, 6);
-	p[15] = 2;		/* revision: ACPI 2.0+, with the XSDT */
-	boot_put_le32(p + 16, acpi_gpa(rsdt));
-	boot_put_le32(p + 20, RSDP_SIZE);
-	boot_put_le64(p + 24, ACPI_AREA_ADDR + xsdt);
-	p[8] = acpi_checksum(p, 20);
-	p[32] = acpi_checksum(p, RSDP_SIZE);
-	return ACPI_AREA_ADDR + rsdp;
+struct loader {
+	uint8_t buf[LOADER_MAX_ENTRIES * LOADER_ENTRY_SIZE];
+	unsigned n;
+};
+
+static uint8_t *loader_entry(struct loader *ld, uint32_t command)
+{
+	uint8_t *e = ld->buf + ld->n++ * LOADER_ENTRY_SIZE;
+	boot_put_le32(e, command);
+	return e;
+}
+
+static void loader_allocate(struct loader *ld, const char *file, uint32_t align, uint8_t zone)
+{
+	uint8_t *e = loader_entry(ld, LOADER_ALLOCATE);
+	strcpy((char *)e + 4, file);
+	boot_put_le32(e + 4 + LOADER_FILE_LEN, align);
+	e[8 + LOADER_FILE_LEN] = zone;
+}
+
+static void loader_add_pointer(struct loader *ld, const char *dest, const char *src,
+			       uint32_t offset, uint8_t size)
+{
+	uint8_t *e = loader_entry(ld, LOADER_ADD_POINTER);
+	strcpy((char *)e + 4, dest);
+	strcpy((char *)e + 4 + LOADER_FILE_LEN, src);
+	boot_put_le32(e + 4 + 2 * LOADER_FILE_LEN, offset);
+	e[8 + 2 * LOADER_FILE_LEN] = size;
+}
+
+static void loader_add_checksum(struct loader *ld, const char *file, uint32_t start,
+				uint32_t len)
+{
+	uint8_t *e = loader_entry(ld, LOADER_ADD_CHECKSUM);
+	strcpy((char *)e + 4, file);
+	boot_put_le32(e + 4 + LOADER_FILE_LEN, start + 9);	/* the header's checksum byte */
+	boot_put_le32(e + 8 + LOADER_FILE_LEN, start);
+	boot_put_le32(e + 12 + LOADER_FILE_LEN, len);
+}
+
+int acpi_build_fw_cfg(struct vm *vm, struct fw_cfg *fw)
+{
+	static uint8_t zero_rsdp[RSDP_SIZE];
+	struct acpi_builder b = { .size = ACPI_FW_CFG_SIZE, .gpa = 0 };
+	unsigned ncpus = vm->nr_vcpus ? vm->nr_vcpus : 1;
+	struct acpi_layout l;
+	struct loader *ld = calloc(1, sizeof(*ld));
+	int ret = -ENOMEM;
+
+	b.base = calloc(1, b.size);
+	if (!b.base || !ld)
+		goto out;
+	ret = -EINVAL;
+	if (acpi_build(&b, vm, ncpus, &l) < 0)
+		goto out;
+	uint8_t rsdp[RSDP_SIZE];
+	memcpy(rsdp, b.base + l.rsdp, RSDP_SIZE);
+	/* only the copy in the F segment may be found */
+	memcpy(b.base + l.rsdp, zero_rsdp, RSDP_SIZE);
+
+	/* the FACS must be 64-byte aligned, and is at such an offset */
+	loader_allocate(ld, LOADER_TABLES_FILE, 64, LOADER_ZONE_HIGH);
+	loader_allocate(ld, LOADER_RSDP_FILE, 16, LOADER_ZONE_FSEG);
+	for (unsigned i = 0; i < b.nr_ptrs; i++) {
+		const struct acpi_ptr *p = &b.ptrs[i];
+		bool in_rsdp = p->field >= l.rsdp && p->field < l.rsdp + RSDP_SIZE;
+		loader_add_pointer(ld, in_rsdp ? LOADER_RSDP_FILE : LOADER_TABLES_FILE,
+				   LOADER_TABLES_FILE,
+				   (uint32_t)(in_rsdp ? p->field - l.rsdp : p->field), p->size);
+	}
+	const uint64_t checked[] = { l.dsdt, l.fadt, l.madt, l.rsdt, l.xsdt };
+	for (size_t i = 0; i < sizeof(checked) / sizeof(checked[0]); i++)
+		loader_add_checksum(ld, LOADER_TABLES_FILE, (uint32_t)checked[i],
+				    boot_le32(b.base + checked[i] + 4));
+	/* the RSDP's two checksums: the ACPI 1.0 part (byte 8) and the whole */
+	uint8_t *e = loader_entry(ld, LOADER_ADD_CHECKSUM);
+	strcpy((char *)e + 4, LOADER_RSDP_FILE);
+	boot_put_le32(e + 4 + LOADER_FILE_LEN, 8);
+	boot_put_le32(e + 8 + LOADER_FILE_LEN, 0);
+	boot_put_le32(e + 12 + LOADER_FILE_LEN, 20);
+	e = loader_entry(ld, LOADER_ADD_CHECKSUM);
+	strcpy((char *)e + 4, LOADER_RSDP_FILE);
+	boot_put_le32(e + 4 + LOADER_FILE_LEN, 32);
+	boot_put_le32(e + 8 + LOADER_FILE_LEN, 0);
+	boot_put_le32(e + 12 + LOADER_FILE_LEN, RSDP_SIZE);
+
+	if ((ret = fw_cfg_add_file(fw, LOADER_TABLES_FILE, b.base, b.next)) < 0 ||
+	    (ret = fw_cfg_add_file(fw, LOADER_RSDP_FILE, rsdp, RSDP_SIZE)) < 0 ||
+	    (ret = fw_cfg_add_file(fw, "etc/table-loader", ld->buf,
+				   (size_t)ld->n * LOADER_ENTRY_SIZE)) < 0)
+		log_error("ACPI: cannot add the tables to fw_cfg: %s", strerror(-ret));
+out:
+	free(b.base);
+	free(ld);
+	return ret;
 }

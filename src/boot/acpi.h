@@ -14,6 +14,7 @@
 #ifndef MINIVMM_BOOT_ACPI_H
 #define MINIVMM_BOOT_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -57,14 +58,26 @@ struct vm;
  * (src/hw/pci_host.c), value 0x06 = full reset of the CPU */
 #define ACPI_RESET_PORT 0xcf9
 #define ACPI_RESET_VALUE 0x06
+/* microvm has no PCI host bridge: its reset register is system control
+ * port A (src/hw/port92.c), bit 0 */
+#define ACPI_MICROVM_RESET_PORT 0x92
+#define ACPI_MICROVM_RESET_VALUE 0x01
 
 #define ACPI_LAPIC_ADDR 0xfee00000u
 #define ACPI_IOAPIC_ADDR 0xfec00000u
 #define ACPI_IOAPIC_ID 0	/* as QEMU: I/O APIC IDs are their own namespace */
 
+/* Does the machine have ACPI tables (not -M microvm,acpi=off)? */
+bool acpi_enabled(const struct vm *vm);
 /* Write every table for vm->nr_vcpus CPUs into guest RAM.  Returns the
  * RSDP's guest address, or 0 after printing an error (RAM too small). */
 uint64_t acpi_build_tables(struct vm *vm);
+
+/* The same tables for firmware that runs QEMU's ACPI loader (SeaBIOS):
+ * the fw_cfg files etc/acpi/tables, etc/acpi/rsdp and etc/table-loader.
+ * 0 or a negative errno after printing an error. */
+struct fw_cfg;
+int acpi_build_fw_cfg(struct vm *vm, struct fw_cfg *fw);
 
 /* Table checksum helper: the byte that makes len bytes sum to 0 */
 uint8_t acpi_checksum(const uint8_t *p, uint64_t len);

@@ -380,7 +380,7 @@ int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entr
 		ret = pvh_write_start_info(vm, img->path, elf.high, &info);
 		if (ret < 0)
 			return ret;
-		if (elf.is_linux) {
+		if (elf.is_linux && acpi_enabled(vm)) {
 			/* a PVH Linux finds its ACPI tables through rsdp_paddr */
 			uint64_t rsdp = acpi_build_tables(vm);
 			if (!rsdp)

@@ -4,12 +4,14 @@
  * binary.  Two entries only explain why a file that looks like Multiboot
  * is refused, rather than run it as a raw binary. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "virtio/virtio_mmio.h"
 
 static const struct boot_format *const boot_formats[] = {
 	&bzimage_format,
@@ -115,4 +117,26 @@ int boot_refuse_extras(const struct vm *vm, const char *path, const char *format
 		log_warn("kernel '%s' is a %s, which has no command line: -append ignored", path,
 			 format);
 	return 0;
+}
+
+int boot_linux_cmdline(const struct vm *vm, char *buf, size_t cap)
+{
+	const struct vm_virtio_mmio *slots = &vm->virtio_mmio;
+	const char *append = vm->cfg.append ? vm->cfg.append : "";
+	size_t len = 0;
+	int n = snprintf(buf, cap, "%s", append);
+	/* as QEMU: only without ACPI, so that a kernel that reads both does
+	 * not find each transport twice */
+	bool devices = vm->cfg.machine == MACHINE_MICROVM && vm->cfg.microvm.auto_kernel_cmdline &&
+		       !acpi_enabled(vm);
+	for (unsigned i = 0; devices && i < slots->nr && n >= 0 && (size_t)n < cap - len; i++) {
+		len += (size_t)n;
+		n = snprintf(buf + len, cap - len, "%svirtio_mmio.device=%u@0x%llx:%u",
+			     len ? " " : "", VIRTIO_MMIO_SLOT_SIZE,
+			     (unsigned long long)(slots->base + (uint64_t)i * VIRTIO_MMIO_SLOT_SIZE),
+			     slots->gsi_base + i);
+	}
+	if (n < 0 || (size_t)n >= cap - len)
+		return -E2BIG;
+	return (int)(len + (size_t)n);
 }

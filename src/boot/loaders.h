@@ -39,6 +39,14 @@ extern const struct boot_format multiboot_bad_checksum_format;
 extern const struct boot_format bootsector_format;
 extern const struct boot_format raw_format;
 
+/* The Linux command line: -append, and on microvm with acpi=off (unless
+ * auto-kernel-cmdline=off) "virtio_mmio.device=SIZE@ADDR:GSI" for each
+ * virtio-mmio transport, for kernels built to take it; with ACPI the DSDT
+ * describes them.  Returns its length, or -E2BIG when it does not fit in
+ * cap bytes with its NUL. */
+#define BOOT_CMDLINE_MAX 4096
+int boot_linux_cmdline(const struct vm *vm, char *buf, size_t cap);
+
 /* Little-endian field access; the caller has checked the bounds */
 static inline uint16_t boot_le16(const uint8_t *p)
 {

@@ -29,8 +29,14 @@ int pvh_write_start_info(struct vm *vm, const char *path, uint64_t kernel_end, u
 	memset(info, 0, BOOT_INFO_END - BOOT_INFO_ADDR);
 	boot_strings_init(&strings);
 
-	if (vm->cfg.append) {
-		cmdline = boot_strings_put(vm, &strings, path, vm->cfg.append, strlen(vm->cfg.append));
+	char line[BOOT_CMDLINE_MAX];
+	int len = boot_linux_cmdline(vm, line, sizeof(line));
+	if (len < 0) {
+		log_error("kernel '%s': command line longer than %d bytes", path, BOOT_CMDLINE_MAX - 1);
+		return len;
+	}
+	if (len) {
+		cmdline = boot_strings_put(vm, &strings, path, line, (size_t)len);
 		if (!cmdline)
 			return -E2BIG;
 	}

@@ -60,8 +60,13 @@ void linux_default_setup_header(uint8_t *hdr)
 static int linux_write_cmdline(struct vm *vm, const char *path, uint32_t cmdline_size,
 			       uint32_t *ptr)
 {
-	const char *cmdline = vm->cfg.append ? vm->cfg.append : "";
-	size_t len = strlen(cmdline);
+	char cmdline[BOOT_CMDLINE_MAX];
+	int n = boot_linux_cmdline(vm, cmdline, sizeof(cmdline));
+	if (n < 0) {
+		log_error("kernel '%s': command line longer than %d bytes", path, BOOT_CMDLINE_MAX - 1);
+		return n;
+	}
+	size_t len = (size_t)n;
 	uint64_t room = BOOT_CMDLINE_END - BOOT_CMDLINE_ADDR - 1;
 	uint64_t max = cmdline_size < room ? cmdline_size : room;
 
@@ -145,8 +150,8 @@ int linux_write_zeropage(struct vm *vm, const char *path, const struct linux_boo
 		if (ret < 0)
 			return ret;
 	}
-	uint64_t rsdp = acpi_build_tables(vm);
-	if (!rsdp)
+	uint64_t rsdp = 0;
+	if (acpi_enabled(vm) && !(rsdp = acpi_build_tables(vm)))
 		return -ENOMEM;
 
 	memset(zp, 0, BOOT_ZEROPAGE_SIZE);

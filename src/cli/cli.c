@@ -7,6 +7,7 @@
 #include "cli/cli_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -16,9 +17,6 @@
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "0.1.0"
 #endif
-
-/* QEMU rounds -m up to 8 KiB; a whole number of host pages either way */
-#define RAM_SIZE_ALIGN 8192ull
 
 /* ---- options ---- */
 
@@ -54,6 +52,7 @@ static enum cli_result opt_memory(struct cli *c, const char *arg)
 				(unsigned long long)(size >> 20),
 				(unsigned long long)(GUEST_MEM_MAX_SIZE >> 20));
 	c->cfg->ram_size = (size + RAM_SIZE_ALIGN - 1) & ~(RAM_SIZE_ALIGN - 1);
+	c->ram_size_given = true;
 	return CLI_RUN;
 }
 
@@ -144,6 +143,90 @@ static enum cli_result opt_path(struct cli *c, const char *arg, const char **fie
 static enum cli_result opt_kernel(struct cli *c, const char *arg)
 {
 	return opt_path(c, arg, &c->cfg->kernel);
+}
+
+static enum cli_result opt_bios(struct cli *c, const char *arg)
+{
+	return opt_path(c, arg, &c->cfg->bios);
+}
+
+/* -boot [order=]DRIVES[,menu=on|off]: QEMU's letters; a, b (floppies) and
+ * n (network) have no device here and are refused */
+static enum cli_result opt_boot(struct cli *c, const char *arg)
+{
+	struct kv_iter it = { .p = arg, .implied = "order" };
+	struct kv kv;
+
+	while (kv_next(&it, &kv)) {
+		if (kv_key_is(&kv, "order") || kv_key_is(&kv, "once")) {
+			if (kv.val_len >= sizeof(c->cfg->boot_order))
+				return cli_fail(c, "order=%.*s: too many drives", (int)kv.val_len, kv.val);
+			for (size_t i = 0; i < kv.val_len; i++) {
+				char d = kv.val[i];
+				if (d != 'c' && d != 'd')
+					return cli_fail(c, "boot drive '%c' is not supported (c: disk, "
+							   "d: CD-ROM)", d);
+				if (memchr(kv.val, d, i))
+					return cli_fail(c, "boot drive '%c' given twice", d);
+			}
+			memcpy(c->cfg->boot_order, kv.val, kv.val_len);
+			c->cfg->boot_order[kv.val_len] = 0;
+		} else if (kv_key_is(&kv, "menu")) {
+			if (kv_val_is(&kv, "on"))
+				c->cfg->boot_menu = true;
+			else if (kv_val_is(&kv, "off"))
+				c->cfg->boot_menu = false;
+			else
+				return cli_fail(c, "menu=%.*s: on or off", (int)kv.val_len, kv.val);
+		} else if (kv_key_is(&kv, "strict") || kv_key_is(&kv, "splash-time") ||
+			   kv_key_is(&kv, "reboot-timeout")) {
+			/* accepted; SeaBIOS' defaults are used */
+		} else {
+			return cli_fail(c, "unknown parameter '%.*s'", (int)kv.key_len,
+					kv.key ? kv.key : kv.val);
+		}
+	}
+	return CLI_RUN;
+}
+
+/* -global DRIVER.PROP=VALUE: only isa-debugcon.iobase, which moves the
+ * debug console (SeaBIOS' log is on 0x402) */
+static enum cli_result opt_global(struct cli *c, const char *arg)
+{
+	static const char prop[] = "isa-debugcon.iobase=";
+	uint64_t port;
+	if (strncmp(arg, prop, sizeof(prop) - 1))
+		return cli_fail(c, "'%s' is not supported (only isa-debugcon.iobase=PORT)", arg);
+	const char *v = arg + sizeof(prop) - 1;
+	if (!parse_u64(v, strlen(v), &port) || port > 0xffff)
+		return cli_fail(c, "iobase '%s' is not a port number", v);
+	c->cfg->debugcon_port = (uint16_t)port;
+	return CLI_RUN;
+}
+
+static enum cli_result opt_hda(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 0, false);
+}
+
+static enum cli_result opt_hdb(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 1, false);
+}
+
+static enum cli_result opt_hdc(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, false);
+}
+
+static enum cli_result opt_hdd(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 3, false);
+}
+
+static enum cli_result opt_cdrom(struct cli *c, const char *arg)
+{
+	return cli_opt_ide_drive(c, arg, 2, true);
 }
 
 static enum cli_result opt_initrd(struct cli *c, const char *arg)
@@ -254,21 +337,54 @@ static enum cli_result opt_enable_kvm(struct cli *c, const char *arg)
 	return CLI_RUN;
 }
 
+/* -M microvm's on|off options; QEMU's "auto" is on here */
+static enum cli_result microvm_param(struct cli *c, const struct kv *kv)
+{
+	struct microvm_config *m = &c->cfg->microvm;
+	static const struct { const char *key; size_t off; } opts[] = {
+		{ "pic", offsetof(struct microvm_config, pic) },
+		{ "pit", offsetof(struct microvm_config, pit) },
+		{ "rtc", offsetof(struct microvm_config, rtc) },
+		{ "acpi", offsetof(struct microvm_config, acpi) },
+		{ "isa-serial", offsetof(struct microvm_config, isa_serial) },
+		{ "auto-kernel-cmdline", offsetof(struct microvm_config, auto_kernel_cmdline) },
+	};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (!kv_key_is(kv, opts[i].key))
+			continue;
+		bool *flag = (bool *)((char *)m + opts[i].off);
+		if (kv_val_is(kv, "auto")) {
+			*flag = true;
+			return CLI_RUN;
+		}
+		return kv_bool(c, kv, flag);
+	}
+	return CLI_DONE;
+}
+
 static enum cli_result opt_machine(struct cli *c, const char *arg)
 {
 	struct kv_iter it = { .p = arg, .implied = "type" };
 	struct kv kv;
+	const char *microvm_only = NULL;
+	size_t microvm_only_len = 0;
 
 	while (kv_next(&it, &kv)) {
+		enum cli_result r;
 		if (kv_key_is(&kv, "type")) {
 			if (kv_val_is(&kv, "help")) {
 				fprintf(c->out, "Supported machines are:\n"
-						"pc    Standard PC, booting a kernel directly "
-						"(default)\n");
+						"pc       Standard PC, booting a kernel directly "
+						"(default)\n"
+						"microvm  microvm (no PCI; virtio-mmio devices)\n");
 				return CLI_DONE;
 			}
-			if (!kv_val_is(&kv, "pc"))
-				return cli_fail(c, "machine type '%.*s' is not supported (only pc)",
+			if (kv_val_is(&kv, "pc"))
+				c->cfg->machine = MACHINE_PC;
+			else if (kv_val_is(&kv, "microvm"))
+				c->cfg->machine = MACHINE_MICROVM;
+			else
+				return cli_fail(c, "machine type '%.*s' is not supported (pc, microvm)",
 						(int)kv.val_len, kv.val);
 		} else if (kv_key_is(&kv, "accel")) {
 			/* "kvm:tcg": try each in turn */
@@ -282,10 +398,22 @@ static enum cli_result opt_machine(struct cli *c, const char *arg)
 				cli_add_accel(c, choice);
 				p += len + 1;
 			}
+		} else if (kv_key_is(&kv, "memory-backend")) {
+			if (kv_string(c, &kv, &c->memory_backend) != CLI_RUN)
+				return CLI_ERROR;
+		} else if (kv.key && (r = microvm_param(c, &kv)) != CLI_DONE) {
+			if (r == CLI_ERROR)
+				return r;
+			microvm_only = kv.key;
+			microvm_only_len = kv.key_len;
 		} else {
 			return kv_unknown(c, &kv);
 		}
 	}
+	if (microvm_only && c->cfg->machine != MACHINE_MICROVM)
+		return cli_fail(c, "%.*s= is a microvm option (-M microvm,%.*s=...)",
+				(int)microvm_only_len, microvm_only, (int)microvm_only_len,
+				microvm_only);
 	return CLI_RUN;
 }
 
@@ -328,18 +456,25 @@ static enum cli_result parse_chardev(struct cli *c, const char *arg, struct char
 {
 	if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
 		/* there is no monitor: the Ctrl-A escapes are always on */
-		*cd = (struct chardev_config){ CHARDEV_STDIO, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_STDIO };
 	} else if (!strcmp(arg, "none")) {
-		*cd = (struct chardev_config){ CHARDEV_NONE, NULL };
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE };
 	} else if (!strcmp(arg, "null")) {
-		*cd = (struct chardev_config){ CHARDEV_FILE, "/dev/null" };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = "/dev/null" };
+	} else if (!strcmp(arg, "pty")) {
+		*cd = (struct chardev_config){ .kind = CHARDEV_PTY };
+	} else if (!strncmp(arg, "chardev:", 8)) {
+		/* resolved once every -chardev is read (cli_chardevs_finish) */
+		if (!arg[8])
+			return cli_fail(c, "chardev: needs an id");
+		*cd = (struct chardev_config){ .kind = CHARDEV_NONE, .id = arg + 8 };
 	} else if (!strncmp(arg, "file:", 5)) {
 		if (!arg[5])
 			return cli_fail(c, "file: needs a path");
-		*cd = (struct chardev_config){ CHARDEV_FILE, arg + 5 };
+		*cd = (struct chardev_config){ .kind = CHARDEV_FILE, .path = arg + 5 };
 	} else {
-		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, null "
-				   "or none)",
+		return cli_fail(c, "unsupported backend '%s' (stdio, mon:stdio, file:PATH, pty, "
+				   "chardev:ID, null or none)",
 				arg);
 	}
 	return CLI_RUN;
@@ -440,10 +575,18 @@ static enum cli_result opt_version(struct cli *c, const char *arg)
 
 static const struct cli_option cli_options[] = {
 	{ "kernel", NULL, "FILE",
-	  "the kernel to boot (Linux bzImage, Multiboot, ELF, boot sector or raw binary); "
-	  "required",
+	  "the kernel to boot directly (Linux bzImage, Multiboot, ELF, boot sector or raw "
+	  "binary); without it the firmware boots the disks",
 	  opt_kernel },
 	{ "initrd", NULL, "FILE", "initial ramdisk", opt_initrd },
+	{ "bios", NULL, "FILE",
+	  "firmware image, mapped below 4 GiB (default without -kernel: "
+	  "/usr/share/seabios/bios-256k.bin)",
+	  opt_bios },
+	{ "boot", NULL, "[order=]c|d|cd|dc[,menu=on|off]",
+	  "firmware boot order: c disk, d CD-ROM", opt_boot },
+	{ "global", NULL, "isa-debugcon.iobase=PORT", "move the -debugcon port (SeaBIOS logs to 0x402)",
+	  opt_global },
 	{ "append", NULL, "CMDLINE", "kernel command line", opt_append },
 	{ "m", NULL, "[size=]SIZE", "RAM size; suffix B, K, M, G, T (default M), e.g. 512M, 2G",
 	  opt_memory },
@@ -452,25 +595,43 @@ static const struct cli_option cli_options[] = {
 	{ "accel", NULL, "kvm|tcg[,thread=single|multi][,tb-size=MiB][,jit=on|off][,kernel-irqchip=on]",
 	  "the engine; repeat to try in order (default: kvm, else tcg)", opt_accel },
 	{ "enable-kvm", NULL, NULL, "same as -accel kvm", opt_enable_kvm },
-	{ "machine", "M", "pc[,accel=kvm|tcg|kvm:tcg]", "machine type: only pc", opt_machine },
+	{ "machine", "M",
+	  "pc|microvm[,accel=kvm|tcg|kvm:tcg][,memory-backend=ID][,pic=,pit=,rtc=,acpi=,isa-serial=,"
+	  "auto-kernel-cmdline=on|off]",
+	  "machine type: pc (default), or microvm (no PCI; -device virtio-*-device); the "
+	  "on|off options are microvm's; memory-backend= puts guest RAM in the -object with that id",
+	  opt_machine },
+	{ "object", NULL, "memory-backend-memfd,id=ID,size=SIZE[,share=on|off]",
+	  "guest RAM in a memfd (for -machine memory-backend=ID); share=on (the default) "
+	  "lets vhost-user back-ends map it",
+	  cli_opt_object },
 	{ "cpu", NULL, "host|max|qemu64", "CPU model (host needs KVM)", opt_cpu },
 	{ "nographic", NULL, NULL, "no display; COM1 on stdio (the default anyway)",
 	  opt_nographic },
 	{ "display", NULL, "none", "no display (the only kind)", opt_display },
-	{ "serial", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "serial", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "where COM1 goes (default stdio); none removes COM1", opt_serial },
-	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|null|none",
+	{ "debugcon", NULL, "stdio|mon:stdio|file:PATH|pty|chardev:ID|null|none",
 	  "debug console on port 0xe9 (default none)", opt_debugcon },
+	{ "chardev", NULL, "null|stdio|file|socket|pty,id=ID[,...]|help",
+	  "a character back-end for a device's chardev=ID (-chardev help lists the parameters)",
+	  cli_opt_chardev },
 	{ "device", NULL, "NAME[,KEY=VALUE...]|help",
-	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci "
-	  "(-device help lists their properties)",
+	  "add a device: isa-debug-exit, pc-testdev, virtio-rng-pci, virtio-blk-pci, "
+	  "virtio-net-pci, vhost-user-blk-pci, virtio-serial-pci, virtconsole, virtserialport, "
+	  "virtio-rng-device, virtio-blk-device, virtio-net-device (-device help lists their properties)",
 	  opt_device },
 	{ "drive", NULL,
-	  "file=F,if=virtio|none[,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
+	  "file=F[,if=ide|virtio|none][,media=disk|cdrom][,index=N][,id=ID][,format=raw|qcow2][,readonly=on|off][,cache=MODE]"
 	  "[,aio=threads|io_uring][,discard=unmap|ignore][,detect-zeroes=off|on|unmap][,serial=S]",
 	  "a disk image (a file, block device or nbd:// URI); cache=writeback (default), none, "
 	  "writethrough, directsync or unsafe",
 	  opt_drive },
+	{ "hda", NULL, "FILE", "IDE disk, primary master (-drive file=FILE,index=0)", opt_hda },
+	{ "hdb", NULL, "FILE", "IDE disk, primary slave", opt_hdb },
+	{ "hdc", NULL, "FILE", "IDE disk, secondary master", opt_hdc },
+	{ "hdd", NULL, "FILE", "IDE disk, secondary slave", opt_hdd },
+	{ "cdrom", NULL, "FILE", "IDE CD-ROM (read-only image), secondary master", opt_cdrom },
 	{ "nodefaults", NULL, NULL, "no default devices: no COM1 unless -serial is given",
 	  opt_nodefaults },
 	{ "no-reboot", NULL, NULL, "exit instead of rebooting", opt_no_reboot },
@@ -499,7 +660,7 @@ static const struct cli_option cli_options[] = {
 static enum cli_result opt_help(struct cli *c, const char *arg)
 {
 	(void)arg;
-	fprintf(c->out, "usage: minivmm [options] -kernel FILE\n"
+	fprintf(c->out, "usage: minivmm [options] [-kernel FILE]\n"
 			"Runs a virtual x86-64 PC on KVM or on a software CPU; the options are "
 			"a subset of qemu-system-x86_64's.\n"
 			"Options take one dash or two (-m or --m).\n\n");
@@ -533,14 +694,24 @@ static enum cli_result cli_finish(struct cli *c)
 		c->opt = "-cpu";
 		return cli_fail(c, "CPU model 'host' needs KVM, not -accel tcg");
 	}
-	if (!cfg->kernel) {
-		fprintf(c->err, "minivmm: no -kernel given: minivmm boots a kernel directly "
-				"(there is no firmware)\n");
+	if (cfg->kernel && cfg->bios) {
+		fprintf(c->err, "minivmm: -kernel with -bios is not supported yet: give one of "
+				"them\n");
+		return CLI_ERROR;
+	}
+	if (!cfg->kernel && (cfg->initrd || cfg->append)) {
+		fprintf(c->err, "minivmm: -initrd and -append need -kernel\n");
 		return CLI_ERROR;
 	}
 	if (cfg->nodefaults && !c->serial_given)
-		cfg->serial = (struct chardev_config){ CHARDEV_NONE, NULL };
-	enum cli_result r = cli_drives_finish(c);
+		cfg->serial = (struct chardev_config){ .kind = CHARDEV_NONE };
+	enum cli_result r = cli_chardevs_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_objects_finish(c);
+	if (r != CLI_RUN)
+		return r;
+	r = cli_drives_finish(c);
 	if (r != CLI_RUN)
 		return r;
 	return cli_devices_finish(c);
@@ -556,7 +727,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		c.opt = a;
 		if (a[0] != '-' || a[1] == '\0') {
 			fprintf(err, "minivmm: unexpected argument '%s' (a disk image is given "
-				     "with -drive file=...,if=virtio)\n",
+				     "with -hda FILE or -drive file=...)\n",
 				a);
 			return CLI_ERROR;
 		}

@@ -12,6 +12,18 @@
 
 #include "cli/cli.h"
 
+/* QEMU rounds -m up to 8 KiB; a whole number of host pages either way */
+#define RAM_SIZE_ALIGN 8192ull
+
+#define CLI_MAX_OBJECTS 8
+
+/* -object memory-backend-memfd,id=ID,size=S[,share=on|off] */
+struct cli_mem_backend {
+	const char *id;
+	uint64_t size;
+	bool share;
+};
+
 struct cli {
 	struct vm_config *cfg;
 	FILE *out, *err;
@@ -20,6 +32,12 @@ struct cli {
 	bool serial_given;
 	bool debugcon_given;
 	bool cpu_host;		/* -cpu host: needs KVM */
+	bool ram_size_given;	/* -m */
+	struct cli_mem_backend mem_backends[CLI_MAX_OBJECTS];
+	unsigned nr_mem_backends;
+	const char *memory_backend;	/* -machine memory-backend= */
+	/* who took each -chardev (a back-end has one user) */
+	const char *chardev_users[VM_MAX_CHARDEV_CONFIGS];
 };
 
 struct cli_option {
@@ -67,12 +85,28 @@ enum cli_result kv_bool(struct cli *c, const struct kv *kv, bool *value);
  * (vm_config.strings) */
 enum cli_result kv_string(struct cli *c, const struct kv *kv, const char **value);
 
+/* "52:54:00:12:34:56" (or with '-'): netdev.c */
+bool cli_parse_mac(const char *s, size_t len, uint8_t mac[6]);
+
 /* -device (device.c), and what it checks once the whole line is read */
 enum cli_result opt_device(struct cli *c, const char *arg);
 enum cli_result cli_devices_finish(struct cli *c);
 /* -drive (drive.c), and what it checks once the whole line is read */
 enum cli_result opt_drive(struct cli *c, const char *arg);
 enum cli_result cli_drives_finish(struct cli *c);
+/* -hda..-hdd (index 0-3) and -cdrom (index 2, media=cdrom) */
+enum cli_result cli_opt_ide_drive(struct cli *c, const char *file, int index, bool cdrom);
+
+/* -object (object.c), and -machine memory-backend= resolved once the
+ * whole line is read */
+enum cli_result cli_opt_object(struct cli *c, const char *arg);
+enum cli_result cli_objects_finish(struct cli *c);
+/* -chardev (chardev.c); a device's chardev=ID: the back-end, or NULL
+ * after a message when there is none or another user has it */
+enum cli_result cli_opt_chardev(struct cli *c, const char *arg);
+const struct chardev_config *cli_chardev_claim(struct cli *c, const char *id, const char *user);
+/* -serial/-debugcon chardev:ID, and one reader of stdin */
+enum cli_result cli_chardevs_finish(struct cli *c);
 
 /* -netdev, -nic and -net (netdev.c) */
 enum cli_result cli_opt_netdev(struct cli *c, const char *arg);

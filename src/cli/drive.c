@@ -105,7 +105,7 @@ enum cli_result opt_drive(struct cli *c, const char *arg)
 	if (cfg->nr_drives >= VM_MAX_DRIVES)
 		return cli_fail(c, "too many drives (at most %d)", VM_MAX_DRIVES);
 	struct drive_config *d = &cfg->drives[cfg->nr_drives];
-	*d = (struct drive_config){ .interface = DRIVE_IF_IDE };
+	*d = (struct drive_config){ .interface = DRIVE_IF_IDE, .index = -1 };
 
 	struct kv seen[24];
 	unsigned nseen = 0;
@@ -164,9 +164,18 @@ enum cli_result opt_drive(struct cli *c, const char *arg)
 						(int)kv.val_len, kv.val);
 			r = kv_string(c, &kv, &d->serial);
 		} else if (kv_key_is(&kv, "media")) {
-			if (!kv_val_is(&kv, "disk"))
-				return cli_fail(c, "media=%.*s is not supported (only disk)",
+			if (kv_val_is(&kv, "cdrom"))
+				d->cdrom = true;
+			else if (!kv_val_is(&kv, "disk"))
+				return cli_fail(c, "media=%.*s: disk or cdrom", (int)kv.val_len,
+						kv.val);
+		} else if (kv_key_is(&kv, "index")) {
+			uint64_t n;
+			if (!parse_u64(kv.val, kv.val_len, &n) || n > 3)
+				return cli_fail(c, "index=%.*s: 0 to 3 (IDE: primary master, slave, "
+						   "secondary master, slave)",
 						(int)kv.val_len, kv.val);
+			d->index = (int)n;
 		} else {
 			r = kv_unknown(c, &kv);
 		}
@@ -176,12 +185,13 @@ enum cli_result opt_drive(struct cli *c, const char *arg)
 
 	if (!d->file)
 		return cli_fail(c, "missing file= (an empty drive is not supported)");
-	if (!if_given)
-		return cli_fail(c, "IDE disks (-drive without if=) are not supported yet: give "
-				   "if=virtio, or if=none with -device virtio-blk-pci,drive=ID");
-	if (d->interface == DRIVE_IF_IDE)
-		return cli_fail(c, "if=ide is not supported yet: use if=virtio, or if=none with "
-				   "-device virtio-blk-pci,drive=ID");
+	(void)if_given;	/* without if=, an IDE drive, as in QEMU */
+	if (d->cdrom && d->interface != DRIVE_IF_IDE)
+		return cli_fail(c, "media=cdrom needs if=ide (a CD-ROM is an IDE drive)");
+	if (d->index >= 0 && d->interface != DRIVE_IF_IDE)
+		return cli_fail(c, "index= applies to if=ide drives only");
+	if (d->cdrom)
+		d->readonly = true;
 	if (d->interface == DRIVE_IF_NONE && !d->id)
 		return cli_fail(c, "if=none needs id= (the name -device drive= refers to)");
 	if (d->detect_zeroes == DRIVE_DETECT_ZEROES_UNMAP && d->discard != DRIVE_DISCARD_UNMAP)
@@ -211,9 +221,48 @@ enum cli_result cli_drives_finish(struct cli *c)
 		if (d->interface == DRIVE_IF_VIRTIO)
 			virtio_index++;
 	}
+	/* IDE drives: given indexes first, then the rest in the free ones */
+	bool used[4] = { false };
+	for (unsigned i = 0; i < cfg->nr_drives; i++) {
+		struct drive_config *d = &cfg->drives[i];
+		if (d->interface != DRIVE_IF_IDE || d->index < 0)
+			continue;
+		if (used[d->index])
+			return cli_fail(c, "two IDE drives at index %d", d->index);
+		used[d->index] = true;
+	}
+	for (unsigned i = 0, next = 0; i < cfg->nr_drives; i++) {
+		struct drive_config *d = &cfg->drives[i];
+		if (d->interface != DRIVE_IF_IDE || d->index >= 0)
+			continue;
+		while (next < 4 && used[next])
+			next++;
+		if (next == 4)
+			return cli_fail(c, "more than 4 IDE drives");
+		used[next] = true;
+		d->index = (int)next;
+	}
 	for (unsigned i = 0; i < cfg->nr_drives; i++)
 		for (unsigned j = 0; j < i; j++)
-			if (!strcmp(cfg->drives[i].id, cfg->drives[j].id))
+			if (cfg->drives[i].id && cfg->drives[j].id &&
+			    !strcmp(cfg->drives[i].id, cfg->drives[j].id))
 				return cli_fail(c, "duplicate id '%s'", cfg->drives[i].id);
+	return CLI_RUN;
+}
+
+enum cli_result cli_opt_ide_drive(struct cli *c, const char *file, int index, bool cdrom)
+{
+	struct vm_config *cfg = c->cfg;
+	if (!*file)
+		return cli_fail(c, "empty file name");
+	if (cfg->nr_drives >= VM_MAX_DRIVES)
+		return cli_fail(c, "too many drives (at most %d)", VM_MAX_DRIVES);
+	for (unsigned i = 0; i < cfg->nr_drives; i++)
+		if (cfg->drives[i].interface == DRIVE_IF_IDE && cfg->drives[i].index == index)
+			return cli_fail(c, "IDE index %d is given twice", index);
+	struct drive_config *d = &cfg->drives[cfg->nr_drives++];
+	*d = (struct drive_config){ .file = file, .interface = DRIVE_IF_IDE, .index = index,
+				    .cdrom = cdrom, .readonly = cdrom };
+	drive_cache_mode(d);
 	return CLI_RUN;
 }

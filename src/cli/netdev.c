@@ -888,7 +888,7 @@ static int hex_digit(char ch)
 }
 
 /* "52:54:00:12:34:56" (or with '-') */
-static bool parse_mac(const char *s, size_t len, uint8_t mac[6])
+bool cli_parse_mac(const char *s, size_t len, uint8_t mac[6])
 {
 	if (len != 17)
 		return false;
@@ -917,7 +917,7 @@ static enum cli_result nic_key(struct netdev_parse *p, const struct kv *kv, bool
 		return CLI_RUN;
 	}
 	if (kv_key_is(kv, "mac")) {
-		if (!parse_mac(kv->val, kv->val_len, nic->mac))
+		if (!cli_parse_mac(kv->val, kv->val_len, nic->mac))
 			return cli_fail(p->c, "mac=%.*s: expected six hex bytes, e.g. "
 					      "52:54:00:12:34:56",
 					(int)kv->val_len, kv->val);

@@ -16,17 +16,37 @@ enum accel_choice {
 	ACCEL_TCG,
 };
 
-/* Where a character stream (serial port, debugcon) goes */
+/* Where a character stream (serial port, debugcon, virtio console port)
+ * goes, and where its input comes from: -serial/-debugcon forms, or a
+ * -chardev that a device names by id (core/chardev.h opens it) */
 enum chardev_kind {
-	CHARDEV_NONE,
+	CHARDEV_NONE,		/* -serial none: no device at all */
 	CHARDEV_STDIO,
 	CHARDEV_FILE,
+	CHARDEV_SOCKET,		/* a stream socket: unix (path) or tcp (host, port) */
+	CHARDEV_PTY,		/* a pseudo-terminal whose name is printed at start */
+	CHARDEV_NULL,		/* -chardev null: output vanishes, no input */
 };
 
 struct chardev_config {
 	enum chardev_kind kind;
-	const char *path;	/* CHARDEV_FILE */
+	const char *path;	/* FILE; a unix SOCKET */
+	const char *id;		/* -chardev id=; NULL for the -serial/-debugcon forms */
+	/* SOCKET */
+	bool tcp;		/* host and port, else path */
+	const char *host;	/* tcp: a name or numeric address; "" is any (server) */
+	uint16_t port;
+	bool server;		/* server=on: listen for one client at a time */
+	bool wait;		/* server: wait for the first client before starting */
+	bool nodelay;		/* tcp: TCP_NODELAY */
+	/* FILE */
+	bool append;		/* append=on: keep what the file holds */
+	/* STDIO */
+	bool signal;		/* signal=on (default): Ctrl-C stops minivmm */
 };
+
+/* -chardev: back-ends that devices name by id */
+#define VM_MAX_CHARDEV_CONFIGS 8
 
 #define VM_MAX_DRIVES 16
 
@@ -83,6 +103,8 @@ struct drive_config {
 	enum drive_discard discard;
 	enum drive_detect_zeroes detect_zeroes;
 	const char *serial;	/* serial=: what the guest reads as the disk's ID */
+	bool cdrom;		/* media=cdrom (read-only) */
+	int index;		/* if=ide: 0-3 (primary master, slave, secondary ...); -1 unset */
 };
 
 
@@ -245,27 +267,107 @@ struct virtio_blk_config {
 	bool discard;		/* discard=: VIRTIO_BLK_F_DISCARD (writable drives) */
 	bool write_zeroes;	/* write-zeroes=: VIRTIO_BLK_F_WRITE_ZEROES */
 	bool discard_given, write_zeroes_given;
+	int bootindex;		/* bootindex=: firmware boot order; -1: none */
+};
+
+#define VIRTIO_NET_DEFAULT_QUEUE_SIZE 256
+#define VIRTIO_NET_MAX_QUEUE_SIZE 1024
+
+/* -device virtio-net-pci, or the card of a -nic */
+struct virtio_net_config {
+	const char *netdev_id;	/* netdev= */
+	unsigned netdev;	/* index into vm_config.netdevs, set once parsed */
+	bool has_mac;
+	uint8_t mac[6];		/* mac=, else QEMU's 52:54:00:12:34:56 + the card's index */
+	bool mq;		/* mq=on: a queue pair per back-end queue (tap queues=N) */
+	unsigned rx_queue_size, tx_queue_size;
+	uint64_t features_off;	/* VIRTIO_NET_F_* bits turned off (csum=off, mrg_rxbuf=off, ...) */
+};
+
+/* -device vhost-user-blk-pci */
+struct vhost_user_blk_config {
+	const char *chardev_id;	/* chardev= */
+	const char *path;	/* that -chardev socket's path, set once parsed */
+	unsigned num_queues;	/* 0: one per vCPU, at most what the back-end has */
+	unsigned queue_size;
+};
+
+/* -device virtio-serial-pci: a bus of console ports (virtio-console
+ * with VIRTIO_CONSOLE_F_MULTIPORT) */
+#define VIRTIO_SERIAL_MAX_PORTS 31	/* QEMU's default max_ports; 64 queues */
+#define VM_MAX_SERIAL_PORTS 32
+
+struct virtio_serial_config {
+	unsigned max_ports;	/* max_ports=: ports the guest sets up (1-31) */
+};
+
+/* -device virtconsole / virtserialport: a port on a virtio-serial bus */
+struct virtio_serial_port_config {
+	unsigned bus;		/* index into vm_config.virtio of its virtio-serial-pci */
+	const char *bus_id;	/* bus=ID.0, as given; NULL: the last one before it */
+	unsigned nr;		/* port number, set once parsed (nr= or the first free) */
+	bool nr_given;
+	bool console;		/* virtconsole: the guest makes it a console (hvc) */
+	const char *chardev_id;	/* chardev=; NULL: a port with no back-end */
+	int chardev;		/* index into vm_config.chardevs, set once parsed; -1: none */
+	const char *name;	/* name=: what the guest sees (/dev/virtio-ports/NAME) */
+};
+
+/* Which transport carries a virtio device: -device virtio-*-pci or
+ * virtio-*-device */
+enum virtio_transport {
+	VIRTIO_TRANSPORT_PCI,
+	VIRTIO_TRANSPORT_MMIO,
 };
 
 enum virtio_device_type {
 	VIRTIO_DEVICE_RNG,
 	VIRTIO_DEVICE_BLK,
+	VIRTIO_DEVICE_NET,
+	VIRTIO_DEVICE_VHOST_USER_BLK,
+	VIRTIO_DEVICE_SERIAL,
 };
 
 #define VM_MAX_VIRTIO_DEVICES 24
+#define VIRTIO_MMIO_MAX_DEVICES 8	/* -M microvm's transports, as QEMU's */
 
 struct virtio_device_config {
 	enum virtio_device_type type;
+	enum virtio_transport transport;
 	const char *id;		/* id= */
 	struct virtio_common_config common;
 	union {
 		struct virtio_rng_config rng;
 		struct virtio_blk_config blk;
+		struct virtio_net_config net;
+		struct vhost_user_blk_config vhost_user_blk;
+		struct virtio_serial_config serial;
 	};
 };
 
+/* -M / -machine */
+enum machine_type {
+	MACHINE_PC,		/* the default */
+	MACHINE_MICROVM,	/* no PCI; virtio-mmio (hw/microvm.c) */
+};
+
+/* -M microvm's options, QEMU's names; each on unless turned off */
+struct microvm_config {
+	bool pic, pit, rtc;	/* i8259 pair, i8254, MC146818 */
+	bool acpi;		/* ACPI tables; off: none at all */
+	bool isa_serial;	/* COM1 */
+	bool auto_kernel_cmdline;	/* virtio_mmio.device= for each transport */
+};
+
 struct vm_config {
+	enum machine_type machine;
+	struct microvm_config microvm;
 	uint64_t ram_size;
+	/* -machine memory-backend= naming a memory-backend-memfd: guest RAM
+	 * in a memfd, MAP_SHARED when ram_shared (share=on), so its fd can be
+	 * handed to a vhost-user back-end */
+	bool ram_memfd;
+	bool ram_shared;
 	unsigned smp;
 	const char *kernel;
 	const char *initrd;
@@ -278,14 +380,24 @@ struct vm_config {
 	bool no_shutdown;
 	bool nodefaults;
 	bool display_none;
-	struct chardev_config serial;	/* COM1 */
+	struct chardev_config serial;	/* COM1 (a copy of the -chardev for chardev:ID) */
 	struct chardev_config debugcon;	/* port 0xe9 */
+	uint16_t debugcon_port;	/* -global isa-debugcon.iobase=N; 0: 0xe9 */
+	/* -bios FILE; NULL: the default firmware when there is no -kernel
+	 * (hw/pc_bios.h) */
+	const char *bios;
+	/* -boot order=...: the drive letters, in order (c: disk, d: CD-ROM,
+	 * n: network); "" leaves the order to the firmware */
+	char boot_order[8];
+	bool boot_menu;		/* -boot menu=on */
 	bool debug_exit;
 	uint16_t debug_exit_iobase;
 	uint16_t debug_exit_iosize;
 	bool pc_testdev;
 	unsigned debug_mask;	/* enum debug_mask bits from -d */
 	const char *debug_logfile;	/* -D */
+	struct chardev_config chardevs[VM_MAX_CHARDEV_CONFIGS];	/* -chardev, in order */
+	unsigned nr_chardevs;
 	struct drive_config drives[VM_MAX_DRIVES];	/* -drive, in order */
 	unsigned nr_drives;
 	struct netdev_config netdevs[VM_MAX_NETDEVS];	/* -netdev and -nic, in order */
@@ -298,6 +410,8 @@ struct vm_config {
 	bool net_configured;
 	struct virtio_device_config virtio[VM_MAX_VIRTIO_DEVICES];	/* in PCI slot order */
 	unsigned nr_virtio;
+	struct virtio_serial_port_config serial_ports[VM_MAX_SERIAL_PORTS];	/* in order */
+	unsigned nr_serial_ports;
 	/* where option values that are not whole arguments (ids, serial
 	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
 	char strings[8192];
@@ -305,6 +419,16 @@ struct vm_config {
 };
 
 void vm_config_defaults(struct vm_config *cfg);
+
+/* The -chardev with id=ID, or NULL */
+static inline const struct chardev_config *vm_config_find_chardev(const struct vm_config *cfg,
+								   const char *id)
+{
+	for (unsigned i = 0; i < cfg->nr_chardevs; i++)
+		if (!strcmp(cfg->chardevs[i].id, id))
+			return &cfg->chardevs[i];
+	return NULL;
+}
 
 static inline const struct netdev_config *vm_config_find_netdev(const struct vm_config *cfg,
 								 const char *id)

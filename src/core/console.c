@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/chardev.h"
 #include "core/log.h"
 #include "core/vm.h"
 #include "hw/uart16550.h"
@@ -37,7 +38,8 @@
 
 struct console {
 	struct vm *vm;
-	struct uart16550 *uart;
+	struct uart16550 *uart;	/* COM1 on stdio; or */
+	struct chardev *cd;	/* a -chardev stdio that a device reads */
 	int in_fd;		/* stdin, or -1 once input has ended */
 	int tty_fd;		/* the terminal we put in raw mode */
 	bool raw;		/* the terminal is in raw mode and must be restored */
@@ -119,7 +121,10 @@ static int console_enter_raw(struct console *con)
 	raw.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 	raw.c_oflag |= OPOST;
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN);
-	if (con->vm->cfg.nographic)
+	/* Ctrl-C to the guest: -nographic, or a -chardev stdio with signal=off */
+	const struct chardev_config *serial = &con->vm->cfg.serial;
+	bool signal = con->cd ? con->cd->signal : serial->id ? serial->signal : !con->vm->cfg.nographic;
+	if (!signal)
 		raw.c_lflag &= ~(tcflag_t)ISIG;
 	raw.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
 	raw.c_cflag |= CS8;
@@ -154,6 +159,14 @@ static void console_leave_raw(struct console *con)
  * or an edge-triggered PIC never sees another edge and input stalls. */
 static void console_push_locked(struct console *con)
 {
+	if (con->cd) {
+		/* a device's port: as much as it has room for (a break means nothing there) */
+		size_t n = chardev_deliver(con->cd, con->pending, con->pending_len);
+		memmove(con->pending, con->pending + n, con->pending_len - n);
+		con->pending_len -= n;
+		con->break_pending = false;
+		return;
+	}
 	if (!uart16550_rx_empty(con->uart))
 		return;
 	for (;;) {
@@ -238,7 +251,8 @@ static void console_destroy(void *opaque)
 {
 	struct console *con = opaque;
 	console_close(con);
-	uart16550_set_rx_ready(con->uart, NULL, NULL);
+	if (con->uart)
+		uart16550_set_rx_ready(con->uart, NULL, NULL);
 	if (con->vm->console == con)
 		con->vm->console = NULL;
 	free(con);
@@ -250,16 +264,22 @@ int console_open(struct vm *vm, struct console **out)
 	int ret;
 
 	*out = NULL;
-	/* no serial port on stdio: stdin is not ours and nothing is read */
-	if (vm->cfg.serial.kind != CHARDEV_STDIO || !vm->com1)
-		return 0;
+	/* no serial port or device port on stdio: stdin is not ours and
+	 * nothing is read */
+	struct chardev *cd = NULL;
+	if (vm->cfg.serial.kind != CHARDEV_STDIO || !vm->com1) {
+		cd = chardev_stdio_input(vm);
+		if (!cd)
+			return 0;
+	}
 	con = calloc(1, sizeof(*con));
 	if (!con) {
 		log_error("console: out of memory");
 		return -ENOMEM;
 	}
 	con->vm = vm;
-	con->uart = vm->com1;
+	con->cd = cd;
+	con->uart = cd ? NULL : vm->com1;
 	con->in_fd = STDIN_FILENO;
 	/* stdin closed: the guest gets no input, which is not an error */
 	if (fcntl(con->in_fd, F_GETFD) < 0)
@@ -279,7 +299,8 @@ int console_open(struct vm *vm, struct console **out)
 		free(con);
 		return ret;
 	}
-	uart16550_set_rx_ready(con->uart, console_rx_ready, con);
+	if (con->uart)
+		uart16550_set_rx_ready(con->uart, console_rx_ready, con);
 	*out = con;
 	return 0;
 }

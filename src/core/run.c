@@ -173,6 +173,12 @@ static void vm_serve_io(struct vm *vm, int sig_fd)
 		unsigned nr_out = chardevs_poll_prepare(vm, pfd + 3, VM_MAX_CHARDEVS);
 		struct timespec ts;
 		bool timed = vm_run_timers(vm, &ts);
+		/* a pty nobody has opened yet is looked at now and then */
+		int cd_ms = chardevs_poll_timeout(vm);
+		if (cd_ms >= 0 && (!timed || ts.tv_sec >= cd_ms / 1000)) {
+			ts = (struct timespec){ cd_ms / 1000, (cd_ms % 1000) * 1000000L };
+			timed = true;
+		}
 		/* a short timeout lets held-back console input reach a drained FIFO */
 		if (con_fd >= 0 && (!timed || ts.tv_sec > 0 || ts.tv_nsec > 10000000)) {
 			ts = (struct timespec){ 0, 10000000 };

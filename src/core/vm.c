@@ -16,6 +16,8 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->serial.kind = CHARDEV_STDIO;
 	cfg->debug_exit_iobase = 0x501;
 	cfg->debug_exit_iosize = 2;
+	cfg->microvm = (struct microvm_config){ .pic = true, .pit = true, .rtc = true, .acpi = true,
+						.isa_serial = true, .auto_kernel_cmdline = true };
 }
 
 int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel)
@@ -45,7 +47,8 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *
 		return -errno;
 	vm->timers.deadline_changed = vm_wake_main_loop;
 
-	ret = guest_mem_init_pc(&vm->mem, cfg->ram_size);
+	ret = cfg->ram_memfd ? guest_mem_init_pc_memfd(&vm->mem, cfg->ram_size, cfg->ram_shared) :
+			       guest_mem_init_pc(&vm->mem, cfg->ram_size);
 	if (ret < 0) {
 		log_error("cannot allocate %llu MiB of guest RAM: %s",
 			  (unsigned long long)(cfg->ram_size >> 20), strerror(-ret));
@@ -178,4 +181,11 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
 {
 	return vm->accel->ioeventfd ? vm->accel->ioeventfd(vm, addr, len, fd, assign) : -ENOSYS;
+}
+
+int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t data, int fd,
+			   bool assign)
+{
+	return vm->accel->ioeventfd_datamatch ?
+		       vm->accel->ioeventfd_datamatch(vm, addr, len, data, fd, assign) : -ENOSYS;
 }

@@ -33,7 +33,7 @@ struct vm_device {
 };
 
 #define VM_MAX_DEVICES 64
-#define VM_MAX_CHARDEVS 8
+#define VM_MAX_CHARDEVS 16
 
 enum vm_run_state {
 	VM_RUNNING,
@@ -50,6 +50,17 @@ struct fw_cfg;
 struct i8259;
 struct irq_router;
 struct pci_bus;
+
+/* Where virtio-mmio transports go (virtio/virtio_mmio.h): the board sets
+ * the window (slot i at base + i * VIRTIO_MMIO_SLOT_SIZE on GSI
+ * gsi_base + i); each transport created takes the next slot.  max 0: the
+ * machine has none (the PC). */
+struct vm_virtio_mmio {
+	uint64_t base;
+	unsigned gsi_base;
+	unsigned max;
+	unsigned nr;		/* slots taken, in order */
+};
 
 /* The userspace interrupt controllers (PIC, I/O APIC, local APICs) as the
  * software CPU sees them; KVM keeps its own in the kernel and never uses
@@ -108,6 +119,10 @@ struct vm {
 	 * where the in-kernel APIC answers). */
 	unsigned current_cpu;
 	struct pci_bus *pci;
+	struct vm_virtio_mmio virtio_mmio;
+	/* the A20 gate: on while either input asks for it (enum pc_a20_input
+	 * in hw/pc.h), under dev_lock */
+	uint8_t a20_inputs;
 	/* -kernel and -initrd as read at start-up, for resets (boot/boot.h) */
 	struct boot_files *boot_files;
 };
@@ -141,6 +156,9 @@ int vm_set_irq(struct vm *vm, unsigned gsi, int level);
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* KVM_IOEVENTFD where the engine has it (struct accel_ops.ioeventfd) */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
+/* ... only for writes of len bytes with value data */
+int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t data, int fd,
+			   bool assign);
 
 /* Port I/O and MMIO as the engines dispatch them */
 static inline bool vm_pio_read(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)

@@ -29,6 +29,7 @@
 
 struct acpi_pm {
 	struct vm *vm;
+	uint16_t base;		/* where the registers decode; 0: nowhere */
 	uint16_t sts, en, cnt;
 	uint64_t tmr_seen;	/* timer ticks when TMR_STS was last brought up to date */
 	bool sci;
@@ -167,14 +168,31 @@ static void acpi_pm_reset(void *opaque)
 	pm->sci = false;
 }
 
+int acpi_pm_set_base(struct acpi_pm *pm, uint16_t base)
+{
+	int ret = 0;
+	if (base == pm->base)
+		return 0;
+	if (pm->base)
+		io_bus_unregister(&pm->vm->pio, pm->base);
+	pm->base = 0;
+	if (base) {
+		ret = io_bus_register(&pm->vm->pio, base, ACPI_PM_IO_LEN, &acpi_pm_ops, pm, "acpi-pm");
+		if (ret == 0)
+			pm->base = base;
+	}
+	return ret;
+}
+
 static void acpi_pm_destroy(void *opaque)
 {
 	struct acpi_pm *pm = opaque;
 	timer_del(pm->vm, &pm->carry_timer);
+	acpi_pm_set_base(pm, 0);
 	free(pm);
 }
 
-int acpi_pm_create(struct vm *vm)
+int acpi_pm_create_at(struct vm *vm, uint16_t base, struct acpi_pm **out)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	int ret;
@@ -185,11 +203,10 @@ int acpi_pm_create(struct vm *vm)
 	timer_init(&pm->carry_timer, acpi_pm_carry, pm);
 	pm->cnt = ACPI_PM1_SCI_EN;
 	pm->tmr_seen = acpi_pm_ticks(pm);
-	ret = io_bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, &acpi_pm_ops, pm,
-			      "acpi-pm");
+	ret = acpi_pm_set_base(pm, base);
 	if (ret < 0) {
-		log_error("acpi-pm: cannot claim ports 0x%x-0x%x: %s", ACPI_PM_IO_BASE,
-			  ACPI_PM_IO_BASE + ACPI_PM_IO_LEN - 1,
+		log_error("acpi-pm: cannot claim ports 0x%x-0x%x: %s", base,
+			  base + ACPI_PM_IO_LEN - 1,
 			  ret == -EEXIST ? "another device uses them" : strerror(-ret));
 		free(pm);
 		return ret;
@@ -197,8 +214,16 @@ int acpi_pm_create(struct vm *vm)
 	ret = vm_add_device(vm, "acpi-pm", pm, acpi_pm_reset, acpi_pm_destroy);
 	if (ret < 0) {
 		log_error("acpi-pm: cannot add the device: %s", strerror(-ret));
-		io_bus_unregister(&vm->pio, ACPI_PM_IO_BASE);
+		acpi_pm_set_base(pm, 0);
 		free(pm);
+		return ret;
 	}
-	return ret;
+	if (out)
+		*out = pm;
+	return 0;
+}
+
+int acpi_pm_create(struct vm *vm)
+{
+	return acpi_pm_create_at(vm, ACPI_PM_IO_BASE, NULL);
 }

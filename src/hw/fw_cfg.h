@@ -1,7 +1,9 @@
-/* QEMU's firmware configuration device (docs/specs/fw_cfg.rst), legacy
- * port interface: a 16-bit selector at 0x510 picks an item, whose bytes
- * are read one at a time from 0x511.  Items are blobs; FW_CFG_FILE_DIR
- * lists the named ones ("files") that fw_cfg_add_file adds. */
+/* QEMU's firmware configuration device (docs/specs/fw_cfg.rst): a 16-bit
+ * selector at 0x510 picks an item, whose bytes are read one at a time
+ * from 0x511, or moved by the DMA interface (the big-endian address of an
+ * access descriptor written to 0x514/0x518).  Items are blobs;
+ * FW_CFG_FILE_DIR lists the named ones ("files") that fw_cfg_add_file
+ * adds. */
 #ifndef MINIVMM_FW_CFG_H
 #define MINIVMM_FW_CFG_H
 
@@ -12,6 +14,7 @@ struct fw_cfg;
 
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_DATA 0x511
+#define FW_CFG_PORT_DMA 0x514	/* 8 bytes: address high (0x514), low (0x518) */
 
 /* Selector keys */
 #define FW_CFG_SIGNATURE 0x0000
@@ -20,6 +23,8 @@ struct fw_cfg;
 #define FW_CFG_RAM_SIZE 0x0003
 #define FW_CFG_NOGRAPHIC 0x0004
 #define FW_CFG_NB_CPUS 0x0005
+#define FW_CFG_NUMA 0x000d
+#define FW_CFG_BOOT_MENU 0x000e
 #define FW_CFG_MAX_CPUS 0x000f
 #define FW_CFG_FILE_DIR 0x0019
 #define FW_CFG_FILE_FIRST 0x0020
@@ -29,7 +34,15 @@ struct fw_cfg;
 
 /* FW_CFG_ID bits */
 #define FW_CFG_VERSION 0x01	/* the traditional port interface */
-#define FW_CFG_VERSION_DMA 0x02	/* not offered: no DMA interface here */
+#define FW_CFG_VERSION_DMA 0x02	/* the DMA interface */
+
+/* The DMA access descriptor: be32 control, be32 length, be64 address */
+#define FW_CFG_DMA_ERROR 0x01
+#define FW_CFG_DMA_READ 0x02
+#define FW_CFG_DMA_SKIP 0x04
+#define FW_CFG_DMA_SELECT 0x08
+#define FW_CFG_DMA_WRITE 0x10
+#define FW_CFG_DMA_SIGNATURE "QEMU CFG"	/* what reads of 0x514-0x51b return */
 
 /* A file name is at most 55 bytes and a NUL */
 #define FW_CFG_MAX_FILE_PATH 56
@@ -42,5 +55,14 @@ struct fw_cfg;
  * Returns 0, -EINVAL (empty or too long name, blob over 4 GiB), -EEXIST
  * (name taken), -ENOSPC or -ENOMEM. */
 int fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, size_t len);
+/* A numbered item (FW_CFG_BOOT_MENU, ...) as a little-endian integer of
+ * bytes bytes; 0 or -ENOMEM */
+int fw_cfg_set_int(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned bytes);
+
+/* Run the DMA access whose descriptor is at guest address desc: select,
+ * read, skip (writes are refused); the control word is written back 0, or
+ * with FW_CFG_DMA_ERROR when a range is not RAM or the request is bad.
+ * Called by the port handler; for tests and fuzzing. */
+void fw_cfg_dma(struct fw_cfg *fw, uint64_t desc);
 
 #endif

@@ -87,8 +87,8 @@ static uint8_t i8042_status(const struct i8042 *kbc)
 
 static void i8042_write_outport(struct i8042 *kbc, uint8_t val)
 {
-	/* A20 stays on whatever the guest asks: our memory has no wrap */
-	kbc->outport = val | OUT_A20;
+	kbc->outport = val;
+	pc_set_a20_input(kbc->vm, PC_A20_I8042, val & OUT_A20);
 	if (!(val & OUT_RESET))
 		vm_request_reset(kbc->vm);
 }
@@ -230,6 +230,7 @@ static void i8042_reset(void *opaque)
 	kbc->ctr = CTR_KBD_INT | CTR_AUX_INT | CTR_SYS | CTR_XLATE;
 	kbc->status = STAT_SYS;
 	kbc->outport = OUT_RESET | OUT_A20;
+	pc_set_a20_input(kbc->vm, PC_A20_I8042, true);
 	kbc->pending_cmd = 0;
 	kbc->head = kbc->count = 0;
 	kbc->last = 0;

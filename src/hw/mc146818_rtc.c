@@ -433,6 +433,16 @@ static void cmos_init(struct mc146818_rtc *rtc)
 	c[0x5c] = (uint8_t)(v >> 8);
 	c[0x5d] = (uint8_t)(v >> 16);
 	c[0x5f] = (uint8_t)(vm->cfg.smp ? vm->cfg.smp - 1 : 0);
+	/* boot order as QEMU's pc stores it for SeaBIOS: a nibble per place,
+	 * 0x3d holds the first two, 0x38's upper nibble the third (1 floppy,
+	 * 2 disk, 3 CD-ROM); bit 0 of 0x38 skips the floppy signature check.
+	 * Without -boot: disk, then CD-ROM. */
+	const char *order = vm->cfg.boot_order[0] ? vm->cfg.boot_order : "cd";
+	uint8_t dev[3] = { 0 };
+	for (int i = 0; i < 3 && order[i]; i++)
+		dev[i] = order[i] == 'c' ? 2 : order[i] == 'd' ? 3 : 0;
+	c[0x3d] = (uint8_t)(dev[1] << 4 | dev[0]);
+	c[0x38] = (uint8_t)(dev[2] << 4 | 1);
 	cmos_checksum(rtc);
 }
 

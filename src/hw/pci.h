@@ -35,6 +35,7 @@ struct pci_bus;
 #define PCI_SUBSYSTEM_ID 0x2e
 #define PCI_ROM_ADDRESS 0x30
 #define PCI_CAPABILITY_LIST 0x34
+#define PCI_HEADER_TYPE_MULTI 0x80
 #define PCI_CAP_ID_VNDR 0x09
 #define PCI_CAP_ID_MSIX 0x11
 #define PCI_INTERRUPT_LINE 0x3c
@@ -83,6 +84,9 @@ struct pci_device {
 	/* Optional: BAR n now decodes at addr, or (mapped false) no longer
 	 * does; called under vm->dev_lock */
 	void (*bar_mapped)(struct pci_device *dev, unsigned n, bool mapped, uint64_t addr);
+	/* Optional: the device's own registers back to their reset values,
+	 * after the bus has cleared the header's; under vm->dev_lock */
+	void (*reset)(struct pci_device *dev);
 	void *opaque;
 	unsigned cap_free;	/* where pci_add_capability puts the next one */
 	uint8_t cap_last;
@@ -143,6 +147,13 @@ void pci_bus_set_pirq_gsis(struct pci_bus *bus, const unsigned gsi[4]);
  * each reset.  Call once the devices are registered.  An OS may still
  * move them. */
 void pci_bus_assign_bars(struct pci_bus *bus);
+/* A PIRQ routing register changed (hw/piix.c): INTx lines on PIRQ pirq
+ * (0-3, INTA of slot 0 rotated by slot) now reach gsi; gsi >= 32
+ * disconnects them */
+void pci_bus_set_pirq(struct pci_bus *bus, unsigned pirq, unsigned gsi);
+/* The devfn of the device registered last (-1: none yet), to name it to
+ * firmware (a boot order) */
+int pci_bus_last_devfn(const struct pci_bus *bus);
 /* The GSIs PCI devices use: level-triggered lines for the ELCR */
 uint32_t pci_bus_gsi_mask(const struct pci_bus *bus);
 

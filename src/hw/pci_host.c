@@ -22,6 +22,17 @@
 #define RCR_RST_CPU 0x04
 #define RCR_FULL_RST 0x08
 #define MAX_GSI 32
+/* i440FX host bridge registers */
+#define I440FX_PAM0 0x59	/* PAM0-PAM6: 0x59-0x5f */
+#define I440FX_PAM_COUNT 7
+#define I440FX_SMRAM 0x72
+#define SMRAM_C_BASE_SEG 0x02	/* SMRAM at 0xA0000, fixed */
+#define SMRAM_G_SMRAME 0x08
+#define SMRAM_D_LCK 0x10
+#define SMRAM_D_CLS 0x20
+#define SMRAM_D_OPEN 0x40
+#define QEMU_SUBSYS_VENDOR 0x1af4	/* what SeaBIOS looks for to know it runs on QEMU */
+#define QEMU_SUBSYS_ID 0x1100
 /* where pci_bus_assign_bars places BARs */
 #define PCI_IO_START 0xc000
 #define PCI_IO_END 0x10000
@@ -37,6 +48,7 @@ struct pci_bus {
 	unsigned pirq_gsi[4];
 	unsigned gsi_users[MAX_GSI];	/* devices asserting each line */
 	bool assign_bars;	/* play firmware: place BARs at reset */
+	int last_devfn;
 };
 
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
@@ -249,8 +261,14 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 	}
 	pthread_mutex_lock(&bus->vm->dev_lock);
 	bus->devs[devfn] = dev;
+	bus->last_devfn = devfn;
 	pthread_mutex_unlock(&bus->vm->dev_lock);
 	return 0;
+}
+
+int pci_bus_last_devfn(const struct pci_bus *bus)
+{
+	return bus->last_devfn;
 }
 
 void pci_unregister_device(struct pci_device *dev)
@@ -410,11 +428,60 @@ static void pci_host_reset(void *opaque)
 				b[k] &= ~dev->wmask[PCI_BASE_ADDRESS_0 + 4 * n + k];
 		}
 		dev->config[PCI_CACHE_LINE_SIZE] = dev->config[PCI_LATENCY_TIMER] = 0;
+		if (dev->reset)
+			dev->reset(dev);
 		pci_update_bars(dev);
 		pci_update_irq(dev);
 	}
 	if (bus->assign_bars)
 		pci_place_bars(bus);
+}
+
+/* The SMRAM register: once D_LCK is set, only D_CLS may change until reset
+ * (the i440FX datasheet); D_OPEN is then forced off.  There is no SMM, so
+ * the register only keeps what the firmware wrote. */
+static void i440fx_config_write(struct pci_device *dev, unsigned offset, unsigned size,
+				uint32_t value)
+{
+	uint8_t smram = dev->config[I440FX_SMRAM];
+	pci_default_config_write(dev, offset, size, value);
+	if (I440FX_SMRAM < offset || I440FX_SMRAM >= offset + size)
+		return;
+	uint8_t v = (uint8_t)(value >> (8 * (I440FX_SMRAM - offset)));
+	if (smram & SMRAM_D_LCK)
+		v = (uint8_t)((smram & ~SMRAM_D_CLS) | (v & SMRAM_D_CLS));
+	else if (v & SMRAM_D_LCK)
+		v &= (uint8_t)~SMRAM_D_OPEN;
+	dev->config[I440FX_SMRAM] = (uint8_t)((v & (SMRAM_G_SMRAME | SMRAM_D_LCK | SMRAM_D_CLS |
+						     SMRAM_D_OPEN)) | SMRAM_C_BASE_SEG);
+}
+
+static void i440fx_reset(struct pci_device *dev)
+{
+	memset(&dev->config[I440FX_PAM0], 0, I440FX_PAM_COUNT);
+	dev->config[I440FX_SMRAM] = SMRAM_C_BASE_SEG;
+}
+
+void pci_bus_set_pirq(struct pci_bus *bus, unsigned pirq, unsigned gsi)
+{
+	if (pirq >= 4 || bus->pirq_gsi[pirq] == gsi)
+		return;
+	pthread_mutex_lock(&bus->vm->dev_lock);
+	bus->pirq_gsi[pirq] = gsi;
+	for (int i = 0; i < 256; i++) {
+		struct pci_device *dev = bus->devs[i];
+		unsigned pin = dev ? dev->config[PCI_INTERRUPT_PIN] : 0;
+		if (pin < 1 || pin > 4 || ((unsigned)i / 8 + pin - 1) % 4 != pirq)
+			continue;
+		/* move an asserted line: drop it on the old GSI, raise it on the new */
+		bool level = dev->irq_level;
+		dev->irq_level = false;
+		pci_update_irq(dev);
+		dev->gsi = gsi;
+		dev->irq_level = level;
+		pci_update_irq(dev);
+	}
+	pthread_mutex_unlock(&bus->vm->dev_lock);
 }
 
 /* Devices on the bus are gone by now (they came later, so they were
@@ -433,11 +500,23 @@ int pci_host_create(struct vm *vm, struct pci_bus **out)
 	if (!bus)
 		return -ENOMEM;
 	bus->vm = vm;
+	bus->last_devfn = -1;
 	pci_bus_set_pirq_gsis(bus, default_gsis);
 	/* an i440FX host bridge: what Linux expects to find at 00:00.0 */
 	pci_device_init(&bus->host, "i440fx", 0x8086, 0x1237, 0x060000, 0x02);
 	bus->host.devfn = PCI_DEVFN(0, 0);
 	bus->host.config[PCI_STATUS + 1] = 0x02;	/* medium DEVSEL timing */
+	bus->host.config[PCI_SUBSYSTEM_VENDOR_ID] = (uint8_t)QEMU_SUBSYS_VENDOR;
+	bus->host.config[PCI_SUBSYSTEM_VENDOR_ID + 1] = QEMU_SUBSYS_VENDOR >> 8;
+	bus->host.config[PCI_SUBSYSTEM_ID] = (uint8_t)QEMU_SUBSYS_ID;
+	bus->host.config[PCI_SUBSYSTEM_ID + 1] = QEMU_SUBSYS_ID >> 8;
+	/* PAM: read and write enables of each shadow segment (PAM0 has the
+	 * F segment in its upper nibble only) */
+	bus->host.wmask[I440FX_PAM0] = 0x30;
+	memset(&bus->host.wmask[I440FX_PAM0 + 1], 0x33, I440FX_PAM_COUNT - 1);
+	bus->host.config_write = i440fx_config_write;
+	bus->host.reset = i440fx_reset;
+	i440fx_reset(&bus->host);
 	ret = vm_add_device(vm, "pci-host", bus, pci_host_reset, pci_host_destroy);
 	if (ret < 0) {
 		free(bus);

@@ -1,6 +1,6 @@
 /* System control port A (0x92), the "fast A20 and reset" port of PS/2 and
- * later PCs.  A20 is always on in this machine, so bit 1 reads back set
- * whatever is written; setting bit 0 resets the machine. */
+ * later PCs: bit 1 is one input of the A20 gate (pc_set_a20_input; the
+ * other is the i8042's), setting bit 0 resets the machine. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "hw/pc.h"
+#include "hw/pc_bios.h"
 
 #define PORT92 0x92
 #define PORT92_RESET 0x01
@@ -23,7 +24,7 @@ static uint64_t port92_read(void *opaque, uint64_t offset, unsigned size)
 	struct port92 *p = opaque;
 	(void)offset;
 	(void)size;
-	return p->value | PORT92_A20;
+	return p->value;
 }
 
 static void port92_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
@@ -33,6 +34,7 @@ static void port92_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 	(void)offset;
 	(void)size;
 	p->value = (uint8_t)value;
+	pc_set_a20_input(p->vm, PC_A20_PORT92, value & PORT92_A20);
 	/* the reset pulse is the rising edge of bit 0 */
 	if ((value & PORT92_RESET) && !(old & PORT92_RESET))
 		vm_request_reset(p->vm);
@@ -42,7 +44,10 @@ static const struct io_ops port92_ops = { .read = port92_read, .write = port92_w
 
 static void port92_reset(void *opaque)
 {
-	((struct port92 *)opaque)->value = 0;
+	struct port92 *p = opaque;
+	/* booting a kernel directly, leave A20 on as firmware would */
+	p->value = pc_boots_firmware(&p->vm->cfg) ? 0 : PORT92_A20;
+	pc_set_a20_input(p->vm, PC_A20_PORT92, p->value & PORT92_A20);
 }
 
 static void port92_destroy(void *opaque)
@@ -63,6 +68,7 @@ int port92_create(struct vm *vm)
 		free(p);
 		return ret;
 	}
+	port92_reset(p);
 	ret = io_bus_register(&vm->pio, PORT92, 1, &port92_ops, p, "port92");
 	if (ret < 0)
 		log_error("port 0x92: cannot register: %s", strerror(-ret));

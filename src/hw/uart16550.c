@@ -552,6 +552,25 @@ static void uart16550_reset(void *opaque)
 	pthread_mutex_unlock(&u->vm->dev_lock);
 }
 
+/* Input from a socket or pty back-end, as the console does for stdin:
+ * the next bytes once the guest has read the FIFO empty */
+static size_t uart_can_receive(void *opaque)
+{
+	struct uart16550 *u = opaque;
+	return uart16550_rx_empty(u) ? rx_capacity(u) : 0;
+}
+
+static void uart_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	uart16550_receive(opaque, buf, len);
+}
+
+static void uart_input_ready(void *opaque)
+{
+	struct uart16550 *u = opaque;
+	chardev_input_ready(&u->out);
+}
+
 static void uart16550_destroy(void *opaque)
 {
 	struct uart16550 *u = opaque;
@@ -596,6 +615,11 @@ int uart16550_create(struct vm *vm, uint16_t base, unsigned irq, const struct ch
 	if (ret < 0)
 		goto fail;
 	chardev_set_room_ready(&u->out, uart_sink_room, u);
+	if (out->kind == CHARDEV_SOCKET || out->kind == CHARDEV_PTY) {
+		chardev_set_receiver(&u->out, &(struct chardev_receiver){
+			.can_receive = uart_can_receive, .receive = uart_receive, .opaque = u });
+		uart16550_set_rx_ready(u, uart_input_ready, u);
+	}
 	ret = vm_add_device(vm, "uart16550", u, uart16550_reset, uart16550_destroy);
 	if (ret < 0) {
 		log_error("uart16550: too many devices");

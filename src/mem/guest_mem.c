@@ -1,33 +1,22 @@
 #include "mem/guest_mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define PAGE_SHIFT 12
 
-int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
+/* Lay out the mapping p of ram_size bytes as the PC does */
+static int guest_mem_layout_pc(struct guest_mem *gm, uint8_t *p, uint64_t ram_size)
 {
-	memset(gm, 0, sizeof(*gm));
-	if (ram_size == 0 || ram_size > GUEST_MEM_MAX_SIZE)
-		return -EINVAL;
-	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	madvise(p, ram_size, MADV_MERGEABLE);
-	/* 2 MiB host pages where the kernel can: far fewer faults as the
-	 * guest touches its memory, and fewer host TLB misses for the
-	 * software CPU (as QEMU does for guest RAM) */
-	madvise(p, ram_size, MADV_HUGEPAGE);
 	/* calloc of a large bitmap maps zero pages: only what is dirtied costs */
 	uint64_t pages = (ram_size + (1u << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
 	gm->dirty = calloc((pages + 63) / 64, sizeof(*gm->dirty));
-	if (!gm->dirty) {
-		munmap(p, ram_size);
+	if (!gm->dirty)
 		return -ENOMEM;
-	}
 	gm->base = p;
 	gm->ram_size = ram_size;
 	uint64_t low = ram_size < PC_LOWMEM_LIMIT ? ram_size : PC_LOWMEM_LIMIT;
@@ -43,10 +32,68 @@ int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
 	return 0;
 }
 
+int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (ram_size == 0 || ram_size > GUEST_MEM_MAX_SIZE)
+		return -EINVAL;
+	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, ram_size, MADV_MERGEABLE);
+	/* 2 MiB host pages where the kernel can: far fewer faults as the
+	 * guest touches its memory, and fewer host TLB misses for the
+	 * software CPU (as QEMU does for guest RAM) */
+	madvise(p, ram_size, MADV_HUGEPAGE);
+	int ret = guest_mem_layout_pc(gm, p, ram_size);
+	if (ret < 0)
+		munmap(p, ram_size);
+	return ret;
+}
+
+int guest_mem_init_pc_memfd(struct guest_mem *gm, uint64_t ram_size, bool share)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (ram_size == 0 || ram_size > GUEST_MEM_MAX_SIZE)
+		return -EINVAL;
+	int fd = memfd_create("minivmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* a process the fd is given to cannot shrink it under our mapping */
+	if (ftruncate(fd, (off_t)ram_size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		       (share ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	int ret = guest_mem_layout_pc(gm, p, ram_size);
+	if (ret < 0) {
+		munmap(p, ram_size);
+		close(fd);
+		return ret;
+	}
+	gm->fd = fd;
+	gm->shared = share;
+	return 0;
+}
+
 void guest_mem_destroy(struct guest_mem *gm)
 {
-	if (gm->base)
+	if (gm->base) {
 		munmap(gm->base, gm->ram_size);
+		if (gm->fd >= 0)
+			close(gm->fd);
+	}
 	free(gm->dirty);
 	memset(gm, 0, sizeof(*gm));
 }

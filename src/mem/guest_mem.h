@@ -31,6 +31,10 @@ struct guest_mem {
 	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
 	int nr_regions;
 	uint8_t *base;		/* the one mapping that backs all regions */
+	/* the memfd behind base (offset in it = offset in base), or -1 for
+	 * anonymous memory; valid once base is set */
+	int fd;
+	bool shared;		/* base is MAP_SHARED: another process may map fd */
 	uint64_t ram_size;	/* total bytes of RAM */
 	/* bit n: page n of base (by offset into the mapping) was written by a
 	 * device since the bit was last taken */
@@ -40,6 +44,12 @@ struct guest_mem {
 /* Allocate ram_size bytes and lay them out as the PC does: up to
  * PC_LOWMEM_LIMIT at 0, the rest from 4 GiB. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int guest_mem_init_pc(struct guest_mem *gm, uint64_t ram_size);
+/* The same layout in a memfd (sealed against shrinking), mapped
+ * MAP_SHARED when share is true so that the fd can be handed to another
+ * process (vhost-user) that sees the guest's RAM; MAP_PRIVATE otherwise.
+ * Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int guest_mem_init_pc_memfd(struct guest_mem *gm,
+								 uint64_t ram_size, bool share);
 void guest_mem_destroy(struct guest_mem *gm);
 
 /* Host pointer for [gpa, gpa + len) when it lies wholly in one RAM region,

@@ -73,6 +73,8 @@ void virtio_dev_set_transport(struct virtio_dev *vdev, const struct virtio_trans
 	vdev->transport_opaque = opaque;
 }
 
+static void eventfd_signal(int fd);
+
 /* ---- failures ---- */
 
 bool virtio_dev_live_locked(const struct virtio_dev *vdev)
@@ -148,6 +150,9 @@ static bool begin_reset_locked(struct virtio_dev *vdev)
 {
 	if (inflight_locked(vdev)) {
 		vdev->reset_pending = true;
+		/* the queue thread asks the device for the chains it holds */
+		if (vdev->ops->release_chains && vdev->ctl_fd >= 0)
+			eventfd_signal(vdev->ctl_fd);
 		return false;
 	}
 	virtio_dev_finish_reset_locked(vdev);
@@ -245,11 +250,16 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t value)
 			kick = !failed;
 		}
 	}
+	bool release = value == 0 && vdev->reset_pending && !vdev->thread_started;
 	pthread_mutex_unlock(&vdev->lock);
+	if (release && vdev->ops->release_chains)
+		vdev->ops->release_chains(vdev);
 	if (done)
 		reset_done(vdev);
 	if (failed)
 		virtio_dev_signal_failure(vdev);
+	if (kick && vdev->ops->driver_ok)
+		vdev->ops->driver_ok(vdev);
 	/* buffers the driver made available before DRIVER_OK */
 	if (kick)
 		for (unsigned i = 0; i < vdev->nr_queues; i++)
@@ -324,7 +334,11 @@ void virtq_reg_write(struct virtio_dev *vdev, unsigned q, enum virtq_reg reg, ui
 		return;
 	struct virtq *vq = &vdev->vqs[q];
 	pthread_mutex_lock(&vdev->lock);
-	if (queue_writable(vdev, vq)) {
+	if (reg == VIRTQ_REG_ENABLE && value == 0 && !(vdev->status & VIRTIO_STATUS_DRIVER_OK)) {
+		/* virtio-mmio's QueueReady = 0: the driver gave the queue up
+		 * before using it (Linux's error path reads 0 back) */
+		vq->enabled = false;
+	} else if (queue_writable(vdev, vq)) {
 		switch (reg) {
 		case VIRTQ_REG_SIZE: vq->size = (uint16_t)value; break;
 		case VIRTQ_REG_MAX_SIZE: break;
@@ -416,8 +430,14 @@ static void *virtio_queue_thread(void *arg)
 			log_error("%s: poll: %s", vdev->name, strerror(errno));
 			break;
 		}
-		if (pfd[0].revents & POLLIN)
+		if (pfd[0].revents & POLLIN) {
 			drain_eventfd(vdev->ctl_fd);
+			pthread_mutex_lock(&vdev->lock);
+			bool release = vdev->reset_pending;
+			pthread_mutex_unlock(&vdev->lock);
+			if (release && vdev->ops->release_chains)
+				vdev->ops->release_chains(vdev);
+		}
 		bool all = false;
 		if (wake) {
 			pthread_mutex_lock(&vdev->lock);
@@ -482,6 +502,8 @@ fail_errno:
 
 void virtio_dev_cleanup(struct virtio_dev *vdev)
 {
+	if (vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	if (vdev->thread_started) {
 		pthread_mutex_lock(&vdev->lock);
 		vdev->stopping = true;

@@ -47,7 +47,9 @@ struct vm;
 #define VIRTIO_FEATURE(bit) (1ull << (bit))
 
 /* Device IDs */
+#define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 
 #define VIRTIO_MAX_QUEUES 65
@@ -112,6 +114,19 @@ struct virtio_dev_ops {
 	 * without it writes are ignored */
 	void (*config_write)(struct virtio_dev *vdev, unsigned offset, unsigned size,
 			     uint32_t value);
+	/* Optional: DRIVER_OK was just set and every queue's rings are
+	 * active: start a data path that lives elsewhere (vhost-user); called
+	 * without the lock, before the queues are kicked.  The device calls
+	 * virtio_dev_fail itself when it cannot. */
+	void (*driver_ok)(struct virtio_dev *vdev);
+	/* Optional: stop threads of the device's own, first thing in
+	 * virtio_dev_cleanup (no lock held) */
+	void (*stop)(struct virtio_dev *vdev);
+	/* Optional, for a device that may hold chains for a long time (a
+	 * stalled back-end): a reset is waiting for them, give them back
+	 * (virtq_push).  Called on the queue thread (or, without one, by
+	 * the status write), lock not held. */
+	void (*release_chains)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);
@@ -198,7 +213,8 @@ void virtio_config_write(struct virtio_dev *vdev, unsigned offset, unsigned size
 enum virtq_reg {
 	VIRTQ_REG_SIZE,
 	VIRTQ_REG_MAX_SIZE,	/* read only */
-	VIRTQ_REG_ENABLE,	/* 1 enables; 0 is ignored (no per-queue reset) */
+	VIRTQ_REG_ENABLE,	/* 1 enables; 0 disables before DRIVER_OK, and is
+				 * ignored after it (no per-queue reset) */
 	VIRTQ_REG_DESC,
 	VIRTQ_REG_DRIVER,
 	VIRTQ_REG_DEVICE,
@@ -223,6 +239,11 @@ int virtq_pop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain **ou
  * interrupt yet */
 void virtq_push(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain,
 		uint32_t len);
+/* Give back the chain popped last, unused (LIFO when several): the next
+ * pop returns it again, read afresh from the ring.  For a device that
+ * found it cannot use it now (no room for the rest of a frame, a back-end
+ * that is full), so nothing stays in flight while it waits. */
+void virtq_unpop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain);
 /* Interrupt the driver if it wants to hear about the used buffers pushed
  * since the last call */
 void virtq_notify(struct virtio_dev *vdev, struct virtq *vq);

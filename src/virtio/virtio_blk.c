@@ -18,6 +18,7 @@
 #include "mem/dma.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_blk_req.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
 /* Device feature bits */
@@ -27,6 +28,7 @@
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH 9
 #define VIRTIO_BLK_F_TOPOLOGY 10
+#define VIRTIO_BLK_F_CONFIG_WCE 11
 #define VIRTIO_BLK_F_MQ 12
 #define VIRTIO_BLK_F_DISCARD 13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
@@ -36,6 +38,7 @@
 #define CFG_SIZE_MAX 8
 #define CFG_SEG_MAX 12
 #define CFG_BLK_SIZE 20
+#define CFG_WRITEBACK 32
 #define CFG_PHYS_BLOCK_EXP 24
 #define CFG_MIN_IO_SIZE 26
 #define CFG_NUM_QUEUES 34
@@ -174,12 +177,32 @@ static void vblk_queue_notify(struct virtio_dev *vdev, struct virtq *vq)
 	virtq_notify(vdev, vq);
 }
 
+/* The write cache the driver gets: a driver without FLUSH cannot make
+ * writes durable, so its writes are (QEMU does the same); with
+ * CONFIG_WCE it starts as the drive says and may change it
+ * (vblk_config_write) */
 static int vblk_features_ok(struct virtio_dev *vdev, uint64_t features)
 {
 	struct virtio_blk *b = vdev->opaque;
 	b->disk.discard = features & VIRTIO_FEATURE(VIRTIO_BLK_F_DISCARD);
 	b->disk.write_zeroes = features & VIRTIO_FEATURE(VIRTIO_BLK_F_WRITE_ZEROES);
+	bool cache = blk_has_write_cache(b->blk) && (features & VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH));
+	blk_set_write_cache(b->blk, cache);
+	b->config[CFG_WRITEBACK] = cache;
 	return 0;
+}
+
+/* writeback (CONFIG_WCE): 1 a volatile write cache, 0 write through */
+static void vblk_config_write(struct virtio_dev *vdev, unsigned offset, unsigned size,
+			      uint32_t value)
+{
+	struct virtio_blk *b = vdev->opaque;
+	if (offset != CFG_WRITEBACK || size != 1 ||
+	    !virtio_has_feature(vdev, VIRTIO_BLK_F_CONFIG_WCE) ||
+	    !virtio_has_feature(vdev, VIRTIO_BLK_F_FLUSH))
+		return;
+	b->config[CFG_WRITEBACK] = value & 1;
+	blk_set_write_cache(b->blk, value & 1);
 }
 
 static void vblk_destroy(struct virtio_dev *vdev)
@@ -193,6 +216,7 @@ static void vblk_destroy(struct virtio_dev *vdev)
 static const struct virtio_dev_ops vblk_ops = {
 	.queue_notify = vblk_queue_notify,
 	.features_ok = vblk_features_ok,
+	.config_write = vblk_config_write,
 	.destroy = vblk_destroy,
 };
 
@@ -218,6 +242,7 @@ int virtio_blk_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 	if (b->disk.readonly) {
 		f |= VIRTIO_FEATURE(VIRTIO_BLK_F_RO);
 	} else {
+		f |= VIRTIO_FEATURE(VIRTIO_BLK_F_CONFIG_WCE);
 		if (bc->discard)
 			f |= VIRTIO_FEATURE(VIRTIO_BLK_F_DISCARD);
 		if (bc->write_zeroes)
@@ -229,6 +254,7 @@ int virtio_blk_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 	/* a request is its header and status around the data */
 	put_le(c + CFG_SEG_MAX, bc->queue_size - 2, 4);
 	put_le(c + CFG_BLK_SIZE, BLK_SECTOR_SIZE, 4);
+	c[CFG_WRITEBACK] = blk_has_write_cache(blk);
 	c[CFG_PHYS_BLOCK_EXP] = 0;
 	put_le(c + CFG_MIN_IO_SIZE, 1, 2);
 	put_le(c + CFG_NUM_QUEUES, bc->num_queues, 2);
@@ -249,20 +275,29 @@ int virtio_blk_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 	return 0;
 }
 
-int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
+/* The device on its -drive; type names it in messages */
+static int virtio_blk_open(struct vm *vm, const struct virtio_device_config *cfg, const char *type,
+			   struct virtio_dev **vdev)
 {
 	const struct drive_config *drive = &vm->cfg.drives[cfg->blk.drive];
 	struct blk *blk;
 	int ret = blk_open(drive, &blk);
 	if (ret < 0)
 		return ret;	/* blk_open said why */
-	struct virtio_dev *vdev;
-	ret = virtio_blk_new(vm, cfg, blk, cfg->blk.serial ? cfg->blk.serial : drive->serial, &vdev);
+	ret = virtio_blk_new(vm, cfg, blk, cfg->blk.serial ? cfg->blk.serial : drive->serial, vdev);
 	if (ret < 0) {
-		log_error("virtio-blk-pci (drive %s): %s", drive->id, strerror(-ret));
+		log_error("%s (drive %s): %s", type, drive->id, strerror(-ret));
 		blk_close(blk);
-		return ret;
 	}
+	return ret;
+}
+
+int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
+{
+	struct virtio_dev *vdev;
+	int ret = virtio_blk_open(vm, cfg, "virtio-blk-pci", &vdev);
+	if (ret < 0)
+		return ret;
 	struct virtio_pci_params params = {
 		.type = "virtio-blk-pci",
 		.class_code = PCI_CLASS_STORAGE_SCSI,
@@ -271,4 +306,13 @@ int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
 						    (unsigned)cfg->common.vectors,
 	};
 	return virtio_pci_create(vm, vdev, &params);
+}
+
+int virtio_blk_mmio_create(struct vm *vm, const struct virtio_device_config *cfg)
+{
+	struct virtio_dev *vdev;
+	int ret = virtio_blk_open(vm, cfg, "virtio-blk-device", &vdev);
+	if (ret < 0)
+		return ret;
+	return virtio_mmio_create(vm, vdev, &(struct virtio_mmio_params){ .type = "virtio-blk-device" });
 }

@@ -16,5 +16,7 @@ int virtio_blk_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 /* virtio-blk-pci on the drive cfg->blk.drive names: opens it, prints what
  * went wrong */
 int virtio_blk_pci_create(struct vm *vm, const struct virtio_device_config *cfg);
+/* ... and virtio-blk-device, on the next virtio-mmio transport */
+int virtio_blk_mmio_create(struct vm *vm, const struct virtio_device_config *cfg);
 
 #endif

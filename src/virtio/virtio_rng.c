@@ -17,6 +17,7 @@
 #include "core/vm.h"
 #include "mem/dma.h"
 #include "virtio/virtio.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
 #define RNG_QUEUE_SIZE 64
@@ -166,4 +167,15 @@ int virtio_rng_pci_create(struct vm *vm, const struct virtio_device_config *cfg)
 		.vectors = cfg->common.vectors < 0 ? 2 : (unsigned)cfg->common.vectors,
 	};
 	return virtio_pci_create(vm, vdev, &params);
+}
+
+int virtio_rng_mmio_create(struct vm *vm, const struct virtio_device_config *cfg)
+{
+	struct virtio_dev *vdev;
+	int ret = virtio_rng_new(vm, cfg, &vdev);
+	if (ret < 0) {
+		log_error("virtio-rng-device: %s", strerror(-ret));
+		return ret;
+	}
+	return virtio_mmio_create(vm, vdev, &(struct virtio_mmio_params){ .type = "virtio-rng-device" });
 }

@@ -12,5 +12,7 @@ int virtio_rng_new(struct vm *vm, const struct virtio_device_config *cfg, struct
 
 /* virtio-rng-pci */
 int virtio_rng_pci_create(struct vm *vm, const struct virtio_device_config *cfg);
+/* virtio-rng-device, on the next virtio-mmio transport */
+int virtio_rng_mmio_create(struct vm *vm, const struct virtio_device_config *cfg);
 
 #endif

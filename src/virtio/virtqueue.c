@@ -478,19 +478,10 @@ int virtq_pop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain **ou
 	return ret;
 }
 
-/* Lock held.  Returns true when this push finished a pending reset. */
-static bool push_locked(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *c,
-			uint32_t len)
+/* Lock held: the chain is no longer in flight.  Returns true when that
+ * finished a pending reset. */
+static bool release_locked(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *c)
 {
-	/* after a reset began or the device broke, the rings are left alone */
-	if (virtio_dev_live_locked(vdev) && vq->active) {
-		if (len > c->in_len)
-			len = (uint32_t)c->in_len;
-		if (vq->packed)
-			packed_push(vdev, vq, c, len);
-		else
-			split_push(vdev, vq, c, len);
-	}
 	free(c);
 	vq->inflight--;
 	if (vdev->reset_pending) {
@@ -503,13 +494,52 @@ static bool push_locked(struct virtio_dev *vdev, struct virtq *vq, struct virtq_
 	return false;
 }
 
+static bool push_locked(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *c,
+			uint32_t len)
+{
+	/* after a reset began or the device broke, the rings are left alone */
+	if (virtio_dev_live_locked(vdev) && vq->active) {
+		if (len > c->in_len)
+			len = (uint32_t)c->in_len;
+		if (vq->packed)
+			packed_push(vdev, vq, c, len);
+		else
+			split_push(vdev, vq, c, len);
+	}
+	return release_locked(vdev, vq, c);
+}
+
+static void after_release(struct virtio_dev *vdev, bool reset_done)
+{
+	if (reset_done && vdev->transport && vdev->transport->reset_done)
+		vdev->transport->reset_done(vdev);
+}
+
 void virtq_push(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain, uint32_t len)
 {
 	pthread_mutex_lock(&vdev->lock);
 	bool reset_done = push_locked(vdev, vq, chain, len);
 	pthread_mutex_unlock(&vdev->lock);
-	if (reset_done && vdev->transport && vdev->transport->reset_done)
-		vdev->transport->reset_done(vdev);
+	after_release(vdev, reset_done);
+}
+
+void virtq_unpop(struct virtio_dev *vdev, struct virtq *vq, struct virtq_chain *chain)
+{
+	pthread_mutex_lock(&vdev->lock);
+	if (virtio_dev_live_locked(vdev) && vq->active) {
+		if (!vq->packed) {
+			vq->next_avail--;
+		} else {
+			if (vq->next_avail < chain->ndesc) {
+				vq->next_avail = (uint16_t)(vq->next_avail + vq->size);
+				vq->avail_wrap = !vq->avail_wrap;
+			}
+			vq->next_avail = (uint16_t)(vq->next_avail - chain->ndesc);
+		}
+	}
+	bool reset_done = release_locked(vdev, vq, chain);
+	pthread_mutex_unlock(&vdev->lock);
+	after_release(vdev, reset_done);
 }
 
 void virtq_notify(struct virtio_dev *vdev, struct virtq *vq)

@@ -75,6 +75,16 @@ static uint32_t fz_u32(struct fz_input *in)
 }
 
 /* The rest of the input (up to FUZZ_WINDOW bytes) as guest RAM from 0 */
+/* The first len bytes of in (fewer if it is shorter) as an input of
+ * their own; in keeps the rest */
+static inline struct fz_input fz_split(struct fz_input *in, size_t len)
+{
+	struct fz_input head = { in->p, len < in->left ? len : in->left };
+	in->p += head.left;
+	in->left -= head.left;
+	return head;
+}
+
 static void fz_fill_ram(struct vm *vm, struct fz_input *in)
 {
 	size_t n = in->left < FUZZ_WINDOW ? in->left : FUZZ_WINDOW;

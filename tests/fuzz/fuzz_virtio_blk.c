@@ -5,7 +5,7 @@
  * device asks of it: every request inside the disk, every buffer inside
  * guest RAM, read/write lengths that add up; it completes requests later,
  * outside blk_submit, as the real one does. */
-// FUZZ_SOURCES: src/virtio/*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_blk*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
 #include <errno.h>
 
 #include "block/block.h"
@@ -19,6 +19,7 @@
 struct blk {
 	uint8_t data[DISK_SECTORS * BLK_SECTOR_SIZE];
 	bool readonly;
+	bool write_cache;	/* what the guest set through CONFIG_WCE */
 	struct blk_request *pending[MAX_PENDING];
 	unsigned npending;
 };
@@ -47,6 +48,16 @@ uint64_t blk_size(const struct blk *b)
 bool blk_is_readonly(const struct blk *b)
 {
 	return b->readonly;
+}
+
+bool blk_has_write_cache(const struct blk *b)
+{
+	return b->write_cache;
+}
+
+void blk_set_write_cache(struct blk *b, bool on)
+{
+	b->write_cache = on;
 }
 
 bool blk_can_discard(const struct blk *b)
@@ -140,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 .discard = true, .write_zeroes = true },
 	};
 	disk.readonly = control & 0x40;
+	disk.write_cache = true;
 	disk.npending = 0;
 	struct virtio_dev *vdev;
 	if (virtio_blk_new(&vm, &dc, &disk, "fuzz-serial", &vdev) < 0)

@@ -4,7 +4,7 @@
  * too, so that notifications reach the rings: the common configuration,
  * ISR, notify region, MSI-X table and PBA, the PCI configuration access
  * capability, BAR moves, resets in any state. */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
 #include "core/config.h"
 #include "fuzz_virtio.h"
 #include "hw/pci.h"
@@ -63,11 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pci_bus_assign_bars(vm.pci);
 
 	/* the program first, then the rest of the input is guest RAM */
-	struct fz_input prog = in;
-	size_t prog_len = (size_t)nops * 8 < in.left ? (size_t)nops * 8 : in.left;
-	prog.left = prog_len;
-	in.p += prog_len;
-	in.left -= prog_len;
+	struct fz_input prog = fz_split(&in, (size_t)nops * 8);
 	fz_fill_ram(&vm, &in);
 
 	static const unsigned sizes[] = { 1, 2, 4, 8 };

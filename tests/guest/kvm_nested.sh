@@ -14,8 +14,11 @@
 #   - Linux -smp 2 under kvm with virtio-rng-pci and a virtio-blk disk: an
 #     ext4 image made here, which QEMU gives the outer guest and the outer
 #     guest gives minivmm as a block device (/dev/vda); afterwards the image
-#     must hold what the inner guest wrote (debugfs) and be clean (e2fsck).
-#   NESTED_TIMEOUT=S   limit for the whole QEMU run (default 600)
+#     must hold what the inner guest wrote (debugfs) and be clean (e2fsck);
+#   - the same on -M microvm (virtio-rng-device, virtio-blk-device) with a
+#     second image, its transports on edge-triggered I/O APIC lines and
+#     their QueueNotify registers on ioeventfds (no slow-path warning).
+#   NESTED_TIMEOUT=S   limit for the whole QEMU run (default 900)
 #   NESTED_LINUX=0     leave the Linux boot out
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/virtio.bash"
@@ -47,10 +50,12 @@ disk=()
 if [ "$linux" = 1 ]; then
 	append+=" nested.linux_smp=$smp"
 	virtio_disk_make "$WORK/disk.img" || { echo "FAIL: cannot make the ext4 image"; exit 1; }
-	disk=(-drive "file=$WORK/disk.img,format=raw,if=virtio")
+	virtio_disk_make "$WORK/microvm.img" || { echo "FAIL: cannot make the ext4 image"; exit 1; }
+	disk=(-drive "file=$WORK/disk.img,format=raw,if=virtio"
+	      -drive "file=$WORK/microvm.img,format=raw,if=virtio")
 fi
 : >"$WORK/serial"
-timeout -k 5 "${NESTED_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+timeout -k 5 "${NESTED_TIMEOUT:-1400}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
 	-nodefaults -display none -serial "file:$WORK/serial" -no-reboot \
 	-kernel "$KIT/bzImage" -initrd "$WORK/initrd" -append "$append" "${disk[@]}" \
 	</dev/null >"$WORK/qemu.err" 2>&1
@@ -163,6 +168,20 @@ if [ "$linux" = 1 ]; then
 		echo "minivmm -accel kvm -smp $smp Linux with virtio: FAILED: ${v:-no result line}"
 		grep '^VIRTIO-CHECK' "$WORK/virtio.out"
 		tail -n 30 "$WORK/virtio.out"
+		status=1
+	fi
+	v=$(grep '^NESTED-VIRTIO-MMIO-END' "$out")
+	sed -n 's/^virtio-mmio: //p' "$out" >"$WORK/mmio.out"
+	if [ "$v" = "NESTED-VIRTIO-MMIO-END smp=$smp rc=0" ] &&
+		virtio_report_check "minivmm -M microvm -accel kvm" "$WORK/mmio.out" "$smp" &&
+		! grep 'KVM_IOEVENTFD' "$WORK/mmio.out" &&
+		[ "$(grep -cE '^VIRTIO-CHECK irq .*IO-APIC +1[67]-edge +virtio[01]$' "$WORK/mmio.out")" = 2 ] &&
+		virtio_disk_check "minivmm -M microvm -accel kvm virtio-blk-device" "$WORK/microvm.img" "$WORK/mmio.out"; then
+		echo "minivmm -M microvm -accel kvm -smp $smp Linux with virtio-rng-device and virtio-blk-device (edge lines 16, 17): checks passed, the image holds what the guest wrote"
+	else
+		echo "minivmm -M microvm -accel kvm -smp $smp Linux: FAILED: ${v:-no result line}"
+		grep '^VIRTIO-CHECK' "$WORK/mmio.out"
+		tail -n 30 "$WORK/mmio.out"
 		status=1
 	fi
 fi

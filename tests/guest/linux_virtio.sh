@@ -27,12 +27,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
 
-# the kit's initramfs with virtio-check.init as /init
-mkdir -p "$work/overlay"
-cp "$ROOT/tests/guest/virtio-check.init" "$work/overlay/init"
-chmod +x "$work/overlay/init"
-(cd "$work/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/overlay.cpio.gz"
-cat "$KIT/initramfs.cpio.gz" "$work/overlay.cpio.gz" >"$work/initrd"
+virtio_initrd "$work"
 
 # boot NAME SMP APPEND_EXTRA RING_OPTS QUEUES SERIAL ARGS...: one boot and its checks
 boot() {

@@ -1,5 +1,42 @@
-# Shared by the Linux virtio tests (sourced): the ext4 image a guest's
-# virtio-check.init works on, and the host's checks of what it reported.
+# Shared by the Linux virtio tests (sourced, after linux.bash and
+# linux_kit): the initrd with virtio-check.init, a boot of it, the ext4
+# image it works on, and the host's checks of what it reported.
+
+# virtio_initrd DIR [INIT]: DIR/initrd is the kit's initramfs with INIT
+# (default tests/guest/virtio-check.init) as /init, and whatever else the
+# caller put in DIR/overlay
+virtio_initrd() {
+	local dir=$1 init=${2:-$ROOT/tests/guest/virtio-check.init}
+	mkdir -p "$dir/overlay"
+	cp "$init" "$dir/overlay/init"
+	chmod +x "$dir/overlay/init"
+	(cd "$dir/overlay" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/overlay.cpio.gz"
+	cat "$KIT/initramfs.cpio.gz" "$dir/overlay.cpio.gz" >"$dir/initrd"
+}
+
+# virtio_disk_boot NAME INITRD OUT ARGS...: boot Linux -accel tcg with
+# virtio-check.init and the devices ARGS, serial output into OUT; then the
+# checks every disk run shares: exit status 0, the guest's checks finished
+# and unmounted, a 64 MiB /dev/vda, no device failure or guest I/O error.
+# Prints what is wrong; returns 1 then.
+virtio_disk_boot() {
+	local name=$1 initrd=$2 out=$3 rc ok=0
+	shift 3
+	timeout -k 5 "$LINUX_TIMEOUT" "$MINIVMM" -accel tcg -m 512M -nographic -no-reboot \
+		-kernel "$KIT/bzImage" -initrd "$initrd" -append "console=ttyS0 panic=-1 no_timer_check" \
+		"$@" </dev/null 2>&1 | tr -d '\r' >"$out"
+	rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] || { echo "$name: exit status $rc, want 0"; ok=1; }
+	grep -q '^VIRTIO-CHECK END$' "$out" || { echo "$name: the guest's checks did not finish"; ok=1; }
+	grep -q "^VIRTIO-CHECK vda size=$((64 << 11)) ro=0 " "$out" ||
+		{ echo "$name: /dev/vda: $(grep '^VIRTIO-CHECK vda ' "$out" || echo missing)"; ok=1; }
+	if grep -E 'needs a reset|BUG:|Oops|Call Trace|I/O error' "$out"; then
+		echo "$name: a device failed or the guest saw errors"
+		ok=1
+	fi
+	[ $ok = 0 ] || { echo "--- $name serial output (last 30 lines) ---"; tail -n 30 "$out"; }
+	return $ok
+}
 
 # virtio_disk_make IMG: a 64 MiB ext4 file system made by the host with
 # mkfs.ext4 -d, holding a few files and MD5SUMS of them
@@ -52,5 +89,26 @@ virtio_disk_check() {
 		ok=1
 	fi
 	rm -f "$tmp"
+	return $ok
+}
+
+# virtio_report_check NAME REPORT QUEUES: what every run of
+# virtio-check.init with virtio-rng and one disk must report: the checks
+# finished, /dev/hwrng gives fresh bytes from virtio_rng.0, /dev/vda has
+# the image's size and QUEUES queues, no device failed and the guest saw
+# no error.  Prints what is wrong; returns 1 then.
+virtio_report_check() {
+	local name=$1 rep=$2 queues=$3 ok=0
+	grep -q '^VIRTIO-CHECK END$' "$rep" || { echo "$name: the guest's checks did not finish"; ok=1; }
+	grep -q '^VIRTIO-CHECK rng-current virtio_rng.0$' "$rep" ||
+		{ echo "$name: rng_current is not virtio_rng.0"; ok=1; }
+	grep -q '^VIRTIO-CHECK rng-bytes 4096 differ$' "$rep" ||
+		{ echo "$name: /dev/hwrng: $(grep '^VIRTIO-CHECK rng-bytes' "$rep" || echo 'no answer')"; ok=1; }
+	grep -q "^VIRTIO-CHECK vda size=$((64 << 11)) ro=0 queues=$queues " "$rep" ||
+		{ echo "$name: /dev/vda: $(grep '^VIRTIO-CHECK vda ' "$rep" || echo missing) (want 64 MiB, $queues queues)"; ok=1; }
+	if grep -E 'needs a reset|BUG:|Oops|Call Trace|I/O error' "$rep"; then
+		echo "$name: a device failed or the guest saw errors"
+		ok=1
+	fi
 	return $ok
 }

@@ -4,7 +4,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -256,6 +261,322 @@ TEST(close_gives_up_on_a_stalled_reader)
 	unlink(path);
 }
 
+/* ---- back-ends with a peer: sockets and ptys ---- */
+
+/* A device's input side that takes at most `room` bytes at a time */
+struct test_rx {
+	size_t room;
+	char got[256];
+	size_t len;
+	int connects, disconnects;
+};
+
+static size_t test_can_receive(void *opaque)
+{
+	struct test_rx *t = opaque;
+	size_t left = sizeof(t->got) - 1 - t->len;
+	return t->room < left ? t->room : left;
+}
+
+static void test_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct test_rx *t = opaque;
+	CHECK(len <= test_can_receive(t));
+	memcpy(t->got + t->len, buf, len);
+	t->len += len;
+	t->got[t->len] = 0;
+}
+
+static void test_event(void *opaque, bool connected)
+{
+	struct test_rx *t = opaque;
+	if (connected)
+		t->connects++;
+	else
+		t->disconnects++;
+}
+
+static void hook_receiver(struct chardev *cd, struct test_rx *t)
+{
+	*t = (struct test_rx){ .room = 4096 };
+	chardev_set_receiver(cd, &(struct chardev_receiver){
+		.can_receive = test_can_receive, .receive = test_receive,
+		.event = test_event, .opaque = t });
+}
+
+/* One turn of the main loop's part for the back-ends */
+static unsigned pump(struct vm *vm, int timeout_ms)
+{
+	struct pollfd pfd[VM_MAX_CHARDEVS];
+	unsigned n = chardevs_poll_prepare(vm, pfd, VM_MAX_CHARDEVS);
+	if (poll(pfd, n, timeout_ms) > 0)
+		chardevs_poll_done(vm, pfd, n);
+	return n;
+}
+
+/* Pump until cond holds, for at most ~5 s */
+#define PUMP_UNTIL(vm, cond)                                      \
+	do {                                                      \
+		for (int _i = 0; _i < 500 && !(cond); _i++)       \
+			pump(vm, 10);                             \
+	} while (0)
+
+static int unix_connect(const char *p)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void chardev_write_str(struct vm *vm, struct chardev *cd, const char *s)
+{
+	pthread_mutex_lock(&vm->dev_lock);
+	chardev_write(cd, (const uint8_t *)s, strlen(s));
+	pthread_mutex_unlock(&vm->dev_lock);
+}
+
+/* Read from fd until buf holds want bytes (or ~5 s pass) */
+static size_t read_some(int fd, char *buf, size_t want)
+{
+	size_t got = 0;
+	for (int i = 0; i < 500 && got < want; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + got, want - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+/* server=on,wait=off: one client at a time, data both ways, output with
+ * no client dropped, the next client taken when the first leaves */
+TEST(socket_server)
+{
+	struct vm *vm = test_vm_new();
+	snprintf(path, sizeof(path), "/tmp/minivmm-chardev-%d.sock", (int)getpid());
+	struct chardev_config cfg = { .kind = CHARDEV_SOCKET, .id = "s", .path = path,
+				      .server = true };
+	struct chardev cd;
+	struct test_rx t;
+	CHECK_EQ(chardev_open(&cd, vm, &cfg), 0);
+	hook_receiver(&cd, &t);
+	CHECK(!cd.connected);
+	/* nobody there: output vanishes and never waits */
+	CHECK_EQ(chardev_room(&cd), SIZE_MAX);
+	chardev_write_str(vm, &cd, "lost");
+	CHECK_EQ(chardev_pending(&cd), 0);
+
+	int c = unix_connect(path);
+	CHECK(c >= 0);
+	PUMP_UNTIL(vm, cd.connected);
+	CHECK(cd.connected);
+	CHECK_EQ(t.connects, 1);
+	/* a second client waits in the backlog: not accepted, not read */
+	int c2 = unix_connect(path);
+	chardev_write_str(vm, &cd, "to the guest's peer");
+	char buf[64];
+	CHECK_EQ(read_some(c, buf, 19), 19);
+	CHECK_STR(buf, "to the guest's peer");
+	CHECK_EQ(write(c, "typed", 5), 5);
+	PUMP_UNTIL(vm, t.len == 5);
+	CHECK_STR(t.got, "typed");
+
+	/* a receiver without room is not read for; its bytes wait */
+	t.room = 0;
+	CHECK_EQ(write(c, "later", 5), 5);
+	for (int i = 0; i < 5; i++)
+		pump(vm, 10);
+	CHECK_EQ(t.len, 5);
+	t.room = 2;
+	chardev_input_ready(&cd);
+	PUMP_UNTIL(vm, t.len == 10);
+	CHECK_STR(t.got, "typedlater");
+
+	/* the client leaves: the next one is taken */
+	close(c);
+	PUMP_UNTIL(vm, t.disconnects == 1);
+	CHECK(!cd.connected);
+	CHECK_EQ(chardev_room(&cd), SIZE_MAX);
+	PUMP_UNTIL(vm, cd.connected);
+	CHECK_EQ(t.connects, 2);
+	chardev_write_str(vm, &cd, "second");
+	CHECK_EQ(read_some(c2, buf, 6), 6);
+	CHECK_STR(buf, "second");
+	close(c2);
+	chardev_close(&cd);
+	/* the socket minivmm made is gone */
+	CHECK(access(path, F_OK) < 0);
+	test_vm_free(vm);
+}
+
+struct connect_later {
+	const char *path;
+	int fd;
+};
+
+static void *connect_later_thread(void *arg)
+{
+	struct connect_later *cl = arg;
+	usleep(100000);
+	cl->fd = unix_connect(cl->path);
+	return NULL;
+}
+
+/* wait=on: the open returns once the first client is there; a client
+ * (server=off) connects at once, and fails loudly with nobody to talk to */
+TEST(socket_wait_and_client)
+{
+	struct vm *vm = test_vm_new();
+	snprintf(path, sizeof(path), "/tmp/minivmm-chardev-%d.sock", (int)getpid());
+	struct chardev_config cfg = { .kind = CHARDEV_SOCKET, .id = "w", .path = path,
+				      .server = true, .wait = true };
+	struct chardev srv, cli;
+	struct connect_later cl = { .path = path, .fd = -1 };
+	pthread_t th;
+	/* the socket is there before the open: the thread retries until bound */
+	pthread_create(&th, NULL, connect_later_thread, &cl);
+	alarm(20);
+	int ret = chardev_open(&srv, vm, &cfg);
+	alarm(0);
+	pthread_join(th, NULL);
+	CHECK_EQ(ret, 0);
+	CHECK(srv.connected);
+	CHECK(cl.fd >= 0);
+	char buf[16];
+	chardev_write_str(vm, &srv, "hello");
+	CHECK_EQ(read_some(cl.fd, buf, 5), 5);
+	CHECK_STR(buf, "hello");
+	close(cl.fd);
+
+	/* a client chardev on a test server */
+	char path2[80];
+	snprintf(path2, sizeof(path2), "%s.2", path);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path2);
+	unlink(path2);
+	CHECK_EQ(bind(l, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	CHECK_EQ(listen(l, 1), 0);
+	struct chardev_config ccfg = { .kind = CHARDEV_SOCKET, .id = "c", .path = path2 };
+	struct test_rx t;
+	CHECK_EQ(chardev_open(&cli, vm, &ccfg), 0);
+	hook_receiver(&cli, &t);
+	CHECK(cli.connected);
+	int peer = accept(l, NULL, NULL);
+	CHECK(peer >= 0);
+	chardev_write_str(vm, &cli, "ping");
+	CHECK_EQ(read_some(peer, buf, 4), 4);
+	CHECK_STR(buf, "ping");
+	CHECK_EQ(write(peer, "pong", 4), 4);
+	PUMP_UNTIL(vm, t.len == 4);
+	CHECK_STR(t.got, "pong");
+	close(peer);
+	PUMP_UNTIL(vm, !cli.connected);
+	CHECK_EQ(t.disconnects, 1);
+	chardev_close(&cli);
+	chardev_close(&srv);
+	close(l);
+	unlink(path2);
+	/* nobody listening: one error, -errno */
+	CHECK(chardev_open(&cli, vm, &ccfg) < 0);
+	test_vm_free(vm);
+}
+
+TEST(socket_tcp)
+{
+	struct vm *vm = test_vm_new();
+	/* port 0: the kernel picks one, which getsockname tells */
+	struct chardev_config cfg = { .kind = CHARDEV_SOCKET, .id = "t", .tcp = true,
+				      .host = "127.0.0.1", .server = true };
+	struct chardev cd;
+	struct test_rx t;
+	CHECK_EQ(chardev_open(&cd, vm, &cfg), 0);
+	hook_receiver(&cd, &t);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	CHECK_EQ(getsockname(cd.listen_fd, (struct sockaddr *)&sin, &len), 0);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_EQ(connect(c, (struct sockaddr *)&sin, len), 0);
+	PUMP_UNTIL(vm, cd.connected);
+	CHECK_EQ(write(c, "over tcp", 8), 8);
+	PUMP_UNTIL(vm, t.len == 8);
+	CHECK_STR(t.got, "over tcp");
+	close(c);
+	chardev_close(&cd);
+	test_vm_free(vm);
+}
+
+/* A pty: its name is there to open; output is dropped until someone opens
+ * it, then goes both ways; the reader leaving is noticed */
+TEST(pty)
+{
+	struct vm *vm = test_vm_new();
+	struct chardev_config cfg = { .kind = CHARDEV_PTY, .id = "p" };
+	struct chardev cd;
+	struct test_rx t;
+	CHECK_EQ(chardev_open(&cd, vm, &cfg), 0);
+	hook_receiver(&cd, &t);
+	CHECK(!strncmp(cd.pty_name, "/dev/pts/", 9));
+	pump(vm, 0);
+	CHECK(!cd.connected);
+	CHECK_EQ(chardevs_poll_timeout(vm), 1000);
+	chardev_write_str(vm, &cd, "nobody sees this");
+
+	int s = open(cd.pty_name, O_RDWR | O_NOCTTY);
+	CHECK(s >= 0);
+	/* looked at once a second: the test does not wait for that */
+	cd.pty_check_ns = 0;
+	pump(vm, 0);
+	CHECK(cd.connected);
+	CHECK_EQ(t.connects, 1);
+	CHECK_EQ(chardevs_poll_timeout(vm), -1);
+	/* raw: no echo, no line discipline in the way */
+	chardev_write_str(vm, &cd, "out\r\n");
+	char buf[16];
+	CHECK_EQ(read_some(s, buf, 5), 5);
+	CHECK_STR(buf, "out\r\n");
+	CHECK_EQ(write(s, "in", 2), 2);
+	PUMP_UNTIL(vm, t.len == 2);
+	CHECK_STR(t.got, "in");
+	close(s);
+	PUMP_UNTIL(vm, !cd.connected);
+	CHECK_EQ(t.disconnects, 1);
+	chardev_close(&cd);
+	test_vm_free(vm);
+}
+
+/* file,append=on keeps what the file holds; null takes everything */
+TEST(file_append_and_null)
+{
+	struct chardev cd;
+	strcpy(path, "/tmp/minivmm-chardev-XXXXXX");
+	int fd = mkstemp(path);
+	CHECK_EQ(write(fd, "old ", 4), 4);
+	close(fd);
+	struct chardev_config cfg = { .kind = CHARDEV_FILE, .path = path, .append = true };
+	CHECK_EQ(chardev_open(&cd, NULL, &cfg), 0);
+	chardev_write(&cd, (const uint8_t *)"new", 3);
+	chardev_close(&cd);
+	char buf[32];
+	read_file(path, buf, sizeof(buf));
+	CHECK_STR(buf, "old new");
+	unlink(path);
+	cfg = (struct chardev_config){ .kind = CHARDEV_NULL, .id = "n" };
+	CHECK_EQ(chardev_open(&cd, NULL, &cfg), 0);
+	chardev_write(&cd, (const uint8_t *)"x", 1);
+	CHECK_EQ(chardev_room(&cd), SIZE_MAX);
+	chardev_close(&cd);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -263,7 +584,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	static const struct test_case cases[] = {
 		T(sinks), T(stdout_keeps_its_flags), T(reader_gone), T(stalled_reader_never_blocks),
-		T(main_loop_drains), T(close_gives_up_on_a_stalled_reader),
+		T(main_loop_drains), T(close_gives_up_on_a_stalled_reader), T(socket_server),
+		T(socket_wait_and_client), T(socket_tcp), T(pty), T(file_append_and_null),
 	};
 	return test_run_all(argv[0], cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }

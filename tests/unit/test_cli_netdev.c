@@ -520,6 +520,47 @@ TEST(ids_and_types)
 	CHECK(strstr(run.out, "-netdev") && strstr(run.out, "-nic"));
 }
 
+/* the cards: -device virtio-net-pci names a -netdev, -nic adds one; MACs
+ * count up from QEMU's 52:54:00:12:34:56 */
+TEST(virtio_net_cards)
+{
+	OK("-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,mq=on,rx_queue_size=1024,csum=off",
+	   "-nic", "user", "-nic", "user,mac=52:54:00:00:00:01");
+	CHECK_EQ(run.cfg.nr_virtio, 3);
+	const struct virtio_device_config *v = run.cfg.virtio;
+	CHECK(v[0].type == VIRTIO_DEVICE_NET && v[1].type == VIRTIO_DEVICE_NET &&
+	      v[2].type == VIRTIO_DEVICE_NET);
+	CHECK_EQ(v[0].net.netdev, 0);
+	CHECK(v[0].net.mq);
+	CHECK_EQ(v[0].net.rx_queue_size, 1024);
+	CHECK_EQ(v[0].net.tx_queue_size, 256);
+	CHECK_EQ(v[0].net.features_off, 1);	/* VIRTIO_NET_F_CSUM */
+	CHECK_EQ(v[0].net.mac[5], 0x56);
+	CHECK_EQ(v[1].net.netdev, 1);
+	CHECK(!v[1].net.mq);
+	CHECK_EQ(v[1].net.mac[5], 0x57);
+	CHECK_EQ(v[2].net.netdev, 2);
+	CHECK_EQ(v[2].net.mac[5], 0x01);
+	OK("-device", "virtio-net-pci,netdev=n0,mrg_rxbuf=off,mrg_rxbuf=on,ctrl_vq=off", "-netdev",
+	   "user,id=n0");
+	CHECK_EQ(run.cfg.virtio[0].net.features_off, 1ull << 17);
+
+	FAILS("-device", "needs netdev=ID", "-device", "virtio-net-pci");
+	FAILS("-device", "netdev=n1 names no -netdev", "-netdev", "user,id=n0", "-device",
+	      "virtio-net-pci,netdev=n1");
+	FAILS("-device", "netdev 'n0' is used by two network cards", "-netdev", "user,id=n0",
+	      "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-net-pci,netdev=n0");
+	FAILS("-device", "rx_queue_size=100: expected a power of two", "-device",
+	      "virtio-net-pci,netdev=n0,rx_queue_size=100");
+	FAILS("-device", "tx_queue_size=2048", "-device", "virtio-net-pci,netdev=n0,tx_queue_size=2048");
+	FAILS("-device", "expected a unicast address", "-device",
+	      "virtio-net-pci,netdev=n0,mac=01:00:5e:00:00:01");
+	FAILS("-device", "host_tso4=maybe: expected on or off", "-device",
+	      "virtio-net-pci,netdev=n0,host_tso4=maybe");
+	FAILS("-device", "virtio-net-pci has no parameter 'speed'", "-device",
+	      "virtio-net-pci,netdev=n0,speed=10");
+}
+
 RUN_TESTS(T(no_network_by_default), T(user_defaults), T(user_network), T(user_errors),
 	  T(hostfwd), T(guestfwd), T(tap), T(stream), T(socket_and_dgram), T(nic),
-	  T(ids_and_types))
+	  T(ids_and_types), T(virtio_net_cards))

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mem/guest_mem.h"
 #include "test.h"
@@ -186,6 +189,44 @@ TEST(read_write_round_trip)
 	guest_mem_destroy(&gm);
 }
 
+/* A memfd behind the RAM: shared, another mapping of the fd (what a
+ * vhost-user back-end makes) sees the guest's bytes and the guest sees
+ * its; private, the fd keeps its own copy; the fd cannot be shrunk */
+TEST(memfd_shared_and_private)
+{
+	struct guest_mem gm;
+	uint64_t size = 3 * GiB + 16 * MiB;	/* two regions: the hole splits it */
+	CHECK_EQ(guest_mem_init_pc_memfd(&gm, size, true), 0);
+	CHECK(gm.fd >= 0 && gm.shared);
+	CHECK_EQ(gm.nr_regions, 2);
+	uint8_t *other = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gm.fd, 0);
+	CHECK(other != MAP_FAILED);
+	CHECK_EQ(guest_mem_write(&gm, PC_HIGHMEM_BASE + 5, "guest", 5), 0);
+	CHECK(!memcmp(other + PC_LOWMEM_LIMIT + 5, "guest", 5));
+	memcpy(other + 0x1000, "device", 6);
+	char in[6];
+	CHECK_EQ(guest_mem_read(&gm, 0x1000, in, 6), 0);
+	CHECK(!memcmp(in, "device", 6));
+	CHECK(ftruncate(gm.fd, 4096) < 0);
+	munmap(other, size);
+	guest_mem_destroy(&gm);
+
+	CHECK_EQ(guest_mem_init_pc_memfd(&gm, 16 * MiB, false), 0);
+	CHECK(gm.fd >= 0 && !gm.shared);
+	other = mmap(NULL, 16 * MiB, PROT_READ, MAP_SHARED, gm.fd, 0);
+	CHECK(other != MAP_FAILED);
+	CHECK_EQ(guest_mem_write(&gm, 0, "private", 7), 0);
+	CHECK(memcmp(other, "private", 7) != 0);
+	munmap(other, 16 * MiB);
+	guest_mem_destroy(&gm);
+
+	CHECK_EQ(guest_mem_init_pc_memfd(&gm, 0, true), -EINVAL);
+	/* anonymous RAM has no fd */
+	CHECK_EQ(guest_mem_init_pc(&gm, 16 * MiB), 0);
+	CHECK_EQ(gm.fd, -1);
+	guest_mem_destroy(&gm);
+}
+
 TEST(failed_copies_change_nothing)
 {
 	struct guest_mem gm;
@@ -250,5 +291,5 @@ TEST(copies_across_the_hole_fail_whole)
 }
 
 RUN_TESTS(T(layout_128m), T(layout_4g), T(layout_edges_of_the_hole), T(init_refuses_bad_sizes),
-	  T(ptr_edges), T(ptr_edges_4g), T(read_write_round_trip), T(failed_copies_change_nothing),
+	  T(ptr_edges), T(ptr_edges_4g), T(read_write_round_trip), T(memfd_shared_and_private), T(failed_copies_change_nothing),
 	  T(copies_across_the_hole_fail_whole))

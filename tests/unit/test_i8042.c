@@ -107,9 +107,11 @@ TEST(reset_by_output_port)
 	outb(vm, 0x60, 0xdf);	/* A20 on, reset high: nothing happens */
 	CHECK(!test_reset_requested(vm));
 	outb(vm, 0x64, 0xd1);
-	outb(vm, 0x60, 0xdd);	/* A20 off is ignored */
+	CHECK_EQ(vm->a20_inputs, PC_A20_I8042);
+	outb(vm, 0x60, 0xdd);	/* A20 off: the gate's i8042 input drops */
 	outb(vm, 0x64, 0xd0);
-	CHECK_EQ(inb(vm, 0x60) & 0x02, 0x02);
+	CHECK_EQ(inb(vm, 0x60) & 0x02, 0x00);
+	CHECK_EQ(vm->a20_inputs, 0);
 	CHECK(!test_reset_requested(vm));
 	outb(vm, 0x64, 0xd1);
 	outb(vm, 0x60, 0xde);
@@ -141,10 +143,20 @@ TEST(queue_overflow_and_unknown_commands)
 TEST(port92_fast_a20_and_reset)
 {
 	struct vm *vm = test_vm_new();
+	/* booting a kernel directly, A20 is on as firmware would leave it */
+	vm->cfg.kernel = "vmlinuz";
 	CHECK_EQ(port92_create(vm), 0);
 	CHECK_EQ(inb(vm, 0x92), 0x02);
-	outb(vm, 0x92, 0x00);	/* A20 off: it stays on */
-	CHECK_EQ(inb(vm, 0x92), 0x02);
+	CHECK_EQ(vm->a20_inputs, PC_A20_PORT92);
+	outb(vm, 0x92, 0x00);	/* A20 off */
+	CHECK_EQ(inb(vm, 0x92), 0x00);
+	CHECK_EQ(vm->a20_inputs, 0);
+	outb(vm, 0x92, 0x02);
+	CHECK_EQ(vm->a20_inputs, PC_A20_PORT92);
+	/* a BIOS finds it off after reset, and turns it on itself */
+	vm->cfg.kernel = NULL;
+	vm->devices[0].reset(vm->devices[0].opaque);
+	CHECK_EQ(inb(vm, 0x92), 0x00);
 	CHECK(!test_reset_requested(vm));
 	outb(vm, 0x92, 0x03);
 	CHECK(test_reset_requested(vm));

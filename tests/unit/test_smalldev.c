@@ -156,7 +156,7 @@ TEST(fw_cfg_standard_items)
 	CHECK_EQ(inb(vm, FW_CFG_PORT_DATA), 0);
 	CHECK_EQ(inb(vm, FW_CFG_PORT_DATA), 0);
 
-	CHECK_EQ(fw_read_le(vm, FW_CFG_ID, 4), FW_CFG_VERSION);	/* no DMA bit */
+	CHECK_EQ(fw_read_le(vm, FW_CFG_ID, 4), FW_CFG_VERSION | FW_CFG_VERSION_DMA);
 	CHECK_EQ(fw_read_le(vm, FW_CFG_NB_CPUS, 2), 3);
 	CHECK_EQ(fw_read_le(vm, FW_CFG_MAX_CPUS, 2), 3);
 	CHECK_EQ(fw_read_le(vm, FW_CFG_RAM_SIZE, 8), 48ull << 20);
@@ -164,6 +164,90 @@ TEST(fw_cfg_standard_items)
 	/* an empty directory: a zero count */
 	CHECK_EQ(fw_read_le(vm, FW_CFG_FILE_DIR, 4), 0);
 	CHECK_EQ(inb(vm, FW_CFG_PORT_DATA), 0);
+	test_vm_free(vm);
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+static uint32_t bswap32_t(uint32_t v)
+{
+	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
+}
+
+/* Write a descriptor at desc and start it as a guest does: the high half
+ * of the address at 0x514, the low half at 0x518, both big-endian */
+static uint32_t fw_dma(struct vm *vm, uint64_t desc, uint32_t control, uint32_t len,
+		       uint64_t addr)
+{
+	uint8_t d[16];
+	put_be(d, control, 4);
+	put_be(d + 4, len, 4);
+	put_be(d + 8, addr, 8);
+	if (guest_mem_write(&vm->mem, desc, d, sizeof(d)) < 0)
+		return 0xdeadbeef;
+	outl(vm, FW_CFG_PORT_DMA, bswap32_t((uint32_t)(desc >> 32)));
+	outl(vm, FW_CFG_PORT_DMA + 4, bswap32_t((uint32_t)desc));
+	CHECK_EQ(guest_mem_read(&vm->mem, desc, d, 4), 0);
+	return be32(d);
+}
+
+TEST(fw_cfg_dma_transfers)
+{
+	struct vm *vm = fw_cfg_vm();
+	uint8_t buf[128];
+	const uint32_t sel = FW_CFG_DMA_SELECT | FW_CFG_DMA_READ;
+
+	/* the signature reads at the DMA ports, as firmware probes it */
+	uint32_t lo = inl(vm, FW_CFG_PORT_DMA), hi = inl(vm, FW_CFG_PORT_DMA + 4);
+	CHECK(!memcmp(&lo, "QEMU", 4) && !memcmp(&hi, " CFG", 4));
+
+	CHECK_EQ(fw_cfg_add_file(vm->fw_cfg, "etc/ten", "0123456789", 10), 0);
+	uint16_t key = 0;
+	fw_select(vm, FW_CFG_FILE_DIR);
+	fw_read(vm, buf, 4 + 64);
+	key = (uint16_t)(buf[8] << 8 | buf[9]);
+	/* select and read past the end: zeros there, control back to 0 */
+	memset(buf, 0xaa, sizeof(buf));
+	CHECK_EQ(guest_mem_write(&vm->mem, 0x2000, buf, sizeof(buf)), 0);
+	CHECK_EQ(fw_dma(vm, 0x1000, (uint32_t)key << 16 | sel, 16, 0x2000), 0);
+	CHECK_EQ(guest_mem_read(&vm->mem, 0x2000, buf, 17), 0);
+	CHECK(!memcmp(buf, "0123456789\0\0\0\0\0\0", 16));
+	CHECK_EQ(buf[16], 0xaa);
+	/* skip, then read on from the offset */
+	CHECK_EQ(fw_dma(vm, 0x1000, (uint32_t)key << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_SKIP, 3, 0),
+		 0);
+	CHECK_EQ(fw_dma(vm, 0x1000, FW_CFG_DMA_READ, 4, 0x3000), 0);
+	CHECK_EQ(guest_mem_read(&vm->mem, 0x3000, buf, 4), 0);
+	CHECK(!memcmp(buf, "3456", 4));
+	/* the port interface shares the offset */
+	CHECK_EQ(inb(vm, FW_CFG_PORT_DATA), '7');
+
+	/* hostile: buffers outside RAM, wrapping, writes, a descriptor that
+	 * is not RAM or straddles its end */
+	uint64_t end = 48ull << 20;
+	CHECK_EQ(fw_dma(vm, 0x1000, sel, 16, 0xf0000000ull) & FW_CFG_DMA_ERROR, FW_CFG_DMA_ERROR);
+	CHECK_EQ(fw_dma(vm, 0x1000, sel, 0x100, end - 0x80) & FW_CFG_DMA_ERROR, FW_CFG_DMA_ERROR);
+	CHECK_EQ(fw_dma(vm, 0x1000, sel, 0x200, ~0ull - 0xff) & FW_CFG_DMA_ERROR, FW_CFG_DMA_ERROR);
+	CHECK_EQ(fw_dma(vm, 0x1000, (uint32_t)key << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_WRITE, 4,
+			0x2000) & FW_CFG_DMA_ERROR,
+		 FW_CFG_DMA_ERROR);
+	CHECK_EQ(guest_mem_read(&vm->mem, 0x2000, buf, 4), 0);
+	CHECK(!memcmp(buf, "0123", 4));	/* the item was not written */
+	outl(vm, FW_CFG_PORT_DMA, 0x10);	/* descriptor far above RAM */
+	outl(vm, FW_CFG_PORT_DMA + 4, 0);
+	fw_cfg_dma(vm->fw_cfg, end - 8);
+	fw_cfg_dma(vm->fw_cfg, ~0ull - 7);
+	/* a huge skip saturates the offset, and reads then give zeros */
+	CHECK_EQ(fw_dma(vm, 0x1000, (uint32_t)key << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_SKIP,
+			0xffffffffu, 0), 0);
+	CHECK_EQ(fw_dma(vm, 0x1000, FW_CFG_DMA_SKIP, 0xffffffffu, 0), 0);
+	CHECK_EQ(fw_dma(vm, 0x1000, FW_CFG_DMA_READ, 2, 0x2000), 0);
+	CHECK_EQ(guest_mem_read(&vm->mem, 0x2000, buf, 2), 0);
+	CHECK(buf[0] == 0 && buf[1] == 0);
 	test_vm_free(vm);
 }
 
@@ -393,7 +477,7 @@ TEST(testdev_twice)
 }
 
 RUN_TESTS(T(debug_exit_status_values), T(debug_exit_reads_and_errors),
-	  T(debugcon_output_and_readback), T(fw_cfg_standard_items),
+	  T(debugcon_output_and_readback), T(fw_cfg_standard_items), T(fw_cfg_dma_transfers),
 	  T(fw_cfg_odd_selectors_and_accesses), T(fw_cfg_file_directory),
 	  T(fw_cfg_add_file_errors), T(testdev_scratch_ports), T(testdev_with_debugcon),
 	  T(testdev_irq_lines), T(testdev_iomem), T(testdev_twice))

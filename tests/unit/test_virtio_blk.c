@@ -24,6 +24,8 @@
 #define F_BLK_MQ (1ull << 12)
 #define F_BLK_DISCARD (1ull << 13)
 #define F_BLK_WZ (1ull << 14)
+#define F_BLK_FLUSH (1ull << 9)
+#define F_BLK_CONFIG_WCE (1ull << 11)
 
 static struct vm *vm;
 static struct virtio_dev *vdev;
@@ -134,6 +136,34 @@ TEST(config_and_id)
 	disk_down();
 }
 
+/* The write cache is honest: the drive's cache=writeback shows as
+ * writeback=1 with CONFIG_WCE; the driver may turn it off; a driver that
+ * does not take FLUSH (it could not make writes durable) gets writes
+ * that are durable on completion, shown as writeback=0 */
+TEST(write_cache)
+{
+	disk_up(false, 1);
+	CHECK(vdev->host_features & F_BLK_FLUSH);
+	CHECK(vdev->host_features & F_BLK_CONFIG_WCE);
+	CHECK_EQ(virtio_config_read(vdev, 32, 1), 1);
+	virtio_config_write(vdev, 32, 1, 0);
+	CHECK_EQ(virtio_config_read(vdev, 32, 1), 0);
+	CHECK_EQ(request(0, 1, 0, 512, true), 0);	/* a write, through to the file */
+	virtio_config_write(vdev, 32, 1, 1);
+	CHECK_EQ(virtio_config_read(vdev, 32, 1), 1);
+	/* no FLUSH: no cache */
+	uint64_t f = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) |
+		     (vdev->host_features & ~(1ull << 34) & ~F_BLK_FLUSH);
+	gput(vm, rings[0].device, "\0\0\0\0", 4);	/* a fresh used ring */
+	test_driver_setup(vdev, f, rings, 1);
+	next_desc[0] = 0;
+	CHECK_EQ(virtio_config_read(vdev, 32, 1), 0);
+	virtio_config_write(vdev, 32, 1, 1);	/* without FLUSH it cannot be turned on */
+	CHECK_EQ(virtio_config_read(vdev, 32, 1), 0);
+	CHECK_EQ(request(0, 1, 0, 512, true), 0);
+	disk_down();
+}
+
 TEST(read_write_flush_discard_zeroes)
 {
 	disk_up(false, 2);
@@ -239,5 +269,5 @@ TEST(reset_waits_for_requests_in_flight)
 	disk_down();
 }
 
-RUN_TESTS(T(config_and_id), T(read_write_flush_discard_zeroes), T(readonly_drive),
+RUN_TESTS(T(config_and_id), T(write_cache), T(read_write_flush_discard_zeroes), T(readonly_drive),
 	  T(malformed_request_breaks_the_device), T(reset_waits_for_requests_in_flight))

@@ -7,6 +7,7 @@
 #include "core/vm.h"
 #include "cpu/x86/cpu.h"
 #include "cpu/x86/internal.h"
+#include "accel/tcg/tcg.h"
 #include "tcg_vm.h"
 
 static struct vm vm;
@@ -292,6 +293,47 @@ TEST(mmio_is_not_ram)
 	vm_destroy(&vm);
 }
 
+static uint8_t get8(uint64_t gpa)
+{
+	uint8_t v = 0;
+	guest_mem_read(&vm.mem, gpa, &v, 1);
+	return v;
+}
+
+/* The A20 gate off: physical address bit 20 is 0 for data and code
+ * alike (so the program is also where its fetches now land) */
+TEST(a20_gate_masks_bit_20)
+{
+	if (!vm_up())
+		SKIP("cannot create a VM");
+	setup_long(0);
+	put8(0x023456, 0x11);
+	put8(0x123456, 0x22);
+	cpu->gpr[X86_RSI] = 0x123456;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x22);
+	tcg_set_a20(&vm, false);
+	guest_mem_write(&vm.mem, CODE & ~(1ull << 20), load_al, sizeof(load_al));
+	put8((CODE & ~(1ull << 20)) + sizeof(load_al), 0x90);
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x11);
+	/* a store wraps too */
+	cpu->gpr[X86_RAX] = 0x33;
+	guest_mem_write(&vm.mem, CODE & ~(1ull << 20), store_al, sizeof(store_al));
+	CHECK_EQ(run(store_al, sizeof(store_al)), X86_EXIT_STOP);
+	CHECK_EQ(get8(0x023456), 0x33);
+	CHECK_EQ(get8(0x123456), 0x22);
+	/* INIT or RESET of the CPU does not open the gate: the board does */
+	x86_cpu_reset(cpu, true);
+	CHECK_EQ(cpu->a20_mask, ~(1ull << 20));
+	tcg_set_a20(&vm, true);
+	setup_long(0);
+	cpu->gpr[X86_RSI] = 0x123456;
+	CHECK_EQ(run(load_al, sizeof(load_al)), X86_EXIT_STOP);
+	CHECK_EQ(cpu->gpr[X86_RAX] & 0xff, 0x22);
+	vm_destroy(&vm);
+}
+
 /* ---- rep movs/stos runs: page by page in linear space ---- */
 
 static void fill(uint64_t gpa, int c, size_t n)
@@ -300,13 +342,6 @@ static void fill(uint64_t gpa, int c, size_t n)
 	memset(buf, c, sizeof(buf));
 	for (size_t done = 0; done < n; done += sizeof(buf))
 		guest_mem_write(&vm.mem, gpa + done, buf, n - done < sizeof(buf) ? n - done : sizeof(buf));
-}
-
-static uint8_t get8(uint64_t gpa)
-{
-	uint8_t v = 0;
-	guest_mem_read(&vm.mem, gpa, &v, 1);
-	return v;
 }
 
 /* bytes [gpa, gpa + n) all equal c? */
@@ -537,6 +572,6 @@ TEST(one_gib_pages)
 }
 
 RUN_TESTS(T(accessed_and_dirty_bits), T(page_fault_error_codes), T(user_mode_page_faults),
-	  T(tlb_invlpg_and_cr3), T(paging_32bit_pse_and_pae), T(mmio_is_not_ram),
+	  T(tlb_invlpg_and_cr3), T(paging_32bit_pse_and_pae), T(mmio_is_not_ram), T(a20_gate_masks_bit_20),
 	  T(rep_string_runs_follow_linear_pages), T(rep_string_32bit_es_base),
 	  T(rep_string_faults_dirty_bits_and_code), T(one_gib_pages))

@@ -263,20 +263,30 @@ static int kvm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 /* api.rst 4.59: an MMIO address (no PIO flag), no data match; with
  * KVM_CAP_IOEVENTFD_ANY_LENGTH len 0 takes writes of any width.  The
  * same fields with DEASSIGN take it away again. */
-static int kvm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+static int kvm_assign_ioeventfd(struct vm *vm, struct kvm_ioeventfd *io, bool assign)
 {
 	struct kvm_engine_vm *kvm = vm->engine;
-	if (!kvm || !kvm->ioeventfd || (len == 0 && !kvm->ioeventfd_any_length))
+	if (!kvm || !kvm->ioeventfd || (io->len == 0 && !kvm->ioeventfd_any_length))
 		return -ENOSYS;
-	struct kvm_ioeventfd io = {
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
-	};
-	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+	if (!assign)
+		io->flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, io) < 0)
 		return -errno;
 	return 0;
+}
+
+static int kvm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd };
+	return kvm_assign_ioeventfd(vm, &io, assign);
+}
+
+static int kvm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t data,
+				   int fd, bool assign)
+{
+	struct kvm_ioeventfd io = { .datamatch = data, .addr = addr, .len = len, .fd = fd,
+				    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
+	return kvm_assign_ioeventfd(vm, &io, assign);
 }
 
 static void kvm_vm_destroy(struct vm *vm)
@@ -303,6 +313,7 @@ const struct accel_ops kvm_accel_ops = {
 	.set_irq = kvm_set_irq,
 	.signal_msi = kvm_signal_msi,
 	.ioeventfd = kvm_ioeventfd,
+	.ioeventfd_datamatch = kvm_ioeventfd_datamatch,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vm_destroy = kvm_vm_destroy,
 	.single_threaded = false,

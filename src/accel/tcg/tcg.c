@@ -448,6 +448,21 @@ static struct x86_cpu *cpu_by_id(struct vm *vm, unsigned id)
 	return vm->vcpus[id].engine;
 }
 
+void tcg_set_a20(struct vm *vm, bool on)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct x86_cpu *cpu = cpu_by_id(vm, i);
+		uint64_t mask = on ? ~0ull : ~(1ull << 20);
+		if (!cpu || cpu->a20_mask == mask)
+			continue;
+		/* the vCPUs run on this thread (or are stopped): no other
+		 * thread holds their TLBs */
+		cpu->a20_mask = mask;
+		x86_tlb_flush(cpu, true);
+		cpu->block_dirty = true;
+	}
+}
+
 void tcg_vcpu_init_signal(struct vm *vm, unsigned id)
 {
 	struct x86_cpu *cpu = cpu_by_id(vm, id);

@@ -7,6 +7,7 @@
 #ifndef MINIVMM_TCG_H
 #define MINIVMM_TCG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -23,5 +24,9 @@ void tcg_vcpu_nmi(struct vm *vm, unsigned cpu);
  * guest code.  Safe from any thread; devices call it through
  * dma_write/dma_mark_written (mem/dma.h). */
 void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len);
+/* The A20 gate (port 0x92, the i8042's output port): while off, address
+ * bit 20 of every physical access is 0, as on a PC.  From a device
+ * handler (vm->dev_lock held); KVM has no such gate. */
+void tcg_set_a20(struct vm *vm, bool on);
 
 #endif

@@ -44,6 +44,7 @@ void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
 	cpu->debug_mask = vm ? vm->cfg.debug_mask : 0;
 	x86_jmp_cache_clear(cpu);
 	atomic_store(&cpu->sipi_pending, -1);
+	cpu->a20_mask = ~0ull;
 	x86_cpu_reset(cpu, id == 0);
 }
 

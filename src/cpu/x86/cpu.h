@@ -239,6 +239,10 @@ struct x86_cpu {
 	unsigned irq_poll;
 
 	unsigned debug_mask;	/* -d categories (enum debug_mask), copied at init */
+	/* physical addresses are ANDed with this: bit 20 clear while the
+	 * board's A20 gate is off (tcg_set_a20); a platform signal, so not
+	 * touched by RESET or INIT */
+	uint64_t a20_mask;
 
 	struct x86_block_cache *bc;	/* shared by the VM's vCPUs; NULL: decode every time */
 	struct vm *vm;

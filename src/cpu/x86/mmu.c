@@ -194,7 +194,7 @@ bool x86_probe(struct x86_cpu *cpu, uint64_t lin, uint64_t *phys)
 	struct walk_result r;
 	if (page_walk(cpu, lin, X86_ACC_READ, false, &r))
 		return false;
-	*phys = r.phys;
+	*phys = r.phys & cpu->a20_mask;
 	return true;
 }
 
@@ -237,6 +237,7 @@ uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, b
 	uint32_t err = page_walk(cpu, lin, acc, user, &r);
 	if (err)
 		x86_raise_pf(cpu, lin, err & ~WALK_FAULT);
+	r.phys &= cpu->a20_mask;
 	uint64_t page = r.phys & ~0xfffull;
 	if (acc == X86_ACC_WRITE && x86_is_code_page(cpu->bc, page))
 		return r.phys;	/* stores to code pages take the slow path */
