@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test program in $BUILD/tests and every guest test script in
 # tests/guest, and close with one line: "N passed, N failed, N skipped".
-# UNIT_TESTS=0: the guest tests only.
+# UNIT_TESTS=0: the guest tests only.  GUEST_TESTS="a b ...": only these
+# guest tests (by name, without .sh).
 # A guest test script exits 0 (pass), 77 (skipped, printing why) or other (fail).
 set -u
 BUILD=${BUILD:-build}
@@ -39,6 +40,7 @@ SANITIZE_SKIP=" kvm_nested bench_startup linux_crash "
 for s in tests/guest/*.sh; do
 	[ -f "$s" ] || continue
 	name=$(basename "$s" .sh)
+	[ -z "${GUEST_TESTS:-}" ] || [[ " $(echo $GUEST_TESTS) " == *" $name "* ]] || continue
 	if [ "${SANITIZE:-0}" = 1 ] && [[ "$SANITIZE_SKIP" == *" $name "* ]]; then
 		echo "not run again under the sanitizers: guest.$name (it ran in the plain pass)"
 		continue
