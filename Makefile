@@ -11,6 +11,7 @@
 #   make fuzz            run each fuzzer for FUZZ_SECONDS
 #   make bench           CPU benchmark guest under minivmm (and QEMU, if installed)
 #   make bench-boot      Linux boot time under minivmm (and QEMU, if installed)
+#   make bench-linux     compute inside Linux under minivmm (and QEMU, if installed)
 #   make bench-net       TCP throughput over virtio-net, user and tap, against QEMU's
 #   make bench-io        Linux disk throughput and IOPS under minivmm (and QEMU)
 
@@ -68,7 +69,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check unit guests kit fuzz bench bench-boot bench-net bench-io difftest clean
+.PHONY: all test check unit guests kit fuzz bench bench-boot bench-linux bench-net bench-io difftest clean
 all: $(BUILD)/minivmm
 
 $(BUILD)/minivmm: $(BUILD)/src/main.o $(LIB)
@@ -116,6 +117,9 @@ bench: all guests
 
 bench-boot: all guests
 	BUILD=$(BUILD) scripts/bench-boot.sh
+
+bench-linux: all kit
+	BUILD=$(BUILD) scripts/bench-linux.sh
 
 bench-net: all
 	BUILD=$(BUILD) scripts/bench-net.sh
