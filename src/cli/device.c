@@ -596,7 +596,12 @@ static const char *device_name(const struct virtio_device_config *v)
 	static const char *const names[][2] = {
 		[VIRTIO_DEVICE_RNG] = { "virtio-rng-pci", "virtio-rng-device" },
 		[VIRTIO_DEVICE_BLK] = { "virtio-blk-pci", "virtio-blk-device" },
+		[VIRTIO_DEVICE_NET] = { "virtio-net-pci", "virtio-net-device" },
+		[VIRTIO_DEVICE_VHOST_USER_BLK] = { "vhost-user-blk-pci", "vhost-user-blk" },
+		[VIRTIO_DEVICE_SERIAL] = { "virtio-serial-pci", "virtio-serial-device" },
 	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == VIRTIO_DEVICE_NR_TYPES,
+		       "a name for every virtio device type");
 	return names[v->type][v->transport == VIRTIO_TRANSPORT_MMIO];
 }
 

@@ -53,6 +53,8 @@ static const virtio_create_fn virtio_creators[][2] = {
 	[VIRTIO_DEVICE_VHOST_USER_BLK] = { vhost_user_blk_pci_create, NULL },
 	[VIRTIO_DEVICE_SERIAL] = { virtio_console_pci_create, virtio_console_mmio_create },
 };
+_Static_assert(sizeof(virtio_creators) / sizeof(virtio_creators[0]) == VIRTIO_DEVICE_NR_TYPES,
+	       "a creator for every virtio device type");
 
 int board_virtio_create(struct vm *vm, struct pc_boot_entry *boot, unsigned *nboot)
 {
