@@ -96,7 +96,7 @@ void x86_block_cache_destroy(struct x86_block_cache *bc)
 static unsigned hash_phys(uint64_t phys, uint32_t key)
 {
 	uint64_t h = (phys ^ (phys >> 14) ^ ((uint64_t)key << 7)) * 0x9e3779b97f4a7c15ull;
-	return (unsigned)(h >> 50) & (X86_BLOCK_HASH_SIZE - 1);
+	return (unsigned)(h >> 48) & (X86_BLOCK_HASH_SIZE - 1);
 }
 
 /* With the translator a block is for one linear address too (its code

@@ -59,7 +59,7 @@ struct x86_block {
 	struct x86_op ops[];
 };
 
-#define X86_BLOCK_HASH_SIZE 16384
+#define X86_BLOCK_HASH_SIZE 65536
 
 struct x86_block_cache {
 	struct x86_block *hash[X86_BLOCK_HASH_SIZE];
