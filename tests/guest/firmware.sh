@@ -40,7 +40,7 @@ run_until() {
 }
 
 status=0
-if have_qemu; then
+if qemu_reference; then
 	run_until qemu "$WORK/qemu.out" 'No bootable device' qemu-system-x86_64 -accel tcg \
 		-nodefaults -vga none -nographic -serial "file:$WORK/qemu.out" -no-reboot ||
 		status=1

@@ -9,13 +9,12 @@
 # same raw and CD images print the same firmware and boot loader lines
 # and the same marker.
 . "$(dirname "$0")/linux.bash"
+. "$(dirname "$0")/common.bash"
 
 if [ ! -f /usr/share/seabios/bios-256k.bin ]; then
 	echo "skipped: /usr/share/seabios/bios-256k.bin is missing (package seabios)"
-	exit 0
+	exit 77
 fi
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
 "$ROOT/scripts/boot-disk.sh" "$WORK/disk.img" || { echo "FAIL: cannot build the boot disk"; exit 1; }
 
 # boot WHO OUT CMD...: run until the guest powers off; 0 when the marker
@@ -95,7 +94,7 @@ else
 	tr -d '\r' <"$WORK/bootindex.out" | tail -n 5 | sed 's/^/  /'
 	status=1
 fi
-if command -v qemu-system-x86_64 >/dev/null; then
+if qemu_reference; then
 	boot qemu-ide "$WORK/qemu-ide.out" qemu-system-x86_64 -accel tcg -nodefaults -vga none \
 		-nographic -serial stdio -m 256 -no-reboot -drive "file=$WORK/disk.img,format=raw,if=ide" ||
 		status=1

@@ -42,7 +42,7 @@ run_until_line() {
 }
 
 status=0
-if have_qemu; then
+if qemu_reference; then
 	: >"$WORK/qemu.out"
 	if ! run_until_line qemu "$WORK/qemu.out" qemu-system-x86_64 -nodefaults -display none \
 		-serial "file:$WORK/qemu.out" -no-reboot -kernel "$GUESTS/hello.elf" -accel tcg ||

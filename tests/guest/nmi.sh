@@ -17,7 +17,7 @@ EOF
 need_guest nmi
 status=0
 for smp in 1 2; do
-	if have_qemu; then
+	if qemu_reference; then
 		run_qemu "$GUESTS/nmi.elf" "$WORK/qemu.out" -accel tcg -smp "$smp"
 		if ! check_run "qemu -smp $smp" "$WORK/expected" "$WORK/qemu.out" "$rc" "$STATUS_PASS"; then
 			echo "qemu: QEMU disagrees with the expected output: the test itself is wrong"

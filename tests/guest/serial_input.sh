@@ -80,7 +80,7 @@ for guest in serial-input serial-input-poll; do
 		expected_for "$first" poll >"$WORK/expected.$guest"
 	fi
 	elf=$GUESTS/$guest.elf
-	if have_qemu; then
+	if qemu_reference; then
 		run_fed "$WORK/qemu.$guest" "$first" qemu-system-x86_64 -nodefaults -display none \
 			-serial stdio -no-reboot -kernel "$elf" "${DEBUG_EXIT[@]}" -accel tcg
 		if ! check_run "qemu $guest" "$WORK/expected.$guest" "$WORK/qemu.$guest" "$rc" "$STATUS_PASS"; then
