@@ -115,7 +115,8 @@ static int vm_boot(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
-	if (!vm->cfg.kernel)
+	/* with -bios the firmware's option ROM loads the -kernel */
+	if (!vm->cfg.kernel || vm->cfg.bios)
 		return 0;
 	ret = boot_load(vm, &entry);
 	if (ret < 0)

@@ -72,6 +72,13 @@ static int fw_cfg_set_item(struct fw_cfg *fw, uint16_t key, const void *data, ui
 	return 0;
 }
 
+int fw_cfg_set_data(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t len)
+{
+	if (key & ~FW_CFG_ENTRY_MASK || key >= FW_CFG_FILE_FIRST)
+		return -EINVAL;
+	return fw_cfg_set_item(fw, key, data, len);
+}
+
 static int fw_cfg_set_le(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned bytes)
 {
 	uint8_t buf[8];

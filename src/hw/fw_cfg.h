@@ -27,6 +27,20 @@ struct fw_cfg;
 #define FW_CFG_BOOT_MENU 0x000e
 #define FW_CFG_MAX_CPUS 0x000f
 #define FW_CFG_FILE_DIR 0x0019
+/* what an option ROM reads to load -kernel (QEMU's linuxboot_dma.bin):
+ * each _ADDR and _SIZE a 32-bit little-endian integer */
+#define FW_CFG_KERNEL_ADDR 0x0007
+#define FW_CFG_KERNEL_SIZE 0x0008
+#define FW_CFG_INITRD_ADDR 0x000a
+#define FW_CFG_INITRD_SIZE 0x000b
+#define FW_CFG_KERNEL_DATA 0x0011
+#define FW_CFG_INITRD_DATA 0x0012
+#define FW_CFG_CMDLINE_ADDR 0x0013
+#define FW_CFG_CMDLINE_SIZE 0x0014
+#define FW_CFG_CMDLINE_DATA 0x0015
+#define FW_CFG_SETUP_ADDR 0x0016
+#define FW_CFG_SETUP_SIZE 0x0017
+#define FW_CFG_SETUP_DATA 0x0018
 #define FW_CFG_FILE_FIRST 0x0020
 #define FW_CFG_WRITE_CHANNEL 0x4000
 #define FW_CFG_ARCH_LOCAL 0x8000
@@ -57,6 +71,8 @@ struct fw_cfg;
 int fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, size_t len);
 /* A numbered item (FW_CFG_BOOT_MENU, ...) as a little-endian integer of
  * bytes bytes; 0 or -ENOMEM */
+/* A numbered item holding a copy of len bytes of data */
+int fw_cfg_set_data(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t len);
 int fw_cfg_set_int(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned bytes);
 
 /* Run the DMA access whose descriptor is at guest address desc: select,

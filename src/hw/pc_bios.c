@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/fw_linuxboot.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -181,5 +182,8 @@ int pc_bios_create(struct vm *vm)
 		pc_bios_destroy(bios);
 		return ret;
 	}
-	return pc_bios_add_files(vm);
+	ret = pc_bios_add_files(vm);
+	if (ret < 0 || !vm->cfg.kernel)
+		return ret;
+	return linuxboot_fw_cfg_setup(vm, vm->fw_cfg);
 }

@@ -10,10 +10,11 @@ struct vm;
 /* Debian's SeaBIOS (package seabios), the firmware when there is no -kernel */
 #define PC_BIOS_DEFAULT "/usr/share/seabios/bios-256k.bin"
 
-/* Does this machine boot through firmware (no -kernel)? */
+/* Does this machine boot through firmware (no -kernel, or -bios given:
+ * then an option ROM loads the -kernel)? */
 static inline bool pc_boots_firmware(const struct vm_config *cfg)
 {
-	return !cfg->kernel;
+	return !cfg->kernel || cfg->bios;
 }
 
 /* -bios, or the default */

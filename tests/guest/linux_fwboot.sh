@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# -kernel with -bios, the way QEMU does it (-accel tcg, -M pc): SeaBIOS
+# boots and QEMU's option ROM linuxboot_dma.bin (Debian's qemu-system-data)
+# loads Debian's kernel, the initramfs and the command line from fw_cfg and
+# runs the kernel's real-mode setup.  The guest reaches the kit's marker,
+# runs a command and powers off with exit status 0.  When QEMU is
+# installed the same command line under qemu-system-x86_64 is the
+# reference; a QEMU run that does not reach user space (its TCG under
+# load) is reported, not held against minivmm.  Then hostile input: a
+# truncated bzImage and an initrd larger than RAM, each one clear error.
+. "$(dirname "$0")/linux.bash"
+linux_kit
+BIOS=/usr/share/seabios/bios-256k.bin
+ROM=/usr/share/qemu/linuxboot_dma.bin
+[ -r "$BIOS" ] && [ -r "$ROM" ] || { echo "skipped: no $BIOS or $ROM"; exit 0; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+status=0
+
+# boot NAME VMM: one boot to the marker and poweroff
+boot() {
+	local name=$1 vmm=$2 out=$work/$1.out
+	linux_start "$out" "$vmm" -accel tcg -m 512M -nographic -no-reboot -bios "$BIOS" \
+		-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1"
+	if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
+		linux_type 'echo "fwboot=$(cat /proc/cmdline)"'
+		linux_wait "$out" '^fwboot=' 120
+		linux_type 'poweroff -f'
+	fi
+	linux_finish 120
+	if [ "$vmm" != "$MINIVMM" ] && ! grep -q "^$MARKER" "$out"; then
+		echo "$name: QEMU did not reach user space (the kernel's last line: $(grep -a '^\[' "$out" | tail -n 1 | cut -c1-100)): no reference this time"
+		return
+	fi
+	local ok=0
+	grep -q "^$MARKER cpus=1" "$out" || { echo "$name: no marker line"; ok=1; }
+	grep -q '^fwboot=console=ttyS0 panic=-1' "$out" || { echo "$name: the command line did not arrive"; ok=1; }
+	[ "${VM_STATUS:-}" = 0 ] || { echo "$name: exit status ${VM_STATUS:-?}, want 0"; ok=1; }
+	if [ $ok = 0 ]; then
+		echo "$name: ok (booted through the BIOS to user space, powered off)"
+	else
+		status=1
+		echo "--- $name serial output (last 40 lines) ---"
+		tail -n 40 "$out"
+	fi
+}
+
+boot minivmm "$MINIVMM"
+if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	boot qemu qemu-system-x86_64
+fi
+
+# expect_error NAME PATTERN ARGS...: minivmm refuses with one clear line
+expect_error() {
+	local name=$1 pattern=$2
+	shift 2
+	timeout -k 5 60 "$MINIVMM" -accel tcg -nographic -no-reboot -bios "$BIOS" "$@" \
+		</dev/null >"$work/err.out" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "$pattern" "$work/err.out"; then
+		echo "$name: refused ($(grep -m1 "$pattern" "$work/err.out"))"
+	else
+		echo "$name: exit status $rc, want a clear error matching '$pattern':"
+		head -n 5 "$work/err.out"
+		status=1
+	fi
+}
+head -c 4096 "$KIT/bzImage" >"$work/truncated"
+expect_error truncated "file ends" -m 256M -kernel "$work/truncated"
+head -c $((80 << 20)) /dev/zero >"$work/big.initrd"
+expect_error big-initrd "initrd.*larger than guest RAM" -m 64M -kernel "$KIT/bzImage" -initrd "$work/big.initrd"
+expect_error tiny-ram "larger than guest RAM" -m 8M -kernel "$KIT/bzImage"
+exit $status
