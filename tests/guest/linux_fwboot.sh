@@ -9,12 +9,12 @@
 # load) is reported, not held against minivmm.  Then hostile input: a
 # truncated bzImage and an initrd larger than RAM, each one clear error.
 . "$(dirname "$0")/linux.bash"
+. "$(dirname "$0")/common.bash"
 linux_kit
 BIOS=/usr/share/seabios/bios-256k.bin
 ROM=/usr/share/qemu/linuxboot_dma.bin
-[ -r "$BIOS" ] && [ -r "$ROM" ] || { echo "skipped: no $BIOS or $ROM"; exit 0; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+[ -r "$BIOS" ] && [ -r "$ROM" ] || { echo "skipped: no $BIOS or $ROM"; exit 77; }
+work=$WORK
 status=0
 
 # boot NAME VMM: one boot to the marker and poweroff
@@ -46,7 +46,7 @@ boot() {
 }
 
 boot minivmm "$MINIVMM"
-if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+if qemu_reference; then
 	boot qemu qemu-system-x86_64
 fi
 
