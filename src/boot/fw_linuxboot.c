@@ -13,15 +13,7 @@
 #include "hw/fw_cfg.h"
 #include "mem/guest_mem.h"
 
-/* setup header fields, file offsets (Documentation/arch/x86/boot.rst) */
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS 0x211
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE 0x21c
-#define HDR_HEAP_END_PTR 0x224
-#define HDR_CMD_LINE_PTR 0x228
 #define LOADER_QEMU 0xb0	/* the type QEMU reports: 0xB, version 0 */
-#define CAN_USE_HEAP 0x80
 #define PAGE_MASK_4K 0xfffull
 
 int linuxboot_patch_setup(const char *path, uint8_t *setup, size_t setup_len,
@@ -32,7 +24,7 @@ int linuxboot_patch_setup(const char *path, uint8_t *setup, size_t setup_len,
 	if (setup_len < h->setup_size || h->setup_size < HDR_CMD_LINE_PTR + 4)
 		return -EINVAL;
 	setup[HDR_TYPE_OF_LOADER] = LOADER_QEMU;
-	setup[HDR_LOADFLAGS] |= CAN_USE_HEAP;
+	setup[HDR_LOADFLAGS] |= LOADFLAGS_CAN_USE_HEAP;
 	/* the heap ends where the command line starts, both in the setup's
 	 * 64 KiB segment as the setup code addresses them */
 	boot_put_le16(setup + HDR_HEAP_END_PTR,

@@ -20,24 +20,6 @@
 #define BP_E820_TABLE 0x2d0
 #define BP_E820_MAX 128
 #define BP_E820_ENTRY_SIZE 20
-/* setup header offsets, in the zero page as in the file */
-#define HDR_BOOT_FLAG 0x1fe
-#define HDR_JUMP 0x200
-#define HDR_MAGIC 0x202
-#define HDR_VERSION 0x206
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS 0x211
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE 0x21c
-#define HDR_HEAP_END_PTR 0x224
-#define HDR_CMD_LINE_PTR 0x228
-#define HDR_INITRD_ADDR_MAX 0x22c
-#define HDR_KERNEL_ALIGNMENT 0x230
-#define HDR_RELOCATABLE 0x234
-#define HDR_CMDLINE_SIZE 0x238
-
-#define LOADFLAGS_LOADED_HIGH 0x01
-#define LOADFLAGS_CAN_USE_HEAP 0x80
 #define LOADER_UNDEFINED 0xff	/* no boot loader ID assigned */
 #define PAGE_SIZE 0x1000ull
 
