@@ -23,14 +23,14 @@ struct fw_cfg;
 
 struct linuxboot_layout {
 	uint32_t initrd_addr;		/* 0 without an initrd */
-	uint32_t kernel_size;		/* the protected-mode part */
 };
 
 /* Patch the setup sectors (setup, setup_len bytes, a copy of the file's
  * first h->setup_size bytes) as a boot loader does: loader type, command
  * line pointer, heap end, and the initrd's place below both the kernel's
- * initrd_addr_max and lowmem_top (RAM below 4 GiB).  Pure; one error line
- * naming path and -E2BIG/-ENOMEM when something does not fit. */
+ * initrd_addr_max and lowmem_top (RAM below 4 GiB).  Pure; -EINVAL for a
+ * setup too short to patch, -ENOMEM with one error line naming path when
+ * the initrd does not fit. */
 int linuxboot_patch_setup(const char *path, uint8_t *setup, size_t setup_len,
 			  const struct bzimage_header *h, uint64_t lowmem_top,
 			  uint64_t initrd_size, struct linuxboot_layout *out);

@@ -69,10 +69,11 @@ struct fw_cfg;
  * Returns 0, -EINVAL (empty or too long name, blob over 4 GiB), -EEXIST
  * (name taken), -ENOSPC or -ENOMEM. */
 int fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, size_t len);
+/* A numbered item holding a copy of len bytes of data; 0, -EINVAL (not a
+ * numbered item) or -ENOMEM */
+int fw_cfg_set_data(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t len);
 /* A numbered item (FW_CFG_BOOT_MENU, ...) as a little-endian integer of
  * bytes bytes; 0 or -ENOMEM */
-/* A numbered item holding a copy of len bytes of data */
-int fw_cfg_set_data(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t len);
 int fw_cfg_set_int(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned bytes);
 
 /* Run the DMA access whose descriptor is at guest address desc: select,
