@@ -172,6 +172,7 @@ static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, ui
 
 /* Resource descriptors (ACPI 6.0, 6.4) */
 #define RES_IO_PORT 0x47
+#define RES_IRQ_NO_FLAGS 0x22	/* IRQNoFlags: a 16-bit mask, edge, active high */
 #define RES_END_TAG 0x79
 #define RES_MEMORY32_FIXED 0x86
 #define RES_EXT_IRQ 0x89
@@ -451,11 +452,70 @@ static void aml_virtio_mmio(struct aml *a, unsigned n, uint64_t base, unsigned g
 	aml_pkg_end(a);
 }
 
+/* Device(name) { _HID EisaId(hid), _CRS { IO(Decode16, port, port, 1,
+ * len) for each port, IRQNoFlags(irq) unless irq < 0 } }: a fixed ISA
+ * device, as the PNP layers of SeaBIOS and Linux look for them */
+static void aml_isa_device(struct aml *a, const char *name, const char *hid,
+			   const uint16_t *ports, const uint8_t *lens, unsigned nports, int irq)
+{
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, name);
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_HID");
+	aml_integer(a, aml_eisa_id(hid));
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	aml_pkg_begin(a);
+	aml_integer(a, nports * 8 + (irq >= 0 ? 3 : 0) + 2);
+	for (unsigned i = 0; i < nports; i++) {
+		aml_byte(a, RES_IO_PORT);
+		aml_byte(a, 0x01);	/* 16-bit decode */
+		aml_le(a, ports[i], 2);
+		aml_le(a, ports[i], 2);
+		aml_byte(a, 1);
+		aml_byte(a, lens[i]);
+	}
+	if (irq >= 0) {
+		aml_byte(a, RES_IRQ_NO_FLAGS);
+		aml_le(a, 1u << irq, 2);
+	}
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+	aml_pkg_end(a);
+	aml_pkg_end(a);
+}
+
+/* Device(ISA) at 00:01.0, the PIIX3 function, with the fixed devices of
+ * the pc board on it, as QEMU's DSDT has them: the i8042's keyboard and
+ * mouse, COM1 and the RTC.  Without them SeaBIOS reports no PS/2
+ * keyboard and Linux finds no PS/2 controller through PNP. */
+static void aml_isa_bridge(struct aml *a)
+{
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg_begin(a);
+	aml_name(a, "ISA_");
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_ADR");
+	aml_integer(a, 0x00010000);
+	static const uint16_t kbd_ports[] = { 0x60, 0x64 }, com1_port[] = { 0x3f8 },
+			      rtc_port[] = { 0x70 };
+	static const uint8_t kbd_lens[] = { 1, 1 }, com1_len[] = { 8 }, rtc_len[] = { 8 };
+	aml_isa_device(a, "KBD_", "PNP0303", kbd_ports, kbd_lens, 2, 1);
+	aml_isa_device(a, "MOU_", "PNP0F13", NULL, NULL, 0, 12);
+	aml_isa_device(a, "COM1", "PNP0501", com1_port, com1_len, 1, 4);
+	aml_isa_device(a, "RTC_", "PNP0B00", rtc_port, rtc_len, 1, 8);
+	aml_pkg_end(a);
+}
+
 /* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb, 0, 0 }): what OSPM writes to
  * PM1a_CNT to turn the machine off.  Then the system bus with the PCI
  * host bridge and the windows it decodes, so that Linux finds bus 0
- * through ACPI and has room for the BARs, and how its slots' interrupt
- * pins reach the GSIs; on microvm, the virtio-mmio transports instead. */
+ * through ACPI and has room for the BARs, how its slots' interrupt pins
+ * reach the GSIs, and the ISA devices behind the PIIX3; on microvm, the virtio-mmio transports instead. */
 static void acpi_build_dsdt_body(struct aml *a, const struct vm *vm)
 {
 	aml_byte(a, AML_NAME_OP);
@@ -497,6 +557,7 @@ static void acpi_build_dsdt_body(struct aml *a, const struct vm *vm)
 	aml_integer(a, 0);
 	aml_pci_crs(a);
 	aml_pci_prt(a);
+	aml_isa_bridge(a);
 	aml_pkg_end(a);
 	aml_pkg_end(a);
 }
