@@ -85,7 +85,9 @@ check_run() {
 
 # guest_test NAME EXPECTED_FILE [ARGS...]: run guest NAME under QEMU (when
 # installed) and minivmm with -accel tcg, expecting EXPECTED_FILE on the
-# serial port and exit status $STATUS_PASS.  Exits the script.
+# serial port and exit status $STATUS_PASS.  QEMU alone also gets the
+# arguments in the array QEMU_ONLY_ARGS when the script sets it (a CPU
+# model minivmm's own CPUID matches).  Exits the script.
 guest_test() {
 	local name=$1 expected=$2 status=0
 	shift 2
@@ -95,7 +97,8 @@ guest_test() {
 		# the host is busy: up to three runs before its disagreement counts
 		local try
 		for try in 1 2 3; do
-			run_qemu "$GUESTS/$name.elf" "$WORK/qemu.out" -accel tcg "$@"
+			run_qemu "$GUESTS/$name.elf" "$WORK/qemu.out" -accel tcg \
+				${QEMU_ONLY_ARGS[@]+"${QEMU_ONLY_ARGS[@]}"} "$@"
 			cmp -s "$expected" "$WORK/qemu.out" && [ "$rc" -eq "$STATUS_PASS" ] && break
 		done
 		if ! check_run qemu "$expected" "$WORK/qemu.out" "$rc" "$STATUS_PASS"; then

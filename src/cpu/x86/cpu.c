@@ -72,6 +72,8 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	memset(cpu->dr, 0, sizeof(cpu->dr));
 	cpu->dr[6] = 0xffff0ff0;
 	cpu->dr[7] = 0x400;
+	cpu->dbg_hits = 0;
+	x86_debug_update(cpu);
 	cpu->star = cpu->lstar = cpu->cstar = cpu->sfmask = cpu->kernel_gs_base = 0;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
 	cpu->tsc_offset = 0;
@@ -79,6 +81,15 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	cpu->pat = 0x0007040600070406ull;
 	cpu->apic_base = 0xfee00000ull | (1u << 11) | (bsp ? 1u << 8 : 0);
 	cpu->misc_enable = 1;
+	cpu->mtrr_def_type = 0;
+	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
+	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	/* every error source enabled, nothing logged (as QEMU starts them) */
+	cpu->mcg_ctl = ~0ull;
+	cpu->mcg_status = 0;
+	memset(cpu->mc_bank, 0, sizeof(cpu->mc_bank));
+	for (int i = 0; i < X86_MCE_BANKS; i++)
+		cpu->mc_bank[i][0] = ~0ull;
 	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
 	cpu->fpu.fcw = 0x37f;
 	cpu->fpu.ftw = 0xffff;
@@ -150,6 +161,18 @@ static bool contributory(int v)
 	return v == X86_EXC_DE || (v >= X86_EXC_TS && v <= X86_EXC_GP);
 }
 
+/* Fault-class exceptions: the instruction restarts, and the RFLAGS image
+ * pushed has RF set so that an instruction breakpoint on it does not hit
+ * again (SDM 17.3.1.1).  #DB is a fault only for an instruction
+ * breakpoint, which pushes RF as it is (0), and for general detect,
+ * which sets RF itself (debug.c). */
+static bool fault_class(int v)
+{
+	return v == X86_EXC_DE || (v >= X86_EXC_BR && v <= X86_EXC_NM) ||
+	       (v >= X86_EXC_TS && v <= X86_EXC_PF) || v == X86_EXC_MF || v == X86_EXC_AC ||
+	       v == X86_EXC_XM || v == 20 || v == 21;
+}
+
 /* Deliver the exception in cpu->exc_*; returns false on a triple fault */
 static bool deliver_exception(struct x86_cpu *cpu)
 {
@@ -176,6 +199,8 @@ static bool deliver_exception(struct x86_cpu *cpu)
 		log_debug("cpu%u: exception %d error %#x at %#llx (cs %#x)", cpu->id, vec, err,
 			  (unsigned long long)cpu->rip, cpu->seg[X86_CS].selector);
 	cpu->delivering = vec;
+	if (fault_class(vec))
+		cpu->rflags |= X86_RFLAGS_RF;	/* delivery clears it again */
 	/* a fault inside longjmps back to x86_cpu_run with delivering set */
 	x86_deliver(cpu, vec, X86_EV_EXCEPTION, has_err, err, cpu->rip);
 	cpu->delivering = -1;
@@ -263,11 +288,12 @@ static void drop_block(struct x86_cpu *cpu)
 }
 
 /* Whether translated code may run block b now: 64-bit mode, no single
- * step, the budget covers the block, and a test's stop address is not
- * inside it */
+ * step, no breakpoint enabled and RF clear (debug.c), the budget covers
+ * the block, and a test's stop address is not inside it */
 static bool jit_may_run(const struct x86_cpu *cpu, const struct x86_block *b)
 {
-	if (cpu->mode != X86_MODE_LONG64 || (cpu->rflags & X86_RFLAGS_TF) || b->uncached ||
+	if (cpu->mode != X86_MODE_LONG64 || (cpu->rflags & (X86_RFLAGS_TF | X86_RFLAGS_RF)) ||
+	    cpu->dbg_active || b->uncached ||
 	    b->jit_failed || b->n > cpu->budget)
 		return false;
 	return cpu->stop_rip == ~0ull || cpu->stop_rip <= b->lin ||
@@ -419,15 +445,17 @@ events_done:
 		const struct x86_op *op = b->ops, *end = b->ops + b->n;
 		int r = 0;
 		if (__builtin_expect(!shadow && cpu->stop_rip == ~0ull &&
-				     !(cpu->rflags & X86_RFLAGS_TF) && b->n <= cpu->budget, 1)) {
+				     !(cpu->rflags & (X86_RFLAGS_TF | X86_RFLAGS_RF)) &&
+				     !cpu->dbg_active && b->n <= cpu->budget, 1)) {
 			/* The common case, with the per-instruction work cut to
-			 * the bone: no stop address is set, no single step, and
-			 * the budget covers the whole block.  An instruction that
-			 * sets an interrupt shadow (sti, mov ss, pop ss) returns
-			 * X86_EXEC_END_BLOCK, and one that sets TF sets
-			 * block_dirty (x86_cpu_set_rflags): the next instruction
-			 * then starts a block in the careful loop below, which
-			 * handles both. */
+			 * the bone: no stop address is set, no single step, no
+			 * breakpoint, and the budget covers the whole block.  An
+			 * instruction that sets an interrupt shadow (sti, mov ss,
+			 * pop ss) returns X86_EXEC_END_BLOCK, one that sets TF or
+			 * RF sets block_dirty (x86_cpu_set_rflags), and one that
+			 * writes a debug register ends the block: the next
+			 * instruction then starts a block in the careful loop
+			 * below, which handles them all. */
 			do {
 				cpu->next_rip = (cpu->rip + op->in.len) & mask;
 				r = op->fn(cpu, &op->in);
@@ -446,15 +474,17 @@ events_done:
 				goto out;
 			}
 			bool tf = cpu->rflags & X86_RFLAGS_TF;
+			if (__builtin_expect(cpu->dbg_active || (cpu->rflags & X86_RFLAGS_RF), 0))
+				x86_debug_insn_start(cpu);
 			cpu->next_rip = (cpu->rip + in->len) & mask;
 			r = op->fn(cpu, in);
 			cpu->rip = cpu->next_rip;
 			cpu->budget--;
-			if (__builtin_expect(tf, 0) && r != X86_EXEC_HLT) {
-				/* single step: a #DB trap after the instruction */
-				cpu->dr[6] |= 0x4000;
+			if (__builtin_expect(tf || cpu->dbg_hits, 0) && r != X86_EXEC_HLT) {
+				/* single step, data or I/O breakpoint: a #DB trap
+				 * after the instruction */
 				drop_block(cpu);
-				x86_raise_exception(cpu, X86_EXC_DB, 0);
+				x86_debug_insn_end(cpu, tf);
 			}
 			if (r || cpu->block_dirty || !cpu->budget || shadow)
 				break;

@@ -121,6 +121,9 @@ struct x86_tlb_entry {
 
 #define X86_JMP_CACHE_SIZE 4096
 
+/* Machine-check banks, as many as QEMU gives its CPUs */
+#define X86_MCE_BANKS 10
+
 /* Why x86_cpu_run returned */
 enum x86_exit {
 	X86_EXIT_BUDGET,	/* instruction budget used up */
@@ -183,10 +186,19 @@ struct x86_cpu {
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;
 	uint64_t dr[8];
+	/* DR0-DR3 by what DR7 enables them for (bit n: DRn; debug.c):
+	 * instruction, data (write or read/write) and I/O breakpoints */
+	uint8_t dbg_insn, dbg_data, dbg_io;
+	uint8_t dbg_hits;	/* data/I/O breakpoints the current instruction hit */
+	bool dbg_active;	/* any breakpoint enabled: interpret, checking each insn */
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t tsc_offset;	/* guest TSC = host-relative counter + offset */
 	uint64_t tsc_aux, pat, apic_base, misc_enable, mtrr_def_type;
+	uint64_t mtrr_fixed[11];	/* 64K_00000, 16K_80000/A0000, 4K_C0000..F8000 */
+	uint64_t mtrr_var[16];		/* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
+	uint64_t mcg_ctl, mcg_status;
+	uint64_t mc_bank[X86_MCE_BANKS][4];	/* MCi_CTL, STATUS, ADDR, MISC */
 	uint8_t cpl;
 	uint8_t mode;		/* enum x86_cpu_mode, from CR0.PE, EFER.LMA, CS */
 

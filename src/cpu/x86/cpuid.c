@@ -39,8 +39,9 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[2] |= (1u << 21) /* x2APIC */;
 		r[3] = (X86_SIMD_HAS_FPU ? 1u << 0 : 0) | (1u << 3) /* PSE */ |
 		       (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | (1u << 6) /* PAE */ |
-		       (1u << 8) /* CX8 */ | (1u << 9) /* APIC */ | (1u << 11) /* SEP */ |
-		       (1u << 13) /* PGE */ | (X86_SIMD_HAS_CMOV_FCMOV ? 1u << 15 : 0) |
+		       (1u << 7) /* MCE */ | (1u << 8) /* CX8 */ | (1u << 9) /* APIC */ |
+		       (1u << 11) /* SEP */ | (1u << 12) /* MTRR: system.c */ |
+		       (1u << 13) /* PGE */ | (1u << 14) /* MCA: banks that never log */ | (X86_SIMD_HAS_CMOV_FCMOV ? 1u << 15 : 0) |
 		       (1u << 16) /* PAT */ | (1u << 17) /* PSE-36 */ | (1u << 19) /* CLFSH */ |
 		       (X86_SIMD_HAS_MMX ? 1u << 23 : 0) |
 		       (X86_SIMD_HAS_FXSR ? 1u << 24 : 0) | (X86_SIMD_HAS_SSE ? 1u << 25 : 0) |

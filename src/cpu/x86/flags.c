@@ -156,9 +156,10 @@ void x86_cpu_set_rflags(struct x86_cpu *cpu, uint64_t rflags)
 	/* bits 3, 5, 15 and 22..63 read as zero, bit 1 as one */
 	cpu->rflags = (rflags & 0x3f7fd5ull & ~X86_ARITH_FLAGS) | X86_RFLAGS_FIXED;
 	x86_set_arith_flags(cpu, rflags);
-	/* single step (popf, iret, sysret...): end the block, so the next
-	 * instruction runs in x86_cpu_run's careful loop, which traps */
-	if (rflags & X86_RFLAGS_TF)
+	/* single step (popf, iret, sysret...) or RF (iret): end the block,
+	 * so the next instruction runs in x86_cpu_run's careful loop, which
+	 * traps, or clears RF after its breakpoint check */
+	if (rflags & (X86_RFLAGS_TF | X86_RFLAGS_RF))
 		cpu->block_dirty = true;
 }
 

@@ -437,6 +437,24 @@ static inline uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)
 	return v;
 }
 
+/* ---- debug registers and breakpoints (debug.c) ---- */
+/* MOV from/to DRn: #UD, #GP and DR7.GD's #DB as the instruction raises them */
+uint64_t x86_debug_read_dr(struct x86_cpu *cpu, unsigned dr);
+void x86_debug_write_dr(struct x86_cpu *cpu, unsigned dr, uint64_t v);
+/* Recompute the enabled breakpoints from DR7 (after reset or a write) */
+void x86_debug_update(struct x86_cpu *cpu);
+/* Before each instruction while dbg_active or RF: instruction
+ * breakpoints (raises #DB), RF cleared */
+void x86_debug_insn_start(struct x86_cpu *cpu);
+/* After an instruction that hit a data/I/O breakpoint or single-stepped:
+ * raises the #DB trap */
+__attribute__((noreturn)) void x86_debug_insn_end(struct x86_cpu *cpu, bool single_step);
+/* An access the current instruction makes (memory: linear address) */
+void x86_debug_data(struct x86_cpu *cpu, uint64_t lin, unsigned size, bool write);
+void x86_debug_io(struct x86_cpu *cpu, uint16_t port, unsigned size);
+/* Whether the 4 KiB page of lin holds an enabled data breakpoint */
+bool x86_debug_watched_page(const struct x86_cpu *cpu, uint64_t lin);
+
 /* ---- system (system.c) ---- */
 int x86_exec_system(struct x86_cpu *cpu, const struct x86_insn *in);
 void x86_io_check(struct x86_cpu *cpu, uint16_t port, unsigned size);

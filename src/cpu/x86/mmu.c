@@ -241,6 +241,9 @@ uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, b
 	uint64_t page = r.phys & ~0xfffull;
 	if (acc == X86_ACC_WRITE && x86_is_code_page(cpu->bc, page))
 		return r.phys;	/* stores to code pages take the slow path */
+	if (__builtin_expect(cpu->dbg_data, 0) && acc != X86_ACC_FETCH &&
+	    x86_debug_watched_page(cpu, lin))
+		return r.phys;	/* so do accesses to a page with a data breakpoint */
 	void *host = guest_mem_ptr(&cpu->vm->mem, page, 4096);
 	if (!host)
 		return r.phys;	/* MMIO is never cached as RAM */
@@ -319,6 +322,8 @@ static uint64_t lin_wrap(const struct x86_cpu *cpu, uint64_t lin)
 
 void x86_read_lin(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned size, bool user)
 {
+	if (__builtin_expect(cpu->dbg_data, 0))
+		x86_debug_data(cpu, lin, size, false);
 	uint8_t *b = buf;
 	while (size) {
 		unsigned n = 4096 - (unsigned)(lin & 0xfff);
@@ -337,6 +342,8 @@ void x86_read_lin(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned size, b
 
 void x86_write_lin(struct x86_cpu *cpu, uint64_t lin, const void *buf, unsigned size, bool user)
 {
+	if (__builtin_expect(cpu->dbg_data, 0))
+		x86_debug_data(cpu, lin, size, true);
 	/* every page is checked before the first byte is written */
 	uint64_t l = lin;
 	unsigned left = size;

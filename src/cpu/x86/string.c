@@ -56,8 +56,8 @@ static bool run_linear(struct x86_cpu *cpu, const struct x86_insn *in, int seg, 
 static uint64_t fast_run(struct x86_cpu *cpu, const struct x86_insn *in, unsigned size,
 			 uint64_t count)
 {
-	if ((cpu->rflags & X86_RFLAGS_DF) || in->addrsize == 2)
-		return 0;
+	if ((cpu->rflags & X86_RFLAGS_DF) || in->addrsize == 2 || cpu->dbg_data)
+		return 0;	/* (data breakpoints are checked element by element) */
 	const bool movs = in->opcode == 0xa4 || in->opcode == 0xa5;
 	const bool user = x86_user(cpu);
 	uint64_t bytes = (count < 4096 ? count : 4096) * size;
@@ -128,8 +128,11 @@ int x86_exec_string(struct x86_cpu *cpu, const struct x86_insn *in)
 
 	while (count) {
 		if (rep && slice >= REP_SLICE) {
-			/* come back to this instruction after pending events */
+			/* come back to this instruction after pending events; an
+			 * interrupt between iterations pushes RF set, so that the
+			 * instruction resumes past its breakpoint (SDM 17.3.1.1) */
 			cpu->next_rip = cpu->rip;
+			cpu->rflags |= X86_RFLAGS_RF;
 			return X86_EXEC_END_BLOCK;
 		}
 		if (rep && !cmp && (op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab)) {
@@ -207,6 +210,13 @@ int x86_exec_string(struct x86_cpu *cpu, const struct x86_insn *in)
 			bool zf = x86_cond(cpu, 4);
 			if (repne ? zf : !zf)
 				break;
+		}
+		if (__builtin_expect(cpu->dbg_hits, 0) && count) {
+			/* a data breakpoint hit before the last iteration: the #DB
+			 * trap comes with RIP still here and RF set, to resume */
+			cpu->next_rip = cpu->rip;
+			cpu->rflags |= X86_RFLAGS_RF;
+			return X86_EXEC_END_BLOCK;
 		}
 	}
 	return 0;

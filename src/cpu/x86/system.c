@@ -2,6 +2,7 @@
  * tables, syscall/sysenter, TSC, port I/O permission. */
 #include "cpu/x86/internal.h"
 
+#include <errno.h>
 #include <time.h>
 
 #include "hw/irq_router.h"
@@ -55,12 +56,16 @@ void x86_io_check(struct x86_cpu *cpu, uint16_t port, unsigned size)
 uint32_t x86_io_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 {
 	uint32_t v = ~0u;
+	if (__builtin_expect(cpu->dbg_io, 0))
+		x86_debug_io(cpu, port, size);
 	vm_pio_read(cpu->vm, port, size, &v);
 	return v;
 }
 
 void x86_io_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t v)
 {
+	if (__builtin_expect(cpu->dbg_io, 0))
+		x86_debug_io(cpu, port, size);
 	vm_pio_write(cpu->vm, port, size, v & (uint32_t)x86_mask(size));
 	/* the interrupt controllers are programmed through ports */
 	x86_cpu_irq_notify(cpu);
@@ -197,6 +202,119 @@ static bool apic_msr(const struct x86_cpu *cpu, uint32_t index)
 		(index >= 0x800 && index <= 0x8ff));
 }
 
+/* Machine check: MCG_CAP as QEMU gives its CPUs (ten banks, MCG_CTL
+ * present, software error recovery), and banks that never log an error */
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MCG_CTL 0x17b
+#define MSR_MC0_CTL 0x400
+#define MCG_CTL_P (1ull << 8)
+#define MCG_SER_P (1ull << 24)
+#define MCG_CAP_VALUE (MCG_SER_P | MCG_CTL_P | X86_MCE_BANKS)
+/* RIPV, EIPV, MCIP: all software may write */
+#define MCG_STATUS_BITS 7ull
+
+/* MTRRs: eight variable ranges, the fixed ranges and write-combining,
+ * as QEMU reports them; stored and checked only, caching is unaffected */
+#define MSR_MTRRCAP 0xfe
+#define MSR_MTRR_PHYSBASE0 0x200
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MTRRCAP_VALUE ((1ull << 10) /* WC */ | (1ull << 8) /* FIX */ | 8 /* VCNT */)
+#define MTRR_PHYS_BITS (((1ull << 40) - 1) & ~0xfffull)	/* MAXPHYADDR of cpuid.c */
+
+/* The index in cpu->mtrr_fixed of a fixed-range MTRR, or -1 */
+static int mtrr_fixed_index(uint32_t index)
+{
+	switch (index) {
+	case 0x250: return 0;
+	case 0x258: return 1;
+	case 0x259: return 2;
+	default: return index >= 0x268 && index <= 0x26f ? (int)(index - 0x268 + 3) : -1;
+	}
+}
+
+/* A memory type MTRRs accept: UC, WC, WT, WP, WB */
+static bool mtrr_type_valid(unsigned t)
+{
+	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+
+/* The machine-check and MTRR MSRs; -EINVAL: #GP */
+static int write_mce_mtrr(struct x86_cpu *cpu, uint32_t index, uint64_t v)
+{
+	if (index >= MSR_MC0_CTL && index < MSR_MC0_CTL + 4 * X86_MCE_BANKS) {
+		unsigned bank = (index - MSR_MC0_CTL) / 4, reg = index & 3;
+		/* CTL: all errors reported or none; STATUS: only cleared
+		 * (nonzero would log an error); ADDR and MISC take anything */
+		if ((reg == 0 && v != 0 && v != ~0ull) || (reg == 1 && v != 0))
+			return -EINVAL;
+		cpu->mc_bank[bank][reg] = v;
+		return 0;
+	}
+	int fixed = mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		for (int i = 0; i < 8; i++)
+			if (!mtrr_type_valid((v >> (8 * i)) & 0xff))
+				return -EINVAL;
+		cpu->mtrr_fixed[fixed] = v;
+		return 0;
+	}
+	if (index >= MSR_MTRR_PHYSBASE0 && index < MSR_MTRR_PHYSBASE0 + 16) {
+		bool mask = index & 1;
+		/* PHYSBASE: type and base; PHYSMASK: valid bit and mask */
+		uint64_t allowed = MTRR_PHYS_BITS | (mask ? 1ull << 11 : 0xff);
+		if ((v & ~allowed) || (!mask && !mtrr_type_valid(v & 0xff)))
+			return -EINVAL;
+		cpu->mtrr_var[index - MSR_MTRR_PHYSBASE0] = v;
+		return 0;
+	}
+	switch (index) {
+	case MSR_MCG_STATUS:
+		if (v & ~MCG_STATUS_BITS)
+			return -EINVAL;
+		cpu->mcg_status = v;
+		return 0;
+	case MSR_MCG_CTL:
+		if (v != 0 && v != ~0ull)
+			return -EINVAL;
+		cpu->mcg_ctl = v;
+		return 0;
+	case MSR_MTRR_DEF_TYPE:
+		/* type, FE (bit 10), E (bit 11) */
+		if ((v & ~0xcffull) || !mtrr_type_valid(v & 0xff))
+			return -EINVAL;
+		cpu->mtrr_def_type = v;
+		return 0;
+	default:
+		return -ENOENT;	/* not one of these (MCG_CAP, MTRRCAP: read-only) */
+	}
+}
+
+static int read_mce_mtrr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
+{
+	if (index >= MSR_MC0_CTL && index < MSR_MC0_CTL + 4 * X86_MCE_BANKS) {
+		*v = cpu->mc_bank[(index - MSR_MC0_CTL) / 4][index & 3];
+		return 0;
+	}
+	int fixed = mtrr_fixed_index(index);
+	if (fixed >= 0) {
+		*v = cpu->mtrr_fixed[fixed];
+		return 0;
+	}
+	if (index >= MSR_MTRR_PHYSBASE0 && index < MSR_MTRR_PHYSBASE0 + 16) {
+		*v = cpu->mtrr_var[index - MSR_MTRR_PHYSBASE0];
+		return 0;
+	}
+	switch (index) {
+	case MSR_MCG_CAP: *v = MCG_CAP_VALUE; return 0;
+	case MSR_MCG_STATUS: *v = cpu->mcg_status; return 0;
+	case MSR_MCG_CTL: *v = cpu->mcg_ctl; return 0;
+	case MSR_MTRRCAP: *v = MTRRCAP_VALUE; return 0;
+	case MSR_MTRR_DEF_TYPE: *v = cpu->mtrr_def_type; return 0;
+	default: return -ENOENT;
+	}
+}
+
 int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
 {
 	if (apic_msr(cpu, index)) {
@@ -235,7 +353,7 @@ int x86_read_msr(struct x86_cpu *cpu, uint32_t index, uint64_t *v)
 		*v = x86_arch_capabilities();
 		return 0;
 	default:
-		return -1;
+		return read_mce_mtrr(cpu, index, v) < 0 ? -1 : 0;
 	}
 }
 
@@ -308,7 +426,8 @@ int x86_write_msr(struct x86_cpu *cpu, uint32_t index, uint64_t v)
 	case 0x8b:
 		return 0;
 	default:
-		return -1;
+		/* (IA32_FEATURE_CONTROL is locked: a write is #GP, as on hardware) */
+		return write_mce_mtrr(cpu, index, v) < 0 ? -1 : 0;
 	}
 }
 
@@ -671,28 +790,15 @@ int x86_exec_system(struct x86_cpu *cpu, const struct x86_insn *in)
 		return X86_EXEC_END_BLOCK;
 	}
 	case 0x21: /* mov r, drN */
-	case 0x23: { /* mov drN, r */
 		need_cpl0(cpu);
-		unsigned dr = in->reg;
-		if (dr > 7)
-			ud(cpu);
-		if (dr == 4 || dr == 5) {
-			if (cpu->cr4 & X86_CR4_DE)
-				ud(cpu);
-			dr += 2;
-		}
-		if (in->opcode == 0x21) {
-			x86_set_reg(cpu, in, in->rm, in->opsize, cpu->dr[dr]);
-			return 0;
-		}
-		uint64_t v = x86_get_reg(cpu, in, in->rm, in->opsize);
-		if (dr == 6)
-			v = (v & 0xe00f) | 0xffff0ff0ull;
-		else if (dr == 7)
-			v = (v & 0xffff2bffull) | 0x400;
-		cpu->dr[dr] = v;
+		x86_set_reg(cpu, in, in->rm, in->opsize, x86_debug_read_dr(cpu, in->reg));
 		return 0;
-	}
+	case 0x23: /* mov drN, r */
+		need_cpl0(cpu);
+		x86_debug_write_dr(cpu, in->reg, x86_get_reg(cpu, in, in->rm, in->opsize));
+		/* a breakpoint armed now applies from the next instruction on,
+		 * which must run where breakpoints are checked (debug.c) */
+		return X86_EXEC_END_BLOCK;
 	case 0x30: { /* wrmsr */
 		need_cpl0(cpu);
 		uint64_t v = (cpu->gpr[X86_RAX] & 0xffffffffull) | (cpu->gpr[X86_RDX] << 32);
