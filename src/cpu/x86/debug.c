@@ -105,12 +105,15 @@ void x86_debug_io(struct x86_cpu *cpu, uint16_t port, unsigned size)
 	}
 }
 
-/* #DB: B0-B3 say which breakpoints hit this time (the old ones are
- * cleared, as on hardware where the report replaces them); BD and BS are
- * added to what DR6 holds until software clears them */
+/* #DB: B0-B3 say which breakpoints hit this time, replacing the last
+ * report (a single step alone leaves them, as QEMU does; the SDM allows
+ * either); BD and BS are added to what DR6 holds until software clears
+ * them */
 static __attribute__((noreturn)) void raise_db(struct x86_cpu *cpu, unsigned hits, uint64_t more)
 {
-	cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits | more;
+	if (hits)
+		cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits;
+	cpu->dr[6] |= more;
 	x86_raise_exception(cpu, X86_EXC_DB, 0);
 }
 
@@ -161,7 +164,7 @@ static unsigned dr_index(struct x86_cpu *cpu, unsigned dr)
 		 * breakpoint */
 		cpu->dr[7] &= ~DR7_GD;
 		cpu->rflags |= X86_RFLAGS_RF;
-		raise_db(cpu, (unsigned)(cpu->dr[6] & 0xf), DR6_BD);
+		raise_db(cpu, 0, DR6_BD);
 	}
 	return dr;
 }
