@@ -122,7 +122,10 @@ static void test_debug_registers(void)
 	set_dr(3, 0xfff);
 	check(get_dr(0) == 0x123456789abcull && get_dr(3) == 0xfff, "DR0-DR3 hold 64-bit addresses");
 
-	/* instruction breakpoint: a fault before the instruction */
+	/* instruction breakpoint: a fault before the instruction (the code
+	 * has run, and may have been translated, before it is armed) */
+	for (int i = 0; i < 100; i++)
+		asm volatile("call bp_code" ::: "memory");
 	db_reset();
 	bp_runs = 0;
 	set_dr(0, (uint64_t)bp_code);
@@ -154,6 +157,9 @@ static void test_debug_registers(void)
 	db_reset();
 	watch[0] = watch[1] = 0;
 	set_dr(1, (uint64_t)&watch[1]);
+	set_dr(7, 0);
+	for (int i = 0; i < 100; i++)
+		store32(&watch[1], (uint32_t)i);	/* (run before it is armed too) */
 	set_dr(7, L(1) | RW(1, RW_WRITE) | LEN(1, 4));
 	uint64_t after = store32(&watch[1], 5);
 	report_db(db.count == 1 && db.rip == after && watch[1] == 5,
