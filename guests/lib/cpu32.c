@@ -26,6 +26,11 @@ void idt_set_gate(unsigned vector, unsigned type, unsigned dpl, int present)
 	};
 }
 
+void idt_set_task_gate(unsigned vector, uint16_t tss_selector)
+{
+	idt[vector] = (struct idt_gate32){ .selector = tss_selector, .type_attr = 0x85 };
+}
+
 void idt_init(void)
 {
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) desc = { sizeof(idt) - 1, (uint32_t)idt };

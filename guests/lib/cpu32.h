@@ -29,6 +29,7 @@ typedef void (*trap_handler32)(struct trap_frame32 *f);
 
 void idt_init(void);
 void idt_set_gate(unsigned vector, unsigned type, unsigned dpl, int present);	/* 0xe int, 0xf trap */
+void idt_set_task_gate(unsigned vector, uint16_t tss_selector);
 void trap_set_handler(unsigned vector, trap_handler32 h);
 
 static inline uint32_t read_eflags(void) { uint32_t v; asm volatile("pushfl; popl %0" : "=r"(v)); return v; }

@@ -27,7 +27,7 @@ if ! have_qemu; then
 	echo "skipped: qemu-system-x86_64 not installed"
 	exit 77
 fi
-guests="hello-exit modes exceptions exceptions32 rings paging virtio"
+guests="hello-exit modes exceptions exceptions32 rings paging tasks virtio"
 export NESTED_ARGS_virtio="-m 128M -device virtio-rng-pci -device virtio-rng-pci"
 for name in $guests; do
 	need_guest "$name"

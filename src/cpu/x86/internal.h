@@ -368,6 +368,15 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
 void x86_far_ret(struct x86_cpu *cpu, unsigned opsize, uint16_t pop_bytes);
 void x86_iret(struct x86_cpu *cpu, unsigned opsize);
+
+/* task.c: hardware task switches, and what caused them (which decides the
+ * busy bits, NT and the back link) */
+enum x86_task_source { X86_TASK_JMP, X86_TASK_CALL, X86_TASK_IRET, X86_TASK_INT };
+void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d,
+		     enum x86_task_source src, uint64_t ret_rip);
+void x86_task_gate_or_tss(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d,
+			  enum x86_task_source src, uint64_t ret_rip);
+void x86_task_return(struct x86_cpu *cpu, uint64_t ret_rip);
 /* Loading CS from a descriptor every check has passed, in two steps so
  * that an instruction can fault up to the last moment with nothing
  * changed: x86_cs_prepare sets the descriptor's accessed bit (a store:

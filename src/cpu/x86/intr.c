@@ -101,6 +101,24 @@ static void deliver_real(struct x86_cpu *cpu, int vector, uint64_t return_rip)
 	x86_update_mode(cpu);
 }
 
+/* Through a task gate: a task switch, then the error code on the new
+ * task's stack (as wide as the new TSS) */
+static void deliver_task_gate(struct x86_cpu *cpu, int vector, const uint32_t g[2], bool has_error,
+			      uint32_t error_code, uint64_t return_rip)
+{
+	struct x86_desc gate = { .lo = g[0], .hi = g[1] };
+	x86_task_gate_or_tss(cpu, (uint16_t)(vector * 8), &gate, X86_TASK_INT, return_rip);
+	if (has_error) {
+		unsigned size = (cpu->seg[X86_TR].type & 8) ? 4 : 2;
+		uint64_t m = x86_mask(x86_stack_size(cpu));
+		uint64_t sp = (x86_get_sp(cpu) - size) & m;
+		x86_mem_write(cpu, X86_SS, sp, size, error_code);
+		x86_set_sp(cpu, sp);
+	}
+	if (vector == X86_EXC_NMI)
+		cpu->nmi_blocked = true;
+}
+
 void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool has_error,
 		 uint32_t error_code, uint64_t return_rip)
 {
@@ -133,8 +151,8 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 			x86_raise_exception(cpu, X86_EXC_GP, idt_err);
 		gate32 = true;
 	} else {
-		if (gtype != 0xe && gtype != 0xf && gtype != 0x6 && gtype != 0x7)
-			x86_raise_exception(cpu, X86_EXC_GP, idt_err);	/* task gates: unsupported */
+		if (gtype != 0xe && gtype != 0xf && gtype != 0x6 && gtype != 0x7 && gtype != 0x5)
+			x86_raise_exception(cpu, X86_EXC_GP, idt_err);
 		gate32 = gtype & 8;
 	}
 	bool trap_gate = gtype & 1;
@@ -142,6 +160,10 @@ void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool
 		x86_raise_exception(cpu, X86_EXC_GP, (uint32_t)vector * 8 + 2);
 	if (!((g[1] >> 15) & 1))
 		x86_raise_exception(cpu, X86_EXC_NP, idt_err);
+	if (gtype == 0x5) {
+		deliver_task_gate(cpu, vector, g, has_error, error_code, return_rip);
+		return;
+	}
 	uint16_t sel = (uint16_t)(g[0] >> 16);
 	uint64_t target = (g[0] & 0xffff) | (g[1] & 0xffff0000u);
 	if (lm)

@@ -231,16 +231,21 @@ static void set_cs_real(struct x86_cpu *cpu, uint16_t sel)
 	x86_update_mode(cpu);
 }
 
-/* Gates for far jmp/call: only code segments are supported as targets;
- * call gates and task switches raise #GP (no OS we run uses them). */
-static void far_target(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d)
+/* A far jmp/call's target: a code segment, or a TSS or task gate (a task
+ * switch, done here: returns false).  Call gates raise #GP (no OS we run
+ * uses them). */
+static bool far_target(struct x86_cpu *cpu, uint16_t sel, struct x86_desc *d,
+		       enum x86_task_source src)
 {
 	if ((sel & 0xfffc) == 0)
 		x86_raise_exception(cpu, X86_EXC_GP, 0);
 	x86_read_desc(cpu, sel, d, false);
-	if (!DESC_S(d))
-		fault_sel(cpu, X86_EXC_GP, sel);
+	if (!DESC_S(d)) {
+		x86_task_gate_or_tss(cpu, sel, d, src, cpu->next_rip);
+		return false;
+	}
 	check_code_target(cpu, sel, d, cpu->cpl);
+	return true;
 }
 
 /* Protected-mode far jmp, call and ret follow one order: every check
@@ -257,7 +262,8 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 	}
 	struct x86_desc d;
 	struct x86_segment cs;
-	far_target(cpu, sel, &d);
+	if (!far_target(cpu, sel, &d, X86_TASK_JMP))
+		return;
 	uint64_t rip = off & x86_mask(opsize);
 	x86_check_new_rip(cpu, &d, rip);
 	x86_cs_prepare(cpu, sel, &d, cpu->cpl, &cs);
@@ -281,7 +287,8 @@ void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsi
 	}
 	struct x86_desc d;
 	struct x86_segment cs;
-	far_target(cpu, sel, &d);
+	if (!far_target(cpu, sel, &d, X86_TASK_CALL))
+		return;
 	/* room on the current stack (#SS) before the target's RIP (#GP) */
 	uint64_t lin_cs = x86_seg_linear(cpu, X86_SS, (sp - opsize) & m, opsize, true);
 	uint64_t lin_ret = x86_seg_linear(cpu, X86_SS, (sp - 2 * opsize) & m, opsize, true);
@@ -394,6 +401,13 @@ static void iret_set_flags(struct x86_cpu *cpu, uint64_t newf, unsigned opsize, 
 
 void x86_iret(struct x86_cpu *cpu, unsigned opsize)
 {
+	/* NT in protected mode: a return to the previous task, no stack pops */
+	if ((cpu->cr0 & X86_CR0_PE) &&
+	    (cpu->rflags & (X86_RFLAGS_NT | X86_RFLAGS_VM)) == X86_RFLAGS_NT) {
+		cpu->nmi_blocked = false;
+		x86_task_return(cpu, cpu->next_rip);
+		return;
+	}
 	uint64_t sp = x86_get_sp(cpu);
 	uint64_t m = x86_mask(x86_stack_size(cpu));
 	uint64_t rip = x86_mem_read(cpu, X86_SS, sp, opsize);
