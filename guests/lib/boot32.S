@@ -1,6 +1,7 @@
 /* Entry for the 32-bit C guests: Multiboot leaves us in flat protected
  * mode with paging off.  Load our own GDT (so the segments are known),
- * a stack, mask the PICs and call main(). */
+ * a stack, keep EBX (the Multiboot information) in boot_info, mask the
+ * PICs and call main(). */
 	.section .multiboot, "a"
 	.align 4
 	.long 0x1badb002, 0, -0x1badb002
@@ -19,6 +20,7 @@ _start:
 	mov	%ax, %fs
 	mov	%ax, %gs
 	mov	$boot_stack_top, %esp
+	mov	%ebx, boot_info		/* the Multiboot information */
 	mov	$0xff, %al
 	out	%al, $0x21
 	out	%al, $0xa1
@@ -37,6 +39,11 @@ gdt32_end:
 gdt32_desc:
 	.word gdt32_end - gdt32 - 1
 	.long gdt32
+
+	.globl boot_info
+	.align 4
+boot_info:
+	.long 0
 
 	.bss
 	.align 16

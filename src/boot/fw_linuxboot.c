@@ -61,17 +61,6 @@ static uint64_t lowmem_top(const struct vm *vm)
 	return vm->mem.ram_size < PC_LOWMEM_LIMIT ? vm->mem.ram_size : PC_LOWMEM_LIMIT;
 }
 
-static int set_blob(struct fw_cfg *fw, uint16_t addr_key, uint32_t addr, uint16_t size_key,
-		    uint16_t data_key, const void *data, size_t len)
-{
-	int ret;
-	if ((ret = fw_cfg_set_int(fw, addr_key, addr, 4)) < 0 ||
-	    (ret = fw_cfg_set_int(fw, size_key, len, 4)) < 0 ||
-	    (ret = fw_cfg_set_data(fw, data_key, data, (uint32_t)len)) < 0)
-		return ret;
-	return 0;
-}
-
 int linuxboot_fw_cfg_setup(struct vm *vm, struct fw_cfg *fw)
 {
 	struct boot_image img = { .path = vm->cfg.kernel };
@@ -92,7 +81,7 @@ int linuxboot_fw_cfg_setup(struct vm *vm, struct fw_cfg *fw)
 		return ret;
 	img.data = kernel;
 	if (!bzimage_format.probe(&img)) {
-		log_error("kernel '%s': only Linux bzImage kernels boot through -bios so far",
+		log_error("kernel '%s': -bios boots Linux bzImage and Multiboot kernels, and this is neither",
 			  img.path);
 		ret = -ENOEXEC;
 		goto out;
@@ -132,13 +121,13 @@ int linuxboot_fw_cfg_setup(struct vm *vm, struct fw_cfg *fw)
 	ret = boot_read_file(vm, LINUXBOOT_ROM, "option ROM", 1 << 20, &rom, &rom_size);
 	if (ret < 0)
 		goto out;
-	if ((ret = set_blob(fw, FW_CFG_SETUP_ADDR, LINUXBOOT_SETUP_ADDR, FW_CFG_SETUP_SIZE,
+	if ((ret = fw_cfg_set_blob(fw, FW_CFG_SETUP_ADDR, LINUXBOOT_SETUP_ADDR, FW_CFG_SETUP_SIZE,
 			    FW_CFG_SETUP_DATA, setup, h.setup_size)) < 0 ||
-	    (ret = set_blob(fw, FW_CFG_KERNEL_ADDR, LINUXBOOT_KERNEL_ADDR, FW_CFG_KERNEL_SIZE,
+	    (ret = fw_cfg_set_blob(fw, FW_CFG_KERNEL_ADDR, LINUXBOOT_KERNEL_ADDR, FW_CFG_KERNEL_SIZE,
 			    FW_CFG_KERNEL_DATA, kernel + h.setup_size, img.size - h.setup_size)) < 0 ||
-	    (ret = set_blob(fw, FW_CFG_CMDLINE_ADDR, LINUXBOOT_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE,
+	    (ret = fw_cfg_set_blob(fw, FW_CFG_CMDLINE_ADDR, LINUXBOOT_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE,
 			    FW_CFG_CMDLINE_DATA, cmdline, (size_t)cmdlen + 1)) < 0 ||
-	    (ret = set_blob(fw, FW_CFG_INITRD_ADDR, lay.initrd_addr, FW_CFG_INITRD_SIZE,
+	    (ret = fw_cfg_set_blob(fw, FW_CFG_INITRD_ADDR, lay.initrd_addr, FW_CFG_INITRD_SIZE,
 			    FW_CFG_INITRD_DATA, initrd, initrd_size)) < 0 ||
 	    (ret = fw_cfg_add_file(fw, "genroms/linuxboot_dma.bin", rom, rom_size)) < 0)
 		log_error("fw_cfg: cannot add the -kernel items: %s", strerror(-ret));

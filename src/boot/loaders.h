@@ -211,6 +211,15 @@ int bzimage_load_image(struct vm *vm, const struct boot_image *img, struct boot_
 /* Whole loaders for one format (multiboot.c, elf.c), for the fuzzers and
  * the tests */
 int multiboot_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry);
+/* The Multiboot kernel alone, checked and placed in guest RAM as direct
+ * boot places it (clear of areas): its entry point and [start, end) */
+int multiboot_place_kernel(struct vm *vm, const struct boot_image *img, unsigned areas,
+			   uint64_t *entry, uint64_t *start, uint64_t *end);
+/* -initrd's module texts: ',' separates, ",," is a comma; each text a
+ * NUL-terminated string in buf (as long as spec).  The count, or -E2BIG
+ * with one error line naming path beyond max. */
+int multiboot_split_modules(const char *spec, char *buf, const char **texts, int max,
+			    const char *path);
 int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry);
 
 #endif

@@ -121,7 +121,8 @@ static int multiboot_bad_checksum_load(struct vm *vm, const struct boot_image *i
 
 /* The a.out kludge: the header's address fields place the file */
 static int mb_load_by_addresses(struct vm *vm, const struct boot_image *img, size_t off,
-				unsigned areas, uint64_t *entry, uint64_t *kernel_end)
+				unsigned areas, uint64_t *entry, uint64_t *kernel_start,
+				uint64_t *kernel_end)
 {
 	const uint8_t *h = img->data + off;
 	uint32_t header_addr = boot_le32(h + 12), load_addr = boot_le32(h + 16);
@@ -189,12 +190,13 @@ static int mb_load_by_addresses(struct vm *vm, const struct boot_image *img, siz
 	memcpy(dst, img->data + file_off, load_size);
 	memset(dst + load_size, 0, mem_end - load_addr - load_size);
 	*entry = entry_addr;
+	*kernel_start = load_addr;
 	*kernel_end = mem_end;
 	return 0;
 }
 
 static int mb_load_elf(struct vm *vm, const struct boot_image *img, unsigned areas,
-		       uint64_t *entry, uint64_t *kernel_end)
+		       uint64_t *entry, uint64_t *kernel_start, uint64_t *kernel_end)
 {
 	struct elf_image elf;
 	int ret = elf_load_segments(vm, img, areas, &elf);
@@ -206,13 +208,14 @@ static int mb_load_elf(struct vm *vm, const struct boot_image *img, unsigned are
 		return -ENOEXEC;
 	}
 	*entry = elf.entry;
+	*kernel_start = elf.low;
 	*kernel_end = elf.high;
 	return 0;
 }
 
 /* Split -initrd into module texts: ',' separates, ",," is a comma.
  * Returns the number of modules, each a NUL-terminated string in buf. */
-static int mb_split_modules(const char *spec, char *buf, const char **texts, int max,
+int multiboot_split_modules(const char *spec, char *buf, const char **texts, int max,
 			    const char *path)
 {
 	int n = 0;
@@ -254,7 +257,7 @@ static int mb_load_modules(struct vm *vm, const char *path, struct boot_strings 
 	char *buf = malloc(strlen(spec) + 1);
 	if (!buf)
 		return -ENOMEM;
-	int n = mb_split_modules(spec, buf, texts, BOOT_MODULES_MAX, path);
+	int n = multiboot_split_modules(spec, buf, texts, BOOT_MODULES_MAX, path);
 	for (int i = 0; i < n && ret == 0; i++) {
 		struct boot_module mod;
 		size_t text_len = strlen(texts[i]);
@@ -351,12 +354,9 @@ static int mb_write_info(struct vm *vm, const char *path, uint64_t kernel_end, u
 	return 0;
 }
 
-int multiboot_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
+int multiboot_place_kernel(struct vm *vm, const struct boot_image *img, unsigned areas,
+			   uint64_t *entry, uint64_t *start, uint64_t *end)
 {
-	const unsigned areas = BOOT_AREA_GDT | BOOT_AREA_STACK | BOOT_AREA_INFO;
-	uint64_t rip, kernel_end, info;
-	int ret;
-
 	long found = mb_find_header(img, 0, MB_SEARCH_LIMIT);
 	if (found < 0) {
 		log_error("kernel '%s': no Multiboot header in the first %d bytes", img->path,
@@ -379,14 +379,19 @@ int multiboot_load_image(struct vm *vm, const struct boot_image *img, struct boo
 	}
 
 	if (flags & MB_FLAG_ADDRESSES)
-		ret = mb_load_by_addresses(vm, img, off, areas, &rip, &kernel_end);
-	else if (elf_probe(img))
-		ret = mb_load_elf(vm, img, areas, &rip, &kernel_end);
-	else {
-		log_error("kernel '%s': Multiboot kernel is not ELF and its header has no address fields (flag 16)",
-			  img->path);
-		ret = -ENOEXEC;
-	}
+		return mb_load_by_addresses(vm, img, off, areas, entry, start, end);
+	if (elf_probe(img))
+		return mb_load_elf(vm, img, areas, entry, start, end);
+	log_error("kernel '%s': Multiboot kernel is not ELF and its header has no address fields (flag 16)",
+		  img->path);
+	return -ENOEXEC;
+}
+
+int multiboot_load_image(struct vm *vm, const struct boot_image *img, struct boot_entry *entry)
+{
+	const unsigned areas = BOOT_AREA_GDT | BOOT_AREA_STACK | BOOT_AREA_INFO;
+	uint64_t rip, kernel_start, kernel_end, info;
+	int ret = multiboot_place_kernel(vm, img, areas, &rip, &kernel_start, &kernel_end);
 	if (ret < 0)
 		return ret;
 	ret = mb_write_info(vm, img->path, kernel_end, &info);

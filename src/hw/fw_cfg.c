@@ -96,6 +96,19 @@ int fw_cfg_set_int(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned byt
 	return ret;
 }
 
+int fw_cfg_set_blob(struct fw_cfg *fw, uint16_t addr_key, uint32_t addr, uint16_t size_key,
+		    uint16_t data_key, const void *data, size_t len)
+{
+	int ret;
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	if ((ret = fw_cfg_set_int(fw, addr_key, addr, 4)) < 0 ||
+	    (ret = fw_cfg_set_int(fw, size_key, len, 4)) < 0 ||
+	    (ret = fw_cfg_set_data(fw, data_key, data, (uint32_t)len)) < 0)
+		return ret;
+	return 0;
+}
+
 /* FW_CFG_FILE_DIR: a big-endian count, then one 64-byte entry a file */
 static int fw_cfg_rebuild_dir(struct fw_cfg *fw)
 {

@@ -33,6 +33,7 @@ struct fw_cfg;
 #define FW_CFG_KERNEL_SIZE 0x0008
 #define FW_CFG_INITRD_ADDR 0x000a
 #define FW_CFG_INITRD_SIZE 0x000b
+#define FW_CFG_KERNEL_ENTRY 0x0010
 #define FW_CFG_KERNEL_DATA 0x0011
 #define FW_CFG_INITRD_DATA 0x0012
 #define FW_CFG_CMDLINE_ADDR 0x0013
@@ -75,6 +76,10 @@ int fw_cfg_set_data(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t 
 /* A numbered item (FW_CFG_BOOT_MENU, ...) as a little-endian integer of
  * bytes bytes; 0 or -ENOMEM */
 int fw_cfg_set_int(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned bytes);
+/* What an option ROM copies into RAM: the load address and the size as
+ * 32-bit items, and the data, under their three keys */
+int fw_cfg_set_blob(struct fw_cfg *fw, uint16_t addr_key, uint32_t addr, uint16_t size_key,
+		    uint16_t data_key, const void *data, size_t len);
 
 /* Run the DMA access whose descriptor is at guest address desc: select,
  * read, skip (writes are refused); the control word is written back 0, or

@@ -18,6 +18,7 @@
 
 #include "boot/acpi.h"
 #include "boot/fw_linuxboot.h"
+#include "boot/fw_multiboot.h"
 #include "boot/loaders.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -133,6 +134,23 @@ const char *pc_bios_path(const struct vm_config *cfg)
 	return cfg->bios ? cfg->bios : PC_BIOS_DEFAULT;
 }
 
+/* -kernel with -bios: through QEMU's option ROM for the kernel's kind */
+static int pc_bios_kernel_setup(struct vm *vm)
+{
+	struct boot_image img = { .path = vm->cfg.kernel };
+	uint8_t *data = NULL;
+	int ret = boot_read_file(vm, img.path, "kernel", PC_LOWMEM_LIMIT, &data, &img.size);
+	if (ret < 0)
+		return ret;
+	img.data = data;
+	if (multiboot_format.probe(&img) && !bzimage_format.probe(&img))
+		ret = multiboot_fw_cfg_setup(vm, vm->fw_cfg, &img);
+	else
+		ret = linuxboot_fw_cfg_setup(vm, vm->fw_cfg);
+	free(data);
+	return ret;
+}
+
 int pc_bios_create(struct vm *vm)
 {
 	const char *path = pc_bios_path(&vm->cfg);
@@ -185,5 +203,5 @@ int pc_bios_create(struct vm *vm)
 	ret = pc_bios_add_files(vm);
 	if (ret < 0 || !vm->cfg.kernel)
 		return ret;
-	return linuxboot_fw_cfg_setup(vm, vm->fw_cfg);
+	return pc_bios_kernel_setup(vm);
 }
