@@ -3,6 +3,11 @@
  * every width, the shifts by immediate, palignr, ptest and mpsadbw. */
 #include "cpu/x86/sse/sse.h"
 
+static inline int8_t sat_s8(int v) { return (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v); }
+static inline uint8_t sat_u8(int v) { return (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v); }
+static inline int16_t sat_s16(int v) { return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v); }
+static inline uint16_t sat_u16(int64_t v) { return (uint16_t)(v > 65535 ? 65535 : v < 0 ? 0 : v); }
+
 static void shift_elems(union xmm_reg *r, const union xmm_reg *a, uint64_t count, unsigned esize,
 			int kind, unsigned width)
 {

@@ -257,13 +257,7 @@ static inline void w_dst_set(struct x86_cpu *cpu, unsigned reg, const union xmm_
 		mm_set(cpu, reg, v->q[0]);
 }
 
-/* ---- integer helpers ---- */
-
-static inline int8_t sat_s8(int v) { return (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v); }
-static inline uint8_t sat_u8(int v) { return (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v); }
-static inline int16_t sat_s16(int v) { return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v); }
-static inline uint16_t sat_u16(int64_t v) { return (uint16_t)(v > 65535 ? 65535 : v < 0 ? 0 : v); }
-
+/* stmt for i = 0 .. n-1 */
 #define EACH(n, stmt)                            \
 	do {                                     \
 		for (unsigned i = 0; i < (n); i++) \

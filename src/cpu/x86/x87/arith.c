@@ -4,6 +4,25 @@
  * and the register compares fcom/fucom/fcomi/fucomi. */
 #include "cpu/x86/x87/x87.h"
 
+/* st0 = st0 OP m (m32real, m64real, m32int, m16int) */
+#define X87_HOST_MEMOP(name, text, type)                                                 \
+	static uint16_t host_##name(const struct x87_reg *a, const void *mv, struct x87_reg *r, \
+				    uint16_t fcw, uint16_t fsw)                           \
+	{                                                                                \
+		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
+		struct host_env save;                                                       \
+		struct host_env env = host_env(fcw, fsw);                                \
+		const type *m = mv;                                                      \
+		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"                    \
+				 "fldt %[a]\n\tfldcw %[cw]\n\t" text " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\t"          \
+				 "fstpt %[r]\n\tfnclex\n\tfldenv %[save]"                   \
+				 : [save] "=m"(save), [sw] "=m"(sw), [r] "=m"(*r)        \
+				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [a] "m"(*a), [m] "m"(*m)              \
+				 : X87_CLOBBERS);                                        \
+		return sw;                                                               \
+	}
+
+
 /* st0 = st0 OP st1, by ModRM.reg of D8 */
 X87_HOST2(fadd, "0xd8, 0xc1")
 X87_HOST2(fmul, "0xd8, 0xc9")

@@ -3,6 +3,22 @@
  * fnstenv/fnsave environment images, and the control instructions. */
 #include "cpu/x86/x87/x87.h"
 
+/* FCW as the hardware keeps it: bit 6 reads as one, 13-15 as zero */
+static uint16_t x87_fcw_canon(uint16_t v)
+{
+	return (uint16_t)((v & 0x1f3f) | 0x40);
+}
+
+
+static void update_es(struct x86_fpu_state *f)
+{
+	if (f->fsw & ~f->fcw & X87_FSW_EXC)
+		f->fsw |= X87_FSW_ES | X87_FSW_B;
+	else
+		f->fsw &= (uint16_t)~(X87_FSW_ES | X87_FSW_B);
+}
+
+
 /* ---- checks ---- */
 
 void x87_check_pending(struct x86_cpu *cpu)

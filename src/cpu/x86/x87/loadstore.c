@@ -3,6 +3,44 @@
  * the register moves fld st(i), fxch, fst st(i), ffree and fcmovcc. */
 #include "cpu/x86/x87/x87.h"
 
+/* the exceptions that, unmasked, keep a store from memory */
+#define BLOCK_STORE (X87_FSW_IE | X87_FSW_OE | X87_FSW_UE)
+
+
+/* Memory format -> register: "ld" is the host load instruction */
+#define X87_HOST_LOAD(name, ld, type)                                                    \
+	static uint16_t host_##name(const type *m, struct x87_reg *r, uint16_t fcw, uint16_t fsw)      \
+	{                                                                                \
+		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
+		struct host_env save;                                                       \
+		struct host_env env = host_env(fcw, fsw);                                      \
+		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"           \
+				 "fldcw %[cw]\n\t" ld " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\t"            \
+				 "fnclex\n\tfldenv %[save]"                               \
+				 : [save] "=m"(save), [sw] "=m"(sw), [r] "=m"(*r)        \
+				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [m] "m"(*m)                             \
+				 : X87_CLOBBERS);                                        \
+		return sw;                                                               \
+	}
+
+
+/* Register -> memory format; "st" pops */
+#define X87_HOST_STORE(name, st, type)                                                   \
+	static uint16_t host_##name(const struct x87_reg *a, type *m, uint16_t fcw, uint16_t fsw)      \
+	{                                                                                \
+		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
+		struct host_env save;                                                       \
+		struct host_env env = host_env(fcw, fsw);                                      \
+		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"           \
+				 "fldt %[a]\n\tfldcw %[cw]\n\t" st " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\t"          \
+				 "fnclex\n\tfldenv %[save]"                               \
+				 : [save] "=m"(save), [sw] "=m"(sw), [m] "=m"(*m)        \
+				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [a] "m"(*a)                             \
+				 : X87_CLOBBERS);                                        \
+		return sw;                                                               \
+	}
+
+
 struct bcd80 {
 	uint8_t b[10];
 };

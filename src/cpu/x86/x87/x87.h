@@ -103,56 +103,6 @@ static inline struct host_env host_env(uint16_t fcw, uint16_t fsw)
 typedef uint16_t host_fn(const struct x87_reg *a, const struct x87_reg *b, struct x87_reg *r,
 			 uint16_t fcw, uint16_t fsw);
 
-/* Memory format -> register: "ld" is the host load instruction */
-#define X87_HOST_LOAD(name, ld, type)                                                    \
-	static uint16_t host_##name(const type *m, struct x87_reg *r, uint16_t fcw, uint16_t fsw)      \
-	{                                                                                \
-		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
-		struct host_env save;                                                       \
-		struct host_env env = host_env(fcw, fsw);                                      \
-		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"           \
-				 "fldcw %[cw]\n\t" ld " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\t"            \
-				 "fnclex\n\tfldenv %[save]"                               \
-				 : [save] "=m"(save), [sw] "=m"(sw), [r] "=m"(*r)        \
-				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [m] "m"(*m)                             \
-				 : X87_CLOBBERS);                                        \
-		return sw;                                                               \
-	}
-
-/* Register -> memory format; "st" pops */
-#define X87_HOST_STORE(name, st, type)                                                   \
-	static uint16_t host_##name(const struct x87_reg *a, type *m, uint16_t fcw, uint16_t fsw)      \
-	{                                                                                \
-		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
-		struct host_env save;                                                       \
-		struct host_env env = host_env(fcw, fsw);                                      \
-		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"           \
-				 "fldt %[a]\n\tfldcw %[cw]\n\t" st " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\t"          \
-				 "fnclex\n\tfldenv %[save]"                               \
-				 : [save] "=m"(save), [sw] "=m"(sw), [m] "=m"(*m)        \
-				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [a] "m"(*a)                             \
-				 : X87_CLOBBERS);                                        \
-		return sw;                                                               \
-	}
-
-/* st0 = st0 OP m (m32real, m64real, m32int, m16int) */
-#define X87_HOST_MEMOP(name, text, type)                                                 \
-	static uint16_t host_##name(const struct x87_reg *a, const void *mv, struct x87_reg *r, \
-				    uint16_t fcw, uint16_t fsw)                           \
-	{                                                                                \
-		uint16_t sw, cw = fcw, mcw = fcw | 0x3f;                         \
-		struct host_env save;                                                       \
-		struct host_env env = host_env(fcw, fsw);                                \
-		const type *m = mv;                                                      \
-		__asm__ volatile("fnstenv %[save]\n\tfldenv %[env]\n\t"                    \
-				 "fldt %[a]\n\tfldcw %[cw]\n\t" text " %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\t"          \
-				 "fstpt %[r]\n\tfnclex\n\tfldenv %[save]"                   \
-				 : [save] "=m"(save), [sw] "=m"(sw), [r] "=m"(*r)        \
-				 : [env] "m"(env), [cw] "m"(cw), [mcw] "m"(mcw), [a] "m"(*a), [m] "m"(*m)              \
-				 : X87_CLOBBERS);                                        \
-		return sw;                                                               \
-	}
-
 /* ---- register stack ---- */
 
 static inline unsigned phys(const struct x86_fpu_state *f, unsigned i)
@@ -200,23 +150,9 @@ static inline void st_push(struct x86_fpu_state *f, const struct x87_reg *v)
 	st_set(f, 0, v);
 }
 
-/* FCW as the hardware keeps it: bit 6 reads as one, 13-15 as zero */
-static inline uint16_t x87_fcw_canon(uint16_t v)
-{
-	return (uint16_t)((v & 0x1f3f) | 0x40);
-}
-
 static inline void set_c(struct x86_fpu_state *f, uint16_t mask, uint16_t value)
 {
 	f->fsw = (uint16_t)((f->fsw & ~mask) | (value & mask));
-}
-
-static inline void update_es(struct x86_fpu_state *f)
-{
-	if (f->fsw & ~f->fcw & X87_FSW_EXC)
-		f->fsw |= X87_FSW_ES | X87_FSW_B;
-	else
-		f->fsw &= (uint16_t)~(X87_FSW_ES | X87_FSW_B);
 }
 
 /* Record exception flags (and SF); false if an unmasked one in "blocking"
@@ -235,8 +171,9 @@ static inline bool x87_flags(struct x86_fpu_state *f, uint16_t exc, uint16_t blo
 	return !(unmasked & blocking);
 }
 
+/* the exceptions that, unmasked, keep an arithmetic result from its
+ * destination */
 #define BLOCK_ARITH (X87_FSW_IE | X87_FSW_DE | X87_FSW_ZE)
-#define BLOCK_STORE (X87_FSW_IE | X87_FSW_OE | X87_FSW_UE)
 
 /* Stack underflow (reading an empty register) or overflow (pushing onto a
  * full one): IE and SF, C1 tells which. True when masked: the caller
