@@ -2,7 +2,7 @@
  * interfaces other parts of the CPU build on.
  *
  * Contracts for code that executes instructions (integer executor in
- * exec.c, x87/SSE in x87.c/sse.c):
+ * exec.c, x87/SSE in x87/ and sse/):
  *
  *  - Faults: call x86_raise_exception(cpu, vector, error_code).  It does
  *    not return: it longjmps out of the instruction back to the run loop,

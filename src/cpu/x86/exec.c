@@ -1,7 +1,7 @@
 /* The interpreter's dispatch: every opcode of the one-byte and 0F maps
  * goes to the group that implements it (ops/: alu, bcd, shift, muldiv,
- * mov, stack, branch, bitops, xchg, misc; string.c, system.c, x87.c,
- * sse.c), and x86_select_exec picks the executor for a decoded
+ * mov, stack, branch, bitops, xchg, misc; string.c, system.c, x87/,
+ * sse/), and x86_select_exec picks the executor for a decoded
  * instruction once, at decode time. */
 #include "cpu/x86/ops/ops.h"
 #include "cpu/x86/jit/jit.h"

@@ -1,4 +1,4 @@
-/* Shared between x87.c and sse.c: the fxsave image, MMX's use of the x87
+/* Shared between x87/ and sse/: the fxsave image, MMX's use of the x87
  * registers, and the checks both kinds of instructions make. */
 #ifndef MINIVMM_X86_FPU_INTERNAL_H
 #define MINIVMM_X86_FPU_INTERNAL_H
@@ -44,7 +44,15 @@
 #define MXCSR_INIT 0x1f80
 
 /* The tag a value would get when loaded into a register */
-unsigned x87_tag_of(const struct x87_reg *r);
+static inline unsigned x87_tag_of(const struct x87_reg *r)
+{
+	unsigned exp = r->sign_exp & 0x7fff;
+	if (exp == 0x7fff)
+		return X87_TAG_SPECIAL;
+	if (exp == 0)
+		return r->mantissa ? X87_TAG_SPECIAL : X87_TAG_ZERO;
+	return (r->mantissa >> 63) ? X87_TAG_VALID : X87_TAG_SPECIAL;
+}
 
 /* FSW as the guest reads it (TOP merged in) */
 static inline uint16_t x87_fsw(const struct x86_fpu_state *f)

@@ -1,6 +1,6 @@
 /* Which SIMD extensions the software CPU implements.  CPUID reports
  * exactly these, so a bit is 1 only when every instruction of the
- * extension works in x87.c / sse.c (the differential tester,
+ * extension works in x87/ and sse/ (the differential tester,
  * tests/unit/test_difftest.c, checks them against the host).
  *
  * cpuid.c: MMX (leaf 1 EDX bit 23) is implemented too and belongs to the

@@ -5,9 +5,9 @@
  * what the host's instruction gives when run under the guest's MXCSR.
  * Each helper loads the guest's rounding/DAZ/FZ bits with every exception
  * masked, runs one instruction on copies of the operands and returns the
- * exception flags it raised; sse.c decides from the guest's masks whether
- * the result is written or #XM is raised.  The host's own MXCSR is put
- * back before returning.  One asm statement per helper, so the compiler
+ * exception flags it raised; the group files decide from the guest's
+ * masks whether the result is written or #XM is raised.  The host's own
+ * MXCSR is put back before returning.  One asm statement per helper, so the compiler
  * cannot move floating-point work across the MXCSR switch.
  *
  * SSE4.1 helpers (round*) need SSE4.1 on the host; every host minivmm

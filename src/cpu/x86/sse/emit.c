@@ -6,7 +6,8 @@
  * controls, exceptions masked; the flags go back to the guest's MXCSR),
  * so only when the guest has every exception masked (JIT_ENV_SSE_FP);
  * otherwise, and for what the table leaves out (MMX, movlps & co,
- * SSSE3/SSE4), the interpreter (sse.c) runs the instruction. */
+ * SSSE3/SSE4), the interpreter (the group files beside this one) runs
+ * the instruction. */
 #include "cpu/x86/jit/jit.h"
 
 #define SJ_RD 0x01		/* the reg operand is read */
