@@ -694,9 +694,9 @@ static enum cli_result cli_finish(struct cli *c)
 		c->opt = "-cpu";
 		return cli_fail(c, "CPU model 'host' needs KVM, not -accel tcg");
 	}
-	if (cfg->kernel && cfg->bios && cfg->machine == MACHINE_MICROVM) {
-		fprintf(c->err, "minivmm: -kernel with -bios on -M microvm is not supported yet: "
-				"give one of them\n");
+	if (!cfg->kernel && cfg->machine == MACHINE_MICROVM) {
+		/* nothing there for firmware to boot from: qboot loads -kernel */
+		fprintf(c->err, "minivmm: -M microvm needs -kernel (its firmware, qboot, boots only that)\n");
 		return CLI_ERROR;
 	}
 	if (!cfg->kernel && (cfg->initrd || cfg->append)) {

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "hw/i8259.h"
+#include "hw/pc_bios.h"
 #include "virtio/virtio_mmio.h"
 
 #define MICROVM_VIRTIO_MMIO_BASE 0xfeb00000ull
@@ -53,6 +54,8 @@ int microvm_board_init(struct vm *vm)
 		return ret;
 	ret = board_isa_devices_create(vm, m->isa_serial);
 	if (ret < 0)
+		return ret;
+	if (cfg->bios && (ret = pc_bios_create(vm)) < 0)
 		return ret;
 	/* the I/O APIC is made known by the MADT alone: minivmm writes no
 	 * MP table */

@@ -6,7 +6,9 @@
 # runs a command and powers off with exit status 0.  When QEMU is
 # installed the same command line under qemu-system-x86_64 is the
 # reference; a QEMU run that does not reach user space (its TCG under
-# load) is reported, not held against minivmm.  Then hostile input: a
+# load) is reported, not held against minivmm.  The same on -M microvm
+# through qboot (QEMU's bios-microvm.bin, which loads the kernel from
+# fw_cfg itself), beside QEMU's microvm.  Then hostile input: a
 # truncated bzImage and an initrd larger than RAM, each one clear error.
 . "$(dirname "$0")/linux.bash"
 . "$(dirname "$0")/common.bash"
@@ -18,9 +20,13 @@ work=$WORK
 status=0
 
 # boot NAME VMM: one boot to the marker and poweroff
+# boot NAME VMM [ARGS...]: BIOS and machine in ARGS, SeaBIOS on pc if none
 boot() {
 	local name=$1 vmm=$2 out=$work/$1.out
-	linux_start "$out" "$vmm" -accel tcg -m 512M -nographic -no-reboot -bios "$BIOS" \
+	shift 2
+	local fw=("$@")
+	[ ${#fw[@]} -gt 0 ] || fw=(-bios "$BIOS")
+	linux_start "$out" "$vmm" -accel tcg -m 512M -nographic -no-reboot "${fw[@]}" \
 		-kernel "$KIT/bzImage" -initrd "$KIT/initramfs.cpio.gz" -append "console=ttyS0 panic=-1"
 	if linux_wait "$out" "^$MARKER cpus=" "$LINUX_TIMEOUT"; then
 		linux_type 'echo "fwboot=$(cat /proc/cmdline)"'
@@ -48,6 +54,16 @@ boot() {
 boot minivmm "$MINIVMM"
 if qemu_reference; then
 	boot qemu qemu-system-x86_64
+fi
+# -M microvm through qboot, as QEMU's microvm boots by default
+QBOOT=/usr/share/qemu/bios-microvm.bin
+if [ -r "$QBOOT" ]; then
+	boot minivmm-microvm-qboot "$MINIVMM" -M microvm -bios "$QBOOT"
+	if qemu_reference; then
+		boot qemu-microvm-qboot qemu-system-x86_64 -M microvm -bios "$QBOOT"
+	fi
+else
+	echo "microvm through qboot: skipped: no $QBOOT (package qemu-system-data)"
 fi
 
 # expect_error NAME PATTERN ARGS...: minivmm refuses with one clear line
