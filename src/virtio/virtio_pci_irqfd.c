@@ -46,11 +46,17 @@ static void *forward_thread(void *arg)
 		if ((pfd[0].revents & POLLIN) && read(c->ctl_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			log_warn("%s: cannot read an eventfd: %s", c->name, strerror(errno));
 		for (unsigned i = 0; i < n; i++) {
-			/* EAGAIN: KVM took it first, as an irqfd attached meanwhile */
-			if (!(pfd[1 + i].revents & POLLIN) || read(pfd[1 + i].fd, &v, sizeof(v)) < 0)
+			unsigned q = which[i];
+			/* EAGAIN: KVM took it, as an irqfd attached meanwhile */
+			if (!(pfd[1 + i].revents & POLLIN) || read(c->fd[q], &v, sizeof(v)) < 0)
 				continue;
+			if (atomic_load(&c->gsi[q]) >= 0) {
+				/* attached after the poll: KVM's to send */
+				signal_fd(c->fd[q]);
+				continue;
+			}
 			atomic_fetch_add(&c->forwarded, 1);
-			c->forward(c->opaque, which[i]);
+			c->forward(c->opaque, q);
 		}
 	}
 	return NULL;
@@ -195,12 +201,12 @@ static void attach(struct vp_irqfd *c, unsigned q, int gsi, unsigned v)
 void vp_irqfd_update(struct vp_irqfd *c, const uint16_t *vectors)
 {
 	bool used[MSIX_MAX_VECTORS] = { false };
-	bool detached = false;
 	pthread_mutex_lock(&c->lock);
 	if (!c->ready) {
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
+	bool changed = false;
 	bool irqfd = vm_has_irqfd(c->vm) && c->msix;
 	for (unsigned q = 0; q < c->nr_queues; q++) {
 		unsigned v = vectors[q];
@@ -212,7 +218,7 @@ void vp_irqfd_update(struct vp_irqfd *c, const uint16_t *vectors)
 			target = route_for(c, v, addr, data);
 		int cur = atomic_load(&c->gsi[q]);
 		if (cur != target) {
-			detached |= cur >= 0;
+			changed = true;
 			detach(c, q);
 			if (target >= 0)
 				attach(c, q, target, v);
@@ -226,8 +232,8 @@ void vp_irqfd_update(struct vp_irqfd *c, const uint16_t *vectors)
 			c->route_gsi[v] = -1;
 		}
 	}
-	if (detached)
-		signal_fd(c->ctl_fd);	/* the thread reads them from now on */
+	if (changed)
+		signal_fd(c->ctl_fd);	/* the thread reads the detached ones, not the others */
 	pthread_mutex_unlock(&c->lock);
 }
 
