@@ -460,9 +460,13 @@ static void *virtio_queue_thread(void *arg)
 			pthread_mutex_unlock(&vdev->lock);
 		}
 		for (unsigned i = 0; i < n; i++) {
-			if ((pfd[1 + i].revents & POLLIN) && pfd[1 + i].fd >= 0)
+			/* the flag again: vhost may have taken the queue
+			 * while this thread was polling its eventfd */
+			bool kicked = (pfd[1 + i].revents & POLLIN) &&
+				      !atomic_load(&vdev->vqs[i].kick_elsewhere);
+			if (kicked)
 				drain_eventfd(pfd[1 + i].fd);
-			if (all || (pfd[1 + i].revents & POLLIN))
+			if (all || kicked)
 				virtq_process(vdev, &vdev->vqs[i]);
 		}
 	}
