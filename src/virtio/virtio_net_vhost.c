@@ -202,6 +202,10 @@ static int start_pairs_locked(struct vnet_vhost *vh)
 			return ret;
 		}
 		atomic_store(&vh->started, p + 1);
+		if (vdev->vm->cfg.debug_mask & DEBUG_INT)
+			log_debug("%s: vhost: queue pair %u started, its interrupts through %s", vdev->name,
+				  p, vr[0].call_fd == vh->call_fds[rx->index] ?
+					     "minivmm's call thread" : "the transport's call eventfds");
 		/* the guest's notifications now wake vhost alone */
 		virtq_set_kick_elsewhere(vdev, rx->index, true);
 		virtq_set_kick_elsewhere(vdev, tx->index, true);
