@@ -527,11 +527,13 @@ static void vp_free(struct virtio_pci *p)
 {
 	struct virtio_dev *vdev = p->vdev;
 	virtio_dev_cleanup(vdev);
-	/* the device first: vhost may still write the call eventfds */
-	if (vdev->ops->destroy)
-		vdev->ops->destroy(vdev);
+	/* before the device, whose name it prints; a vhost the device still
+	 * has was stopped by the reset, and holds its own reference to the
+	 * eventfds it was given */
 	if (p->calls_inited)
 		vp_irqfd_destroy(&p->calls);
+	if (vdev->ops->destroy)
+		vdev->ops->destroy(vdev);
 	if (p->has_msix)
 		msix_destroy(&p->msix);
 	free(p);
