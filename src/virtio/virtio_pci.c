@@ -97,6 +97,8 @@ struct virtio_pci {
 	/* the queues' call eventfds: irqfds under KVM */
 	struct vp_irqfd calls;
 	bool calls_inited;
+	/* notify writes that reached modern_write: with ioeventfds, none */
+	atomic_ulong slow_notifies;
 };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -355,8 +357,10 @@ static void modern_write(void *opaque, uint64_t off, unsigned size, uint64_t val
 		common_write(p, (unsigned)off, size, value);
 	else if (off >= DEVICE_OFF && off < NOTIFY_OFF && size <= 4)
 		virtio_config_write(p->vdev, (unsigned)(off - DEVICE_OFF), size, (uint32_t)value);
-	else if (off >= NOTIFY_OFF)
+	else if (off >= NOTIFY_OFF) {
+		atomic_fetch_add(&p->slow_notifies, 1);
 		virtq_kick(p->vdev, (unsigned)((off - NOTIFY_OFF) / NOTIFY_MULTIPLIER));
+	}
 }
 
 static const struct io_ops modern_ops = { .read = modern_read, .write = modern_write };
@@ -527,9 +531,14 @@ static void vp_free(struct virtio_pci *p)
 {
 	struct virtio_dev *vdev = p->vdev;
 	virtio_dev_cleanup(vdev);
-	/* before the device, whose name it prints; a vhost the device still
-	 * has was stopped by the reset, and holds its own reference to the
-	 * eventfds it was given */
+	/* what went past minivmm, and what did not */
+	if (p->calls.ready && (p->vm->cfg.debug_mask & DEBUG_INT))
+		log_debug("%s: %lu interrupts through irqfds, %lu forwarded by minivmm; "
+			  "%lu notifications through its handler", vdev->name,
+			  atomic_load(&p->calls.signalled), atomic_load(&p->calls.forwarded),
+			  atomic_load(&p->slow_notifies));
+	/* before the device, which a vhost may still hold the eventfds of:
+	 * the reset stopped it, and it keeps references of its own */
 	if (p->calls_inited)
 		vp_irqfd_destroy(&p->calls);
 	if (vdev->ops->destroy)

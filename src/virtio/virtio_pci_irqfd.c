@@ -247,9 +247,6 @@ void vp_irqfd_destroy(struct vp_irqfd *c)
 		atomic_store(&c->stopping, true);
 		signal_fd(c->ctl_fd);
 		pthread_join(c->thread, NULL);
-		if (c->vm->cfg.debug_mask & DEBUG_INT)
-			log_debug("%s: %lu interrupts through irqfds, %lu forwarded by minivmm",
-				  c->name, atomic_load(&c->signalled), atomic_load(&c->forwarded));
 		close_fds(c);
 		c->ready = false;
 	}

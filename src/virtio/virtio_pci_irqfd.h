@@ -48,7 +48,7 @@ struct vp_irqfd {
 	atomic_bool stopping;
 	pthread_t thread;
 	/* interrupts the thread forwarded, and those written to an irqfd by
-	 * vp_irqfd_signal; -d int prints them when the device goes */
+	 * vp_irqfd_signal (the transport prints them with -d int) */
 	atomic_ulong forwarded, signalled;
 };
 
