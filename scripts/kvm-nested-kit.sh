@@ -218,14 +218,15 @@ fi
 
 # virtio on KVM: the disk QEMU gives this guest (if any) as a virtio-blk
 # drive of the inner one, with virtio-rng; the inner /init checks them
+# (-d int: minivmm's count of interrupts sent through irqfds)
 if [ -n "$smp" ] && [ -f /linux/virtio-initrd ]; then
 	modprobe virtio_pci 2>/dev/null
 	modprobe virtio_blk 2>/dev/null
 	disk=
 	[ -b /dev/vda ] && disk="-drive file=/dev/vda,format=raw,if=virtio,serial=nested-disk"
 	timeout "$run_timeout" /bin/minivmm -accel kvm -m 256M -smp "$smp" -nographic -no-reboot \
-		-kernel /linux/bzImage -initrd /linux/virtio-initrd -append "console=ttyS0 panic=-1 quiet" \
-		-device virtio-rng-pci $disk </dev/null >/tmp/out 2>&1
+		-d int -kernel /linux/bzImage -initrd /linux/virtio-initrd \
+		-append "console=ttyS0 panic=-1 quiet" -device virtio-rng-pci $disk </dev/null >/tmp/out 2>&1
 	rc=$?
 	show /tmp/out "virtio: "
 	echo "NESTED-VIRTIO-END smp=$smp disk=${disk:+yes} rc=$rc"
@@ -242,6 +243,34 @@ if [ -n "$smp" ] && [ -f /linux/virtio-initrd ] && [ -b /dev/vdb ]; then
 	rc=$?
 	show /tmp/out "virtio-mmio: "
 	echo "NESTED-VIRTIO-MMIO-END smp=$smp rc=$rc"
+fi
+# vhost-net on KVM: a tap of this guest's own (10.9.0.1; the inner guest
+# is 10.9.0.2), vhost's kick eventfds KVM's ioeventfds and its call
+# eventfds KVM's irqfds; with -d int minivmm says where each queue's
+# interrupts go and, when it ends, how many it forwarded itself
+if [ -n "$smp" ] && [ -f /linux/virtio-initrd ] && [ -c /dev/vhost-net ]; then
+	ip link set lo up
+	mkdir -p /tmp/www
+	seq 1 400000 >/tmp/www/seq.txt
+	httpd -p 8000 -h /tmp/www
+	(
+		n=0
+		until ip link show mvtap0 >/dev/null 2>&1; do
+			n=$((n + 1))
+			[ $n -lt 1200 ] || exit 1
+			sleep 0.1
+		done
+		ip addr add 10.9.0.1/24 dev mvtap0
+		ip link set mvtap0 up
+	) &
+	timeout "$run_timeout" /bin/minivmm -accel kvm -m 256M -smp "$smp" -nographic -no-reboot \
+		-d int -kernel /linux/bzImage -initrd /linux/virtio-initrd \
+		-append "console=ttyS0 panic=-1 quiet virtio_check.net=10.9.0.2,10.9.0.1" \
+		-netdev tap,id=t0,ifname=mvtap0,script=no,downscript=no,vhost=on \
+		-device virtio-net-pci,netdev=t0 </dev/null >/tmp/out 2>&1
+	rc=$?
+	show /tmp/out "vhost: "
+	echo "NESTED-VHOST-END smp=$smp rc=$rc"
 fi
 echo "NESTED-END"
 poweroff -f

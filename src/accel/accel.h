@@ -77,6 +77,15 @@ struct accel_ops {
 	 * of the value data only (several queues behind one register) */
 	int (*ioeventfd_datamatch)(struct vm *vm, uint64_t addr, unsigned len, uint64_t data,
 				   int fd, bool assign);
+	/* Optional (NULL: -ENOSYS), with irqfd: a GSI whose route sends the
+	 * MSI message (addr, data).  gsi < 0 allocates one, else changes the
+	 * message of gsi; returns the GSI or a negative errno.  From any
+	 * thread. */
+	int (*msi_route)(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
+	void (*msi_route_release)(struct vm *vm, int gsi);
+	/* Optional (NULL: -ENOSYS): a write to eventfd fd raises gsi without
+	 * the monitor (assign), or no longer does */
+	int (*irqfd)(struct vm *vm, unsigned gsi, int fd, bool assign);
 	/* true: all vCPUs run in turn on the calling thread (vcpu_run returns
 	 * often); false: the monitor starts one thread per vCPU. */
 	bool single_threaded;

@@ -189,3 +189,24 @@ int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t 
 	return vm->accel->ioeventfd_datamatch ?
 		       vm->accel->ioeventfd_datamatch(vm, addr, len, data, fd, assign) : -ENOSYS;
 }
+
+bool vm_has_irqfd(const struct vm *vm)
+{
+	return vm->accel->msi_route && vm->accel->irqfd;
+}
+
+int vm_msi_route(struct vm *vm, int gsi, uint64_t addr, uint32_t data)
+{
+	return vm->accel->msi_route ? vm->accel->msi_route(vm, gsi, addr, data) : -ENOSYS;
+}
+
+void vm_msi_route_release(struct vm *vm, int gsi)
+{
+	if (vm->accel->msi_route_release)
+		vm->accel->msi_route_release(vm, gsi);
+}
+
+int vm_irqfd(struct vm *vm, unsigned gsi, int fd, bool assign)
+{
+	return vm->accel->irqfd ? vm->accel->irqfd(vm, gsi, fd, assign) : -ENOSYS;
+}

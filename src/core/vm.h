@@ -160,6 +160,13 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign
 int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, uint64_t data, int fd,
 			   bool assign);
 
+/* MSI routes and irqfds where the engine has them (struct
+ * accel_ops.msi_route, .irqfd); -ENOSYS elsewhere */
+bool vm_has_irqfd(const struct vm *vm);
+int vm_msi_route(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
+void vm_msi_route_release(struct vm *vm, int gsi);
+int vm_irqfd(struct vm *vm, unsigned gsi, int fd, bool assign);
+
 /* Port I/O and MMIO as the engines dispatch them */
 static inline bool vm_pio_read(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
 {

@@ -129,6 +129,19 @@ bool msix_enabled(struct msix *m)
 	return e;
 }
 
+bool msix_vector_message(struct msix *m, unsigned v, uint64_t *addr, uint32_t *data)
+{
+	if (v >= m->nvec)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	struct msi_msg msg = message(m, v);
+	bool live = m->enabled && !vector_masked(m, v);
+	pthread_mutex_unlock(&m->lock);
+	*addr = msg.addr;
+	*data = msg.data;
+	return live;
+}
+
 void msix_config_written(struct msix *m)
 {
 	struct msi_msg msgs[MSIX_MAX_VECTORS];

@@ -52,6 +52,9 @@ void msix_bar_write(struct msix *m, uint64_t offset, unsigned size, uint64_t val
 void msix_config_written(struct msix *m);
 
 bool msix_enabled(struct msix *m);
+/* Vector v's message, and whether it may be sent now (MSI-X enabled, the
+ * vector and the function not masked): what an irqfd's route needs */
+bool msix_vector_message(struct msix *m, unsigned v, uint64_t *addr, uint32_t *data);
 /* Send vector v's message now, or set its pending bit while masked.
  * false when MSI-X is disabled (the device uses INTx then). */
 bool msix_notify(struct msix *m, unsigned v);

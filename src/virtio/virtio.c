@@ -386,6 +386,15 @@ int virtq_kick_fd(const struct virtio_dev *vdev, unsigned q)
 	return q < vdev->nr_queues ? vdev->vqs[q].kick_fd : -1;
 }
 
+void virtq_set_kick_elsewhere(struct virtio_dev *vdev, unsigned q, bool elsewhere)
+{
+	if (q >= vdev->nr_queues)
+		return;
+	atomic_store(&vdev->vqs[q].kick_elsewhere, elsewhere);
+	if (vdev->ctl_fd >= 0)
+		eventfd_signal(vdev->ctl_fd);	/* the thread looks at its eventfds again */
+}
+
 void virtio_dev_wake_at(struct virtio_dev *vdev, uint64_t ns)
 {
 	if (vdev->wake_at_ns && vdev->wake_at_ns <= ns)
@@ -409,9 +418,12 @@ static void *virtio_queue_thread(void *arg)
 	unsigned n = vdev->nr_queues;
 
 	pfd[0] = (struct pollfd){ .fd = vdev->ctl_fd, .events = POLLIN };
-	for (unsigned i = 0; i < n; i++)
-		pfd[1 + i] = (struct pollfd){ .fd = vdev->vqs[i].kick_fd, .events = POLLIN };
 	for (;;) {
+		/* poll skips a negative fd: a kick eventfd vhost reads */
+		for (unsigned i = 0; i < n; i++)
+			pfd[1 + i] = (struct pollfd){ .fd = atomic_load(&vdev->vqs[i].kick_elsewhere) ?
+								    -1 : vdev->vqs[i].kick_fd,
+						      .events = POLLIN };
 		pthread_mutex_lock(&vdev->lock);
 		bool stop = vdev->stopping;
 		uint64_t wake = vdev->wake_at_ns;
@@ -448,9 +460,13 @@ static void *virtio_queue_thread(void *arg)
 			pthread_mutex_unlock(&vdev->lock);
 		}
 		for (unsigned i = 0; i < n; i++) {
-			if (pfd[1 + i].revents & POLLIN)
+			/* the flag again: vhost may have taken the queue
+			 * while this thread was polling its eventfd */
+			bool kicked = (pfd[1 + i].revents & POLLIN) &&
+				      !atomic_load(&vdev->vqs[i].kick_elsewhere);
+			if (kicked)
 				drain_eventfd(pfd[1 + i].fd);
-			if (all || (pfd[1 + i].revents & POLLIN))
+			if (all || kicked)
 				virtq_process(vdev, &vdev->vqs[i]);
 		}
 	}

@@ -24,6 +24,7 @@
 #define MINIVMM_VIRTIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +96,7 @@ struct virtq {
 	bool signalled_wrap, signalled_valid;
 	unsigned inflight;	/* chains popped and not yet pushed */
 	int kick_fd;		/* eventfd the queue thread waits on, or -1 */
+	atomic_bool kick_elsewhere;	/* vhost reads kick_fd: the thread does not */
 	struct virtio_seg *scratch;	/* where a chain is built */
 	unsigned scratch_cap;
 };
@@ -143,6 +145,10 @@ struct virtio_transport_ops {
 	void (*reset)(struct virtio_dev *vdev);
 	/* after reset: re-evaluate interrupt lines (no lock held) */
 	void (*reset_done)(struct virtio_dev *vdev);
+	/* Optional: an eventfd whose writes interrupt the driver for queue q
+	 * as notify_queue does (an irqfd under KVM), for a data path outside
+	 * minivmm (vhost); a negative errno when there is none */
+	int (*call_fd)(struct virtio_dev *vdev, unsigned q);
 };
 
 struct virtio_dev {
@@ -228,6 +234,10 @@ void virtq_reg_write(struct virtio_dev *vdev, unsigned q, enum virtq_reg reg, ui
 void virtq_kick(struct virtio_dev *vdev, unsigned q);
 /* The queue thread's eventfd for q, or -1 */
 int virtq_kick_fd(const struct virtio_dev *vdev, unsigned q);
+/* Queue q's kick eventfd is read by a data path outside minivmm (vhost):
+ * the queue thread stops waiting on it, so that a guest's notification
+ * (KVM's ioeventfd) wakes only that data path; false gives it back */
+void virtq_set_kick_elsewhere(struct virtio_dev *vdev, unsigned q, bool elsewhere);
 
 /* ---- the device's side ---- */
 

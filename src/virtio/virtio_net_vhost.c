@@ -6,7 +6,10 @@
  * lock (so that no reset comes between) each queue pair whose rings the
  * driver enabled gets its vhost set up: features, the guest's memory
  * table, both rings at their host addresses with the device's kick
- * eventfds and this file's call eventfds, then the tap.  A reset takes the
+ * eventfds and the transport's call eventfds (virtio-pci's are irqfds
+ * under KVM; this file has its own, forwarded by its thread, for a
+ * transport without), then the tap.  While vhost has a queue, the
+ * queue thread no longer waits on its kick eventfd.  A reset takes the
  * taps from vhost again under the same lock (vhost finishes what it is
  * doing first), and the next notification gives them back to the
  * back-end.  If vhost refuses, the device serves the queues itself and
@@ -147,8 +150,20 @@ static void stop_pairs_locked(struct vnet_vhost *vh)
 		if (ret < 0)
 			log_warn("%s: vhost: stopping queue pair %u: %s", vh->vdev->name, p,
 				 strerror(-ret));
+		virtq_set_kick_elsewhere(vh->vdev, 2 * p, false);
+		virtq_set_kick_elsewhere(vh->vdev, 2 * p + 1, false);
 	}
 	atomic_store(&vh->started, 0);
+}
+
+/* vhost's call eventfd for queue index: the transport's (an irqfd under
+ * KVM, so the interrupt never passes through minivmm), else this file's,
+ * which its thread forwards */
+static int call_fd(struct vnet_vhost *vh, unsigned index)
+{
+	const struct virtio_transport_ops *t = vh->vdev->transport;
+	int fd = t && t->call_fd ? t->call_fd(vh->vdev, index) : -1;
+	return fd >= 0 ? fd : vh->call_fds[index];
 }
 
 /* vdev->lock and vh->lock held: hand every enabled pair to vhost */
@@ -176,7 +191,7 @@ static int start_pairs_locked(struct vnet_vhost *vh)
 			vr[k] = (struct vhost_net_vring){
 				.num = vqs[k]->size, .next_avail = vqs[k]->next_avail,
 				.desc = vqs[k]->desc, .avail = vqs[k]->driver, .used = vqs[k]->device,
-				.kick_fd = vqs[k]->kick_fd, .call_fd = vh->call_fds[vqs[k]->index] };
+				.kick_fd = vqs[k]->kick_fd, .call_fd = call_fd(vh, vqs[k]->index) };
 		int ret = vhost_net_start(vh->info.vhost_fds[p], features, regions, nr, vr,
 					  vh->info.tap_fds[p]);
 		if (ret < 0) {
@@ -187,6 +202,13 @@ static int start_pairs_locked(struct vnet_vhost *vh)
 			return ret;
 		}
 		atomic_store(&vh->started, p + 1);
+		if (vdev->vm->cfg.debug_mask & DEBUG_INT)
+			log_debug("%s: vhost: queue pair %u started, its interrupts through %s", vdev->name,
+				  p, vr[0].call_fd == vh->call_fds[rx->index] ?
+					     "minivmm's call thread" : "the transport's call eventfds");
+		/* the guest's notifications now wake vhost alone */
+		virtq_set_kick_elsewhere(vdev, rx->index, true);
+		virtq_set_kick_elsewhere(vdev, tx->index, true);
 	}
 	return p ? 0 : -ENODEV;
 }

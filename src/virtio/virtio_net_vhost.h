@@ -4,8 +4,11 @@
  * rings' host addresses and the queues' eventfds; the control queue
  * stays the device's.  Notifications: the queue's own kick eventfd is
  * vhost's kick (a KVM ioeventfd under kvm, written by the notify
- * register's handler under tcg); vhost's call eventfds are forwarded to
- * the transport's interrupt by a thread of this file. */
+ * register's handler under tcg); vhost's call eventfd is the transport's
+ * (virtio-pci: a KVM irqfd on the queue's MSI-X vector under kvm, read
+ * and forwarded by its thread under tcg or while the vector is masked),
+ * or, on a transport without, one of this file's that its thread
+ * forwards. */
 #ifndef MINIVMM_VIRTIO_NET_VHOST_H
 #define MINIVMM_VIRTIO_NET_VHOST_H
 

@@ -28,6 +28,7 @@
 #include "hw/msix.h"
 #include "hw/pci.h"
 #include "virtio/virtio.h"
+#include "virtio/virtio_pci_irqfd.h"
 
 #define VIRTIO_PCI_REVISION 1
 #define VIRTIO_PCI_SUBSYSTEM 0x1100
@@ -93,6 +94,11 @@ struct virtio_pci {
 	bool ioeventfds;
 	uint64_t ioeventfd_base;
 	unsigned ioeventfd_len;
+	/* the queues' call eventfds: irqfds under KVM */
+	struct vp_irqfd calls;
+	bool calls_inited;
+	/* notify writes that reached modern_write: with ioeventfds, none */
+	atomic_ulong slow_notifies;
 };
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -133,10 +139,42 @@ static void interrupt(struct virtio_pci *p, uint8_t isr_bit, uint16_t vector)
 		update_intx(p);
 }
 
+static void queue_interrupt(struct virtio_pci *p, unsigned q)
+{
+	interrupt(p, ISR_QUEUE, q < VIRTIO_MAX_QUEUES ? atomic_load(&p->queue_vector[q]) : NO_VECTOR);
+}
+
+/* Through the queue's irqfd when it has one: KVM sends the vector's
+ * message without an ioctl of ours, and a mask moves it to the PBA */
 static void vp_notify_queue(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_pci *p = vdev->transport_opaque;
-	interrupt(p, ISR_QUEUE, q < VIRTIO_MAX_QUEUES ? atomic_load(&p->queue_vector[q]) : NO_VECTOR);
+	if (vp_irqfd_signal(&p->calls, q))
+		atomic_fetch_or(&p->isr, ISR_QUEUE);
+	else
+		queue_interrupt(p, q);
+}
+
+/* The call eventfds' thread: an eventfd that is no irqfd now was written */
+static void vp_forward(void *opaque, unsigned q)
+{
+	queue_interrupt(opaque, q);
+}
+
+static int vp_call_fd(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_pci *p = vdev->transport_opaque;
+	return vp_irqfd_fd(&p->calls, q);
+}
+
+/* Each queue's irqfd follows its vector: call after anything that moves
+ * it (the MSI-X table and capability, a queue's vector, a reset) */
+static void update_irqfds(struct virtio_pci *p)
+{
+	uint16_t vectors[VIRTIO_MAX_QUEUES];
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vectors[q] = atomic_load(&p->queue_vector[q]);
+	vp_irqfd_update(&p->calls, vectors);
 }
 
 static void vp_notify_config(struct virtio_dev *vdev)
@@ -159,7 +197,9 @@ static void vp_reset_locked(struct virtio_dev *vdev)
 
 static void vp_reset_done(struct virtio_dev *vdev)
 {
-	update_intx(vdev->transport_opaque);
+	struct virtio_pci *p = vdev->transport_opaque;
+	update_irqfds(p);
+	update_intx(p);
 }
 
 static const struct virtio_transport_ops vp_transport_ops = {
@@ -167,6 +207,7 @@ static const struct virtio_transport_ops vp_transport_ops = {
 	.notify_config = vp_notify_config,
 	.reset = vp_reset_locked,
 	.reset_done = vp_reset_done,
+	.call_fd = vp_call_fd,
 };
 
 /* ---- common configuration ---- */
@@ -261,8 +302,10 @@ static void common_write(struct virtio_pci *p, unsigned off, unsigned size, uint
 			virtq_reg_write(vdev, q, VIRTQ_REG_SIZE, v);
 		break;
 	case CC_Q_MSIX:
-		if (size == 2 && q < vdev->nr_queues)
+		if (size == 2 && q < vdev->nr_queues) {
 			atomic_store(&p->queue_vector[q], valid_vector(p, v));
+			update_irqfds(p);
+		}
 		break;
 	case CC_Q_ENABLE:
 		if (size == 2)
@@ -314,8 +357,10 @@ static void modern_write(void *opaque, uint64_t off, unsigned size, uint64_t val
 		common_write(p, (unsigned)off, size, value);
 	else if (off >= DEVICE_OFF && off < NOTIFY_OFF && size <= 4)
 		virtio_config_write(p->vdev, (unsigned)(off - DEVICE_OFF), size, (uint32_t)value);
-	else if (off >= NOTIFY_OFF)
+	else if (off >= NOTIFY_OFF) {
+		atomic_fetch_add(&p->slow_notifies, 1);
 		virtq_kick(p->vdev, (unsigned)((off - NOTIFY_OFF) / NOTIFY_MULTIPLIER));
+	}
 }
 
 static const struct io_ops modern_ops = { .read = modern_read, .write = modern_write };
@@ -330,6 +375,7 @@ static void msix_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 {
 	struct virtio_pci *p = opaque;
 	msix_bar_write(&p->msix, off, size, value);
+	update_irqfds(p);	/* a message or a mask changed */
 }
 
 static const struct io_ops msix_ops = { .read = msix_read, .write = msix_write };
@@ -380,6 +426,7 @@ static void vp_config_write(struct pci_device *dev, unsigned off, unsigned size,
 		cfg_window(p, true);
 	if (p->has_msix) {
 		msix_config_written(&p->msix);
+		update_irqfds(p);
 		update_intx(p);	/* MSI-X on or off moves INTA# */
 	}
 }
@@ -475,6 +522,7 @@ static void vp_reset(void *opaque)
 	virtio_dev_reset(p->vdev);
 	if (p->has_msix)
 		msix_reset(&p->msix);
+	update_irqfds(p);
 	memset(&p->pci.config[p->cfg_cap + 4], 0, PCI_CFG_CAP_LEN - 4);
 	update_intx(p);
 }
@@ -483,10 +531,20 @@ static void vp_free(struct virtio_pci *p)
 {
 	struct virtio_dev *vdev = p->vdev;
 	virtio_dev_cleanup(vdev);
-	if (p->has_msix)
-		msix_destroy(&p->msix);
+	/* what went past minivmm, and what did not */
+	if (p->calls.ready && (p->vm->cfg.debug_mask & DEBUG_INT))
+		log_debug("%s: %lu interrupts through irqfds, %lu forwarded by minivmm; "
+			  "%lu notifications through its handler", vdev->name,
+			  atomic_load(&p->calls.signalled), atomic_load(&p->calls.forwarded),
+			  atomic_load(&p->slow_notifies));
+	/* before the device, which a vhost may still hold the eventfds of:
+	 * the reset stopped it, and it keeps references of its own */
+	if (p->calls_inited)
+		vp_irqfd_destroy(&p->calls);
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
+	if (p->has_msix)
+		msix_destroy(&p->msix);
 	free(p);
 }
 
@@ -533,6 +591,11 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, const struct virti
 		if (ret == 0)
 			ret = msix_init(&p->msix, &p->pci, vm, vectors, MSIX_BAR);
 		p->has_msix = ret == 0;
+	}
+	if (ret == 0) {
+		ret = vp_irqfd_init(&p->calls, vm, p->has_msix ? &p->msix : NULL, vdev->nr_queues,
+				    vdev->name, vp_forward, p);
+		p->calls_inited = true;
 	}
 	if (ret < 0) {
 		log_error("%s: cannot set up its PCI function: %s", type, strerror(-ret));

@@ -5,7 +5,7 @@
  * device asks of it: every request inside the disk, every buffer inside
  * guest RAM, read/write lengths that add up; it completes requests later,
  * outside blk_submit, as the real one does. */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_blk*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_pci_irqfd.c src/virtio/virtio_mmio.c src/virtio/virtio_blk*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
 #include <errno.h>
 
 #include "block/block.h"

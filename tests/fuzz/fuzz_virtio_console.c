@@ -6,7 +6,7 @@
  * The device must never touch memory outside guest RAM, never loop
  * without bound, never take more host input than it said it had room
  * for, and a reset must finish with nothing in flight. */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_console.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/core/chardev*.c src/hw/pci_host.c src/hw/msix.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_pci_irqfd.c src/virtio/virtio_mmio.c src/virtio/virtio_console.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/core/chardev*.c src/hw/pci_host.c src/hw/msix.c
 #include <fcntl.h>
 #include <unistd.h>
 

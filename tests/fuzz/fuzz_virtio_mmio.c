@@ -7,7 +7,7 @@
  * DRIVER_OK, QueueNotify for any queue, InterruptACK, the configuration
  * space, machine resets in any state.  Checked besides the sanitizers:
  * the interrupt line is up exactly while InterruptStatus is not zero. */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_mmio.c src/virtio/virtio_pci.c src/hw/pci_host.c src/hw/msix.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_mmio.c src/virtio/virtio_pci.c src/virtio/virtio_pci_irqfd.c src/hw/pci_host.c src/hw/msix.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c
 #include "core/config.h"
 #include "fuzz_virtio.h"
 #include "virtio/virtio_mmio.h"

@@ -6,7 +6,7 @@
  * may stay in flight).  The back-end is net_fake.h's, which aborts when
  * the device hands it a frame outside guest RAM or of a length it should
  * have refused. */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_net*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c src/net/vhost_net.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_pci_irqfd.c src/virtio/virtio_mmio.c src/virtio/virtio_net*.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c src/net/vhost_net.c
 #include "core/config.h"
 #include "fuzz_virtio.h"
 #include "../unit/net_fake.h"

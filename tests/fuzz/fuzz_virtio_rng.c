@@ -4,7 +4,7 @@
  * tables, indirect tables, available/used rings and event structures in
  * guest RAM.  The device must never touch memory outside guest RAM, never
  * loop without bound, and keep its accounting (a reset finishes). */
-// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_mmio.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
+// FUZZ_SOURCES: src/virtio/virtio.c src/virtio/virtqueue.c src/virtio/virtio_pci.c src/virtio/virtio_pci_irqfd.c src/virtio/virtio_mmio.c src/virtio/virtio_rng.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c src/hw/pci_host.c src/hw/msix.c
 #include "core/config.h"
 #include "fuzz_virtio.h"
 #include "virtio/virtio_rng.h"

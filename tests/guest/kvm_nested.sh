@@ -15,9 +15,18 @@
 #     ext4 image made here, which QEMU gives the outer guest and the outer
 #     guest gives minivmm as a block device (/dev/vda); afterwards the image
 #     must hold what the inner guest wrote (debugfs) and be clean (e2fsck);
+#     its interrupts go through KVM irqfds and its notifications through
+#     ioeventfds (minivmm's -d int counts);
 #   - the same on -M microvm (virtio-rng-device, virtio-blk-device) with a
 #     second image, its transports on edge-triggered I/O APIC lines and
-#     their QueueNotify registers on ioeventfds (no slow-path warning).
+#     their QueueNotify registers on ioeventfds (no slow-path warning);
+#   - vhost-net under kvm on a tap of the outer guest's own: the inner
+#     guest pings the outer one and downloads a file with the right
+#     checksum; its receive queue's interrupts (the guest's
+#     /proc/interrupts) came while minivmm forwarded none: vhost's call
+#     eventfds are irqfds on the queues' MSI-X vectors, its kick eventfds
+#     ioeventfds (no notify write reached minivmm's handler), and minivmm
+#     says so (-d int).
 #   NESTED_TIMEOUT=S   limit for the whole QEMU run (default 900)
 #   NESTED_LINUX=0     leave the Linux boot out
 . "$(dirname "$0")/common.bash"
@@ -162,8 +171,10 @@ if [ "$linux" = 1 ]; then
 		grep -q "^VIRTIO-CHECK vda size=$((64 << 11)) ro=0 queues=$smp serial=nested-disk\$" "$WORK/virtio.out" &&
 		grep -q '^VIRTIO-CHECK irq .*PCI-MSI.*virtio1-req.1' "$WORK/virtio.out" &&
 		grep -q '^VIRTIO-CHECK END$' "$WORK/virtio.out" &&
+		grep -qE '^minivmm: debug: virtio-blk-pci [0-9a-f:.]+: [1-9][0-9]* interrupts through irqfds, [0-9]+ forwarded by minivmm; 0 notifications through its handler$' "$WORK/virtio.out" &&
 		virtio_disk_check "minivmm -accel kvm virtio-blk" "$WORK/disk.img" "$WORK/virtio.out"; then
 		echo "minivmm -accel kvm -smp $smp Linux with virtio-rng-pci and virtio-blk-pci (MSI-X, $smp queues): checks passed, the image holds what the guest wrote"
+		sed -n 's/^minivmm: debug: \(virtio-blk-pci .* interrupts through irqfds.*\)/  \1/p' "$WORK/virtio.out"
 	else
 		echo "minivmm -accel kvm -smp $smp Linux with virtio: FAILED: ${v:-no result line}"
 		grep '^VIRTIO-CHECK' "$WORK/virtio.out"
@@ -182,6 +193,33 @@ if [ "$linux" = 1 ]; then
 		echo "minivmm -M microvm -accel kvm -smp $smp Linux: FAILED: ${v:-no result line}"
 		grep '^VIRTIO-CHECK' "$WORK/mmio.out"
 		tail -n 30 "$WORK/mmio.out"
+		status=1
+	fi
+fi
+
+if [ "$linux" = 1 ]; then
+	v=$(grep '^NESTED-VHOST-END' "$out")
+	sed -n 's/^vhost: //p' "$out" >"$WORK/vhost.out"
+	want=$(seq 1 400000 | md5sum | cut -d' ' -f1)
+	# the receive queue's interrupts, summed over the CPUs' columns
+	rx_irqs=$(awk '$1 == "VIRTIO-CHECK" && $2 == "irq" && $NF == "virtio0-input.0" {
+		n = 0; for (i = 4; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }' "$WORK/vhost.out")
+	net_dbg='^minivmm: debug: virtio-net-pci [0-9a-f:.]+:'
+	if [ "$v" = "NESTED-VHOST-END smp=$smp rc=0" ] &&
+		grep -q '^VIRTIO-CHECK net-ping ok$' "$WORK/vhost.out" &&
+		grep -q "^VIRTIO-CHECK net-md5 $want\$" "$WORK/vhost.out" &&
+		grep -qE "$net_dbg vhost: queue pair 0 started, its interrupts through the transport's call eventfds$" "$WORK/vhost.out" &&
+		grep -qE "$net_dbg queue 0: irqfd on GSI [0-9]+ \(MSI-X vector [0-9]+\)$" "$WORK/vhost.out" &&
+		grep -qE "$net_dbg queue 1: irqfd on GSI [0-9]+ \(MSI-X vector [0-9]+\)$" "$WORK/vhost.out" &&
+		grep -qE "$net_dbg [0-9]+ interrupts through irqfds, 0 forwarded by minivmm; 0 notifications through its handler$" "$WORK/vhost.out" &&
+		[ "${rx_irqs:-0}" -ge 10 ] &&
+		! grep -E 'serves the queues itself|forwards its interrupts|KVM_IRQFD|KVM_SET_GSI_ROUTING' "$WORK/vhost.out"; then
+		echo "minivmm -accel kvm virtio-net-pci with vhost=on: ping, $(wc -c <<<"$(seq 1 400000)") bytes host->guest with the right checksum;" \
+			"$rx_irqs receive interrupts in the guest, none forwarded by minivmm (irqfds), no notification through its handler (ioeventfds)"
+	else
+		echo "minivmm -accel kvm virtio-net-pci with vhost=on: FAILED: ${v:-no result line} (receive interrupts: ${rx_irqs:-none})"
+		grep -E '^VIRTIO-CHECK|^minivmm' "$WORK/vhost.out" | head -n 40
+		tail -n 30 "$WORK/vhost.out"
 		status=1
 	fi
 fi

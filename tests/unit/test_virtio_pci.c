@@ -5,11 +5,18 @@
  * masking, the pending bit, function mask), INTx with ISR read-to-clear,
  * the PCI configuration access capability, a broken chain giving
  * DEVICE_NEEDS_RESET and a configuration interrupt, and a reset bringing
- * the device back.  The device is virtio-rng, served on the notifying
- * thread. */
+ * the device back.  On an engine with irqfds (a fake that keeps MSI
+ * routes and irqfds as KVM does, and injects when the test says), each
+ * queue's call eventfd follows its MSI-X vector: an irqfd on a route with
+ * the vector's message while it may be sent, read by the transport's
+ * thread into the pending bit or INTx otherwise.  The device is
+ * virtio-rng, served on the notifying thread. */
 #include "test.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "hw/pci.h"
@@ -37,10 +44,91 @@ static int rec_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return 0;
 }
 
+/* The fake engine's irqfds, kept as KVM keeps them: MSI routes at GSIs
+ * from 24, irqfds that name an eventfd and a GSI with a route */
+#define ROUTES 16
+static struct { bool live; uint64_t addr; uint32_t data; } routes[ROUTES];
+static struct { int fd; unsigned gsi; } irqfds[ROUTES];
+static int nr_irqfds, route_changes, nr_injected;
+static bool refuse_irqfds;
+
+static int fake_msi_route(struct vm *vm, int gsi, uint64_t addr, uint32_t data)
+{
+	(void)vm;
+	if (gsi < 0) {
+		for (gsi = 24; gsi < 24 + ROUTES && routes[gsi - 24].live; gsi++)
+			;
+		if (gsi == 24 + ROUTES)
+			return -ENOSPC;
+	} else if (gsi < 24 || gsi >= 24 + ROUTES || !routes[gsi - 24].live) {
+		return -ENOENT;
+	}
+	routes[gsi - 24] = (typeof(routes[0])){ true, addr, data };
+	route_changes++;
+	return gsi;
+}
+
+static void fake_msi_route_release(struct vm *vm, int gsi)
+{
+	(void)vm;
+	CHECK(gsi >= 24 && gsi < 24 + ROUTES && routes[gsi - 24].live);
+	for (int i = 0; i < nr_irqfds; i++)
+		CHECK(irqfds[i].gsi != (unsigned)gsi);	/* no irqfd left on it */
+	routes[gsi - 24].live = false;
+}
+
+static int fake_irqfd(struct vm *vm, unsigned gsi, int fd, bool assign)
+{
+	(void)vm;
+	for (int i = 0; i < nr_irqfds; i++) {
+		if (irqfds[i].fd != fd)
+			continue;
+		if (assign)
+			return -EBUSY;
+		if (irqfds[i].gsi != gsi)
+			return -ENOENT;
+		irqfds[i] = irqfds[--nr_irqfds];
+		return 0;
+	}
+	if (!assign)
+		return -ENOENT;
+	if (refuse_irqfds)
+		return -EINVAL;
+	if (gsi < 24 || gsi >= 24 + ROUTES || !routes[gsi - 24].live || nr_irqfds == ROUTES)
+		return -EINVAL;
+	irqfds[nr_irqfds++] = (typeof(irqfds[0])){ fd, gsi };
+	return 0;
+}
+
+/* What KVM does when an irqfd's eventfd is written: the route's MSI */
+static int fake_kvm_inject(void)
+{
+	int n = 0;
+	for (int i = 0; i < nr_irqfds; i++) {
+		uint64_t v;
+		if (read(irqfds[i].fd, &v, sizeof(v)) != sizeof(v))
+			continue;
+		const typeof(routes[0]) *r = &routes[irqfds[i].gsi - 24];
+		rec_signal_msi(NULL, r->addr, r->data);
+		n++;
+	}
+	nr_injected += n;
+	return n;
+}
+
+/* Wait (at most 5 s) for the transport's thread to make cond true */
+#define WAIT_FOR(cond)                                                                   \
+	do {                                                                             \
+		for (int w_ = 0; w_ < 5000 && !(cond); w_++)                            \
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);       \
+		CHECK(cond);                                                             \
+	} while (0)
+
 static struct accel_ops msi_accel;
 static struct vm vmstore;
+static struct virtio_dev *rng;
 
-static struct vm *machine(unsigned vectors)
+static struct vm *machine_on(unsigned vectors, bool irqfd)
 {
 	struct vm *vm = &vmstore;
 	struct vm_config cfg;
@@ -48,8 +136,15 @@ static struct vm *machine(unsigned vectors)
 	cfg.ram_size = 16ull << 20;
 	msi_accel = fake_accel;
 	msi_accel.signal_msi = rec_signal_msi;
+	if (irqfd) {
+		msi_accel.msi_route = fake_msi_route;
+		msi_accel.msi_route_release = fake_msi_route_release;
+		msi_accel.irqfd = fake_irqfd;
+	}
 	memset(fake_irq_level, 0, sizeof(fake_irq_level));
-	nr_msis = 0;
+	memset(routes, 0, sizeof(routes));
+	nr_msis = nr_irqfds = route_changes = nr_injected = 0;
+	refuse_irqfds = false;
 	if (vm_init(vm, &cfg, &msi_accel) < 0 || pci_host_create(vm, &vm->pci) < 0)
 		abort();
 	struct virtio_device_config dc = { .type = VIRTIO_DEVICE_RNG,
@@ -62,7 +157,13 @@ static struct vm *machine(unsigned vectors)
 				       .vectors = vectors, .no_queue_thread = true };
 	CHECK_EQ(virtio_pci_create(vm, vdev, &p), 0);
 	pci_bus_assign_bars(vm->pci);
+	rng = vdev;
 	return vm;
+}
+
+static struct vm *machine(unsigned vectors)
+{
+	return machine_on(vectors, false);
 }
 
 static uint32_t cfg_read(struct vm *vm, unsigned reg, unsigned size)
@@ -348,5 +449,161 @@ TEST(pci_cfg_window_and_odd_accesses)
 	test_vm_free(vm);
 }
 
+static void write_call_fd(int fd)
+{
+	uint64_t one = 1;
+	CHECK_EQ(write(fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+static int live_routes(void)
+{
+	int n = 0;
+	for (int i = 0; i < ROUTES; i++)
+		n += routes[i].live;
+	return n;
+}
+
+TEST(irqfd_follows_the_vector)
+{
+	struct vm *vm = machine_on(2, true);
+	uint64_t table = cfg_read(vm, 0x14, 4) & ~0xfull;
+	unsigned msix = find_msix(vm);
+	driver_init(vm, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), 1, 0);
+	int fd = rng->transport->call_fd(rng, 0);
+	CHECK(fd >= 0);
+	CHECK(rng->transport->call_fd(rng, 1) < 0);	/* virtio-rng has one queue */
+	/* the vector masked, MSI-X off: no route, no irqfd */
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	mw(vm, table + 16, 4, 0xfee00000);
+	mw(vm, table + 20, 4, 0);
+	mw(vm, table + 24, 4, 0x41);
+	mw(vm, table + 28, 4, 0);
+	CHECK_EQ(nr_irqfds, 0);	/* MSI-X still off */
+	cfg_write(vm, msix + 2, 2, 0x8000);
+	/* vector 1 may be sent: queue 0's eventfd is an irqfd on its route */
+	CHECK_EQ(nr_irqfds, 1);
+	CHECK_EQ(irqfds[0].fd, fd);
+	unsigned gsi = irqfds[0].gsi;
+	CHECK(gsi >= 24);
+	CHECK_EQ(live_routes(), 1);
+	CHECK_EQ(routes[gsi - 24].addr, 0xfee00000);
+	CHECK_EQ(routes[gsi - 24].data, 0x41);
+	/* the device's interrupt goes through it: no KVM_SIGNAL_MSI (the
+	 * transport's thread may still be polling the eventfd for a moment:
+	 * what it reads of an irqfd it writes back) */
+	offer_and_notify(vm, 0, 64, VRING_F_WRITE);
+	CHECK_EQ(gget16(vm, USED + 2), 1);
+	WAIT_FOR(fake_kvm_inject() + nr_injected == 1);
+	CHECK_EQ(nr_msis, 1);	/* the injected one alone */
+	CHECK_EQ(msis[0].data, 0x41);
+	/* a new message while unmasked: the route changes, the irqfd stays */
+	int changes = route_changes;
+	mw(vm, table + 24, 4, 0x42);
+	CHECK_EQ(route_changes, changes + 1);
+	CHECK_EQ(routes[gsi - 24].data, 0x42);
+	CHECK_EQ(nr_irqfds, 1);
+	CHECK_EQ(irqfds[0].gsi, gsi);
+	mw(vm, table + 24, 4, 0x42);	/* the same message again: no new table */
+	CHECK_EQ(route_changes, changes + 1);
+	/* another writer (vhost) on the same eventfd: KVM injects it */
+	write_call_fd(fd);
+	WAIT_FOR(fake_kvm_inject() + nr_injected == 2);
+	CHECK_EQ(msis[1].data, 0x42);
+	CHECK_EQ(nr_msis, 2);
+
+	/* masked: the irqfd and its route go; the device's interrupt and
+	 * the writer's both become the pending bit */
+	mw(vm, table + 28, 4, 1);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	offer_and_notify(vm, 1, 16, VRING_F_WRITE);
+	CHECK_EQ(mr(vm, table + 0x800, 8), 2);
+	CHECK_EQ(nr_msis, 2);
+	mw(vm, table + 28, 4, 0);	/* unmasked: the pending one is sent */
+	CHECK_EQ(nr_msis, 3);
+	CHECK_EQ(mr(vm, table + 0x800, 8), 0);
+	CHECK_EQ(nr_irqfds, 1);
+	mw(vm, table + 28, 4, 1);
+	write_call_fd(fd);
+	WAIT_FOR(mr(vm, table + 0x800, 8) == 2);	/* the thread read it */
+	CHECK_EQ(nr_msis, 3);
+	mw(vm, table + 28, 4, 0);
+	CHECK_EQ(nr_msis, 4);
+	CHECK_EQ(msis[3].data, 0x42);
+	CHECK_EQ(nr_irqfds, 1);
+	/* a write while detached that nobody read yet reaches the guest
+	 * once the irqfd is back (KVM looks at the count on assign) */
+	CHECK_EQ(fake_kvm_inject(), 0);
+
+	/* the function mask detaches too */
+	cfg_write(vm, msix + 2, 2, 0xc000);
+	CHECK_EQ(nr_irqfds, 0);
+	cfg_write(vm, msix + 2, 2, 0x8000);
+	CHECK_EQ(nr_irqfds, 1);
+	/* the queue on vector 0 (masked): detached; back on 1: attached */
+	mw(vm, CC(0x16), 2, 0);
+	mw(vm, CC(0x1a), 2, 0);
+	CHECK_EQ(nr_irqfds, 0);
+	mw(vm, CC(0x1a), 2, 1);
+	CHECK_EQ(nr_irqfds, 1);
+
+	/* MSI-X off: INTx, through the thread */
+	cfg_write(vm, msix + 2, 2, 0);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	(void)mr(vm, CC(0x1000), 1);
+	write_call_fd(fd);
+	WAIT_FOR(fake_irq_level[GSI] == 1);
+	CHECK_EQ(mr(vm, CC(0x1000), 1), 1);
+	CHECK_EQ(fake_irq_level[GSI], 0);
+	CHECK_EQ(nr_msis, 4);
+
+	/* a reset leaves nothing attached, and a new set-up attaches again */
+	cfg_write(vm, msix + 2, 2, 0x8000);
+	CHECK_EQ(nr_irqfds, 1);
+	mw(vm, CC(0x14), 1, 0);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	driver_init(vm, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), 1, 0);
+	CHECK_EQ(nr_irqfds, 1);
+	CHECK_EQ(rng->transport->call_fd(rng, 0), fd);
+	test_vm_free(vm);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+}
+
+TEST(irqfd_refused_falls_back)
+{
+	/* one route per vector a queue uses: the configuration vector is
+	 * no queue's, so one route */
+	struct vm *vm = machine_on(2, true);
+	uint64_t table = cfg_read(vm, 0x14, 4) & ~0xfull;
+	unsigned msix = find_msix(vm);
+	driver_init(vm, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), 0, 0);
+	for (unsigned v = 0; v < 2; v++) {
+		mw(vm, table + 16 * v, 4, 0xfee00000);
+		mw(vm, table + 16 * v + 8, 4, 0x50 + v);
+		mw(vm, table + 16 * v + 12, 4, 0);
+	}
+	cfg_write(vm, msix + 2, 2, 0x8000);
+	CHECK_EQ(nr_irqfds, 1);
+	CHECK_EQ(live_routes(), 1);
+	CHECK_EQ(routes[irqfds[0].gsi - 24].data, 0x50);
+	/* the engine refuses irqfds: the transport falls back and says so */
+	mw(vm, CC(0x1a), 2, 0xffff);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	refuse_irqfds = true;
+	mw(vm, CC(0x1a), 2, 1);
+	CHECK_EQ(nr_irqfds, 0);
+	CHECK_EQ(live_routes(), 0);
+	offer_and_notify(vm, 0, 16, VRING_F_WRITE);
+	CHECK_EQ(nr_msis, 1);
+	CHECK_EQ(msis[0].data, 0x51);
+	test_vm_free(vm);
+}
+
 RUN_TESTS(T(identity_and_capabilities), T(msix_delivery_masking_and_pending), T(intx_and_isr),
-	  T(broken_chain_needs_reset_then_reset_recovers), T(pci_cfg_window_and_odd_accesses))
+	  T(broken_chain_needs_reset_then_reset_recovers), T(pci_cfg_window_and_odd_accesses),
+	  T(irqfd_follows_the_vector), T(irqfd_refused_falls_back))

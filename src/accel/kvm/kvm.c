@@ -76,6 +76,7 @@ static void kvm_engine_free(struct kvm_engine_vm *kvm)
 		close(kvm->vm_fd);
 	if (kvm->sys_fd >= 0)
 		close(kvm->sys_fd);
+	pthread_mutex_destroy(&kvm->routes_lock);
 	free(kvm->supported_cpuid);
 	free(kvm);
 }
@@ -105,6 +106,11 @@ static int kvm_check_host(struct kvm_engine_vm *kvm)
 	kvm->signal_msi = check_extension(kvm->sys_fd, KVM_CAP_SIGNAL_MSI);
 	kvm->ioeventfd = check_extension(kvm->sys_fd, KVM_CAP_IOEVENTFD);
 	kvm->ioeventfd_any_length = check_extension(kvm->sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
+	kvm->irqfd = check_extension(kvm->sys_fd, KVM_CAP_IRQFD);
+	/* KVM_CAP_IRQ_ROUTING tells how many routes (and so GSIs) there are */
+	unsigned routes = (unsigned)check_extension(kvm->sys_fd, KVM_CAP_IRQ_ROUTING);
+	kvm_routes_init(&kvm->routes, routes < KVM_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES ?
+					      routes : KVM_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES);
 
 	int run_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < (int)sizeof(struct kvm_run)) {
@@ -141,7 +147,7 @@ static int kvm_setup_vm(struct kvm_engine_vm *kvm)
 		log_error("KVM: KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		return -errno;
 	}
-	int ret = kvm_set_pc_irq_routing(kvm->vm_fd);
+	int ret = kvm_routes_commit(kvm->vm_fd, &kvm->routes);
 	if (ret < 0)
 		return ret;
 	/* flags 0: port 0x61 stays in the kernel next to the PIT, so that
@@ -163,6 +169,7 @@ static int kvm_vm_create(struct vm *vm)
 	if (!kvm)
 		return -ENOMEM;
 	kvm->vm_fd = -1;
+	pthread_mutex_init(&kvm->routes_lock, NULL);
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0) {
 		ret = -errno;
@@ -289,6 +296,64 @@ static int kvm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned len, u
 	return kvm_assign_ioeventfd(vm, &io, assign);
 }
 
+/* MSI routes for irqfds.  Each change hands KVM the whole table; when KVM
+ * refuses it, the table goes back to what KVM has. */
+static int kvm_msi_route(struct vm *vm, int gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	if (!kvm || !kvm->irqfd)
+		return -ENOSYS;
+	pthread_mutex_lock(&kvm->routes_lock);
+	struct kvm_gsi_routes *rt = &kvm->routes;
+	struct kvm_irq_routing_entry old = { 0 };
+	int ret;
+	for (unsigned i = 0; i < rt->nr_msi; i++)
+		if (gsi >= 0 && rt->msi[i].gsi == (unsigned)gsi)
+			old = rt->msi[i];
+	ret = gsi < 0 ? kvm_routes_add_msi(rt, addr, data) :
+			kvm_routes_set_msi(rt, (unsigned)gsi, addr, data);
+	if (ret >= 0) {
+		int err = kvm_routes_commit(kvm->vm_fd, rt);
+		if (err < 0 && gsi < 0)
+			kvm_routes_remove(rt, (unsigned)ret);
+		else if (err < 0)
+			kvm_routes_set_msi(rt, (unsigned)gsi,
+					   old.u.msi.address_lo | (uint64_t)old.u.msi.address_hi << 32,
+					   old.u.msi.data);
+		if (err < 0)
+			ret = err;
+		else if (gsi >= 0)
+			ret = gsi;
+	}
+	pthread_mutex_unlock(&kvm->routes_lock);
+	return ret;
+}
+
+static void kvm_msi_route_release(struct vm *vm, int gsi)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	if (!kvm || gsi < 0)
+		return;
+	pthread_mutex_lock(&kvm->routes_lock);
+	if (kvm_routes_remove(&kvm->routes, (unsigned)gsi) == 0)
+		kvm_routes_commit(kvm->vm_fd, &kvm->routes);
+	pthread_mutex_unlock(&kvm->routes_lock);
+}
+
+/* api.rst 4.75: a write to eventfd fd injects gsi; deassign names the
+ * same fd and gsi */
+static int kvm_irqfd(struct vm *vm, unsigned gsi, int fd, bool assign)
+{
+	struct kvm_engine_vm *kvm = vm->engine;
+	if (!kvm || !kvm->irqfd)
+		return -ENOSYS;
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi,
+				   .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	if (ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	return 0;
+}
+
 static void kvm_vm_destroy(struct vm *vm)
 {
 	kvm_engine_free(vm->engine);
@@ -314,6 +379,9 @@ const struct accel_ops kvm_accel_ops = {
 	.signal_msi = kvm_signal_msi,
 	.ioeventfd = kvm_ioeventfd,
 	.ioeventfd_datamatch = kvm_ioeventfd_datamatch,
+	.msi_route = kvm_msi_route,
+	.msi_route_release = kvm_msi_route_release,
+	.irqfd = kvm_irqfd,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vm_destroy = kvm_vm_destroy,
 	.single_threaded = false,

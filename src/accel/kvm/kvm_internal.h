@@ -27,6 +27,17 @@ struct vcpu;
 
 #define KVM_CPUID_SIGNATURE_LEAF 0x40000000u
 
+/* The GSI routing table beyond the PC's fixed routes: the MSI routes that
+ * devices' irqfds use, at GSIs from KVM_MSI_GSI_BASE up to gsi_limit
+ * (kvm_irq_routing.c) */
+#define KVM_MSI_GSI_BASE KVM_IOAPIC_NUM_PINS
+#define KVM_MAX_MSI_ROUTES 1024
+struct kvm_gsi_routes {
+	unsigned gsi_limit;	/* KVM_CAP_IRQ_ROUTING: GSIs below this */
+	unsigned nr_msi;
+	struct kvm_irq_routing_entry msi[KVM_MAX_MSI_ROUTES];
+};
+
 /* vm->engine */
 struct kvm_engine_vm {
 	int sys_fd;		/* /dev/kvm */
@@ -40,6 +51,9 @@ struct kvm_engine_vm {
 	bool signal_msi;	/* KVM_CAP_SIGNAL_MSI */
 	bool ioeventfd;		/* KVM_CAP_IOEVENTFD */
 	bool ioeventfd_any_length;	/* KVM_CAP_IOEVENTFD_ANY_LENGTH */
+	bool irqfd;		/* KVM_CAP_IRQFD */
+	pthread_mutex_t routes_lock;	/* routes, and the table KVM has */
+	struct kvm_gsi_routes routes;
 };
 
 /* vcpu->engine */
@@ -119,7 +133,19 @@ void kvm_power_on_ioapic(struct kvm_ioapic_state *ioapic);
 /* GSI routing as the MADT describes it (kvm_irq_routing.c) */
 #define KVM_PC_IRQ_ROUTES (15 + KVM_IOAPIC_NUM_PINS - 1)
 unsigned kvm_pc_irq_routes(struct kvm_irq_routing_entry *entries);
-int kvm_set_pc_irq_routing(int vm_fd);
+/* No MSI route yet; MSI routes go to GSIs below gsi_limit */
+void kvm_routes_init(struct kvm_gsi_routes *rt, unsigned gsi_limit);
+/* A route sending MSI (addr, data) at the lowest free GSI: the GSI, or
+ * -ENOSPC */
+int kvm_routes_add_msi(struct kvm_gsi_routes *rt, uint64_t addr, uint32_t data);
+/* Change the message of MSI route gsi; -ENOENT if there is none */
+int kvm_routes_set_msi(struct kvm_gsi_routes *rt, unsigned gsi, uint64_t addr, uint32_t data);
+int kvm_routes_remove(struct kvm_gsi_routes *rt, unsigned gsi);
+/* The whole table for KVM_SET_GSI_ROUTING: the PC's routes, then the MSI
+ * routes (malloc'ed; NULL when out of memory) */
+struct kvm_irq_routing *kvm_routes_table(const struct kvm_gsi_routes *rt);
+/* KVM_SET_GSI_ROUTING with that table; prints why it failed */
+int kvm_routes_commit(int vm_fd, const struct kvm_gsi_routes *rt);
 void kvm_power_on_pit(struct kvm_pit_state2 *pit);
 
 /* kvm_cpuid.c: fetch KVM_GET_SUPPORTED_CPUID (growing the buffer on E2BIG);
