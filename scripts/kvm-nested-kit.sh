@@ -248,7 +248,8 @@ fi
 # is 10.9.0.2), vhost's kick eventfds KVM's ioeventfds and its call
 # eventfds KVM's irqfds; with -d int minivmm says where each queue's
 # interrupts go and, when it ends, how many it forwarded itself
-if [ -n "$smp" ] && [ -f /linux/virtio-initrd ] && [ -c /dev/vhost-net ]; then
+if [ -n "$smp" ] && [ -f /linux/virtio-initrd ] && [ -c /dev/vhost-net ] &&
+	[ "$(arg nested.vhost)" = 1 ]; then
 	ip link set lo up
 	mkdir -p /tmp/www
 	seq 1 400000 >/tmp/www/seq.txt
