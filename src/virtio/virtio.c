@@ -518,8 +518,8 @@ fail_errno:
 
 void virtio_dev_cleanup(struct virtio_dev *vdev)
 {
-	if (vdev->ops->stop)
-		vdev->ops->stop(vdev);
+	/* the queue thread first: a notification it is serving may use what
+	 * the device's stop frees, or wait for the device's own threads */
 	if (vdev->thread_started) {
 		pthread_mutex_lock(&vdev->lock);
 		vdev->stopping = true;
@@ -528,6 +528,8 @@ void virtio_dev_cleanup(struct virtio_dev *vdev)
 		pthread_join(vdev->thread, NULL);
 		vdev->thread_started = false;
 	}
+	if (vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	close_fds(vdev);
 	for (unsigned i = 0; i < vdev->nr_queues; i++) {
 		free(vdev->vqs[i].scratch);

@@ -121,8 +121,8 @@ struct virtio_dev_ops {
 	 * without the lock, before the queues are kicked.  The device calls
 	 * virtio_dev_fail itself when it cannot. */
 	void (*driver_ok)(struct virtio_dev *vdev);
-	/* Optional: stop threads of the device's own, first thing in
-	 * virtio_dev_cleanup (no lock held) */
+	/* Optional: stop threads of the device's own, in virtio_dev_cleanup
+	 * once the queue thread has stopped (no lock held) */
 	void (*stop)(struct virtio_dev *vdev);
 	/* Optional, for a device that may hold chains for a long time (a
 	 * stalled back-end): a reset is waiting for them, give them back

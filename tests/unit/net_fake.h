@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/net.h"
 
@@ -26,7 +28,10 @@ struct net_backend {
 	unsigned resumes[NET_MAX_QUEUES];
 	const struct net_port *port;
 	void *opaque;
-	bool started, closed;
+	_Atomic bool started, closed;
+	/* hold_send: send waits (in_send) until the test clears it; a send
+	 * that ends after close sets sent_after_close */
+	_Atomic bool hold_send, in_send, sent_after_close;
 	/* what each frame is checked against: where guest RAM is (NULL: no check) */
 	const uint8_t *ram;
 	size_t ram_size;
@@ -116,6 +121,14 @@ int net_backend_send(struct net_backend *be, unsigned queue, const struct iovec 
 	/* the device measured the frame before sending it */
 	if (len < hdr + NET_ETH_HLEN || len > hdr + NET_FRAME_MAX || iovcnt > IOV_MAX)
 		abort();
+	if (atomic_load(&be->hold_send)) {
+		atomic_store(&be->in_send, true);
+		while (atomic_load(&be->hold_send))
+			usleep(1000);
+		atomic_store(&be->in_send, false);
+	}
+	if (atomic_load(&be->closed))
+		atomic_store(&be->sent_after_close, true);
 	if (be->send_ret)
 		return be->send_ret;
 	size_t at = 0;

@@ -8,6 +8,8 @@
  * announce, and a hostile chain breaking the device. */
 #include "test.h"
 
+#include <pthread.h>
+
 #include "core/config.h"
 #include "net_fake.h"
 #include "platform_vm.h"
@@ -465,6 +467,38 @@ TEST(hostile_chains)
 	net_down();
 }
 
+/* Cleanup while the queue thread is inside a notification (here, a send
+ * the back-end holds): the thread finishes before the device closes its
+ * back-end (the vhost=on crash: a notification served after cleanup freed
+ * the back-end and vhost) */
+static void *cleanup_thread(void *arg)
+{
+	virtio_dev_cleanup(arg);
+	return NULL;
+}
+
+TEST(cleanup_waits_for_the_queue_thread)
+{
+	net_up(false, 1, false, 0, true);
+	CHECK_EQ(virtio_dev_start_thread(vdev), 0);
+	atomic_store(&fake_net.hold_send, true);
+	uint8_t h[VNET_HDR_LEN] = { 0 };
+	send_frame(1, h, 60);
+	for (int i = 0; i < 5000 && !atomic_load(&fake_net.in_send); i++)
+		usleep(1000);
+	CHECK(atomic_load(&fake_net.in_send));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, cleanup_thread, vdev), 0);
+	usleep(100000);	/* time for a cleanup that does not wait to close the back-end */
+	atomic_store(&fake_net.hold_send, false);
+	pthread_join(t, NULL);
+	CHECK_EQ(fake_net.sent, 1);
+	CHECK(!atomic_load(&fake_net.sent_after_close));
+	CHECK(fake_net.closed);
+	vdev->ops->destroy(vdev);
+	test_vm_free(vm);
+}
+
 RUN_TESTS(T(transmit), T(transmit_offloads), T(receive_mergeable), T(receive_single),
 	  T(control_filter), T(multiqueue), T(link_and_announce), T(features_off),
-	  T(hostile_chains))
+	  T(hostile_chains), T(cleanup_waits_for_the_queue_thread))
