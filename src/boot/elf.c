@@ -11,6 +11,7 @@
 
 #include "boot/acpi.h"
 #include "boot/loaders.h"
+#include "boot/smbios.h"
 #include "core/log.h"
 #include "core/vm.h"
 
@@ -387,6 +388,8 @@ int elf_load_image(struct vm *vm, const struct boot_image *img, struct boot_entr
 				return -ENOMEM;
 			boot_put_le64(guest_mem_ptr(&vm->mem, info + 32, 8), rsdp);
 		}
+		if (elf.is_linux && (ret = smbios_install(vm)) < 0)
+			return ret;
 		entry->mode = BOOT_MODE_PROT32;
 		entry->rip = elf.pvh_entry;
 		entry->gpr[X86_RBX] = info;

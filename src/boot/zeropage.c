@@ -8,6 +8,7 @@
 
 #include "boot/acpi.h"
 #include "boot/loaders.h"
+#include "boot/smbios.h"
 #include "core/log.h"
 #include "core/vm.h"
 
@@ -135,6 +136,9 @@ int linux_write_zeropage(struct vm *vm, const char *path, const struct linux_boo
 	uint64_t rsdp = 0;
 	if (acpi_enabled(vm) && !(rsdp = acpi_build_tables(vm)))
 		return -ENOMEM;
+	ret = smbios_install(vm);
+	if (ret < 0)
+		return ret;
 
 	memset(zp, 0, BOOT_ZEROPAGE_SIZE);
 	memcpy(zp + LINUX_SETUP_HEADER_OFFSET, lb->setup_header, lb->hdr_len);

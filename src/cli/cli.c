@@ -12,11 +12,8 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "mem/guest_mem.h"
-
-#ifndef MINIVMM_VERSION
-#define MINIVMM_VERSION "0.1.0"
-#endif
 
 /* ---- options ---- */
 
@@ -649,6 +646,13 @@ static const struct cli_option cli_options[] = {
 	  "a network card and its back-end; TYPE and its parameters as for -netdev",
 	  cli_opt_nic },
 	{ "net", NULL, "none", "no network (for one, use -nic or -netdev)", cli_opt_net },
+	{ "smbios", NULL, "type=0|1|2|3|4|11[,KEY=VALUE...]",
+	  "SMBIOS strings: type=0 vendor,version,date,release=M.N,uefi=on|off; type=1 "
+	  "manufacturer,product,version,serial,uuid,sku,family; type=2 manufacturer,product,"
+	  "version,serial,asset,location; type=3 manufacturer,version,serial,asset,sku; type=4 "
+	  "manufacturer,version,serial,asset,part; type=11 value=STRING",
+	  cli_opt_smbios },
+	{ "uuid", NULL, "UUID", "the system UUID (SMBIOS, fw_cfg)", cli_opt_uuid },
 	{ "d", NULL, "ITEM[,...]", "debug output (-d help lists the items)", opt_debug },
 	{ "D", NULL, "FILE", "messages of the run (-d logs, run-time errors) go to FILE", opt_logfile },
 	{ "help", "h", NULL, "print this help and exit", opt_help },

@@ -113,4 +113,8 @@ enum cli_result cli_opt_netdev(struct cli *c, const char *arg);
 enum cli_result cli_opt_nic(struct cli *c, const char *arg);
 enum cli_result cli_opt_net(struct cli *c, const char *arg);
 
+/* -smbios and -uuid (smbios.c) */
+enum cli_result cli_opt_smbios(struct cli *c, const char *arg);
+enum cli_result cli_opt_uuid(struct cli *c, const char *arg);
+
 #endif

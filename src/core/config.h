@@ -360,6 +360,33 @@ struct microvm_config {
 	bool auto_kernel_cmdline;	/* virtio_mmio.device= for each transport */
 };
 
+/* -smbios type=0|1|2|3|4|11,...: the strings a user gave (NULL: the
+ * default, boot/smbios.c), by table and field */
+enum smbios_field {
+	SMBIOS_BIOS_VENDOR, SMBIOS_BIOS_VERSION, SMBIOS_BIOS_DATE,
+	SMBIOS_SYS_MANUFACTURER, SMBIOS_SYS_PRODUCT, SMBIOS_SYS_VERSION, SMBIOS_SYS_SERIAL,
+	SMBIOS_SYS_SKU, SMBIOS_SYS_FAMILY,
+	SMBIOS_BOARD_MANUFACTURER, SMBIOS_BOARD_PRODUCT, SMBIOS_BOARD_VERSION, SMBIOS_BOARD_SERIAL,
+	SMBIOS_BOARD_ASSET, SMBIOS_BOARD_LOCATION,
+	SMBIOS_CHASSIS_MANUFACTURER, SMBIOS_CHASSIS_VERSION, SMBIOS_CHASSIS_SERIAL,
+	SMBIOS_CHASSIS_ASSET, SMBIOS_CHASSIS_SKU,
+	SMBIOS_CPU_MANUFACTURER, SMBIOS_CPU_VERSION, SMBIOS_CPU_SERIAL, SMBIOS_CPU_ASSET,
+	SMBIOS_CPU_PART,
+	SMBIOS_FIELDS
+};
+#define SMBIOS_MAX_OEM_STRINGS 16
+
+struct smbios_config {
+	const char *field[SMBIOS_FIELDS];
+	bool bios_release_given;	/* type=0,release=MAJOR.MINOR */
+	uint8_t bios_release[2];
+	bool uefi;			/* type=0,uefi=on */
+	const char *oem_strings[SMBIOS_MAX_OEM_STRINGS];	/* type=11,value=... */
+	unsigned nr_oem_strings;
+	bool uuid_given;		/* -uuid or type=1,uuid= */
+	uint8_t uuid[16];		/* as written, big-endian fields */
+};
+
 struct vm_config {
 	enum machine_type machine;
 	struct microvm_config microvm;
@@ -413,6 +440,7 @@ struct vm_config {
 	unsigned nr_virtio;
 	struct virtio_serial_port_config serial_ports[VM_MAX_SERIAL_PORTS];	/* in order */
 	unsigned nr_serial_ports;
+	struct smbios_config smbios;
 	/* where option values that are not whole arguments (ids, serial
 	 * numbers out of "a,key=value" lists) are kept, NUL-terminated */
 	char strings[8192];

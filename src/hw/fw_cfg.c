@@ -348,12 +348,12 @@ static void fw_cfg_destroy(void *opaque)
 static int fw_cfg_add_standard_items(struct fw_cfg *fw)
 {
 	const struct vm_config *cfg = &fw->vm->cfg;
-	static const uint8_t uuid[16];	/* QEMU's default without -uuid */
 	int ret = 0;
 
 	ret |= fw_cfg_set_item(fw, FW_CFG_SIGNATURE, "QEMU", 4);
 	ret |= fw_cfg_set_le(fw, FW_CFG_ID, FW_CFG_VERSION | FW_CFG_VERSION_DMA, 4);
-	ret |= fw_cfg_set_item(fw, FW_CFG_UUID, uuid, sizeof(uuid));
+	/* all zero without -uuid, as QEMU's */
+	ret |= fw_cfg_set_item(fw, FW_CFG_UUID, cfg->smbios.uuid, sizeof(cfg->smbios.uuid));
 	ret |= fw_cfg_set_le(fw, FW_CFG_RAM_SIZE, cfg->ram_size, 8);
 	ret |= fw_cfg_set_le(fw, FW_CFG_NOGRAPHIC, cfg->nographic, 2);
 	ret |= fw_cfg_set_le(fw, FW_CFG_NB_CPUS, cfg->smp, 2);

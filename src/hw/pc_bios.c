@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/smbios.h"
 #include "boot/fw_linuxboot.h"
 #include "boot/fw_multiboot.h"
 #include "boot/loaders.h"
@@ -103,6 +104,8 @@ static int pc_bios_add_files(struct vm *vm)
 		log_error("bios: cannot add fw_cfg files: %s", strerror(-ret));
 		return ret;
 	}
+	if ((ret = smbios_add_fw_cfg(vm, fw)) < 0)
+		return ret;
 	return acpi_build_fw_cfg(vm, fw);
 }
 

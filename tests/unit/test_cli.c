@@ -77,6 +77,41 @@ TEST(boot_order_and_global)
 	FAILS("-global", "not a port number", "-global", "isa-debugcon.iobase=0x10000");
 }
 
+TEST(smbios_and_uuid)
+{
+	CHECK_EQ(parse_argv(ARGS("-smbios", "type=1,serial=a,,b,product=P Q",
+				 "-smbios", "type=0,vendor=V,release=2.13,uefi=on",
+				 "-smbios", "type=11,value=x,value=y", "-smbios", "type=11,value=z",
+				 "-uuid", "00112233-4455-6677-8899-AABBCCDDEEFF")), CLI_RUN);
+	const struct smbios_config *sm = &run.cfg.smbios;
+	CHECK_STR(sm->field[SMBIOS_SYS_SERIAL], "a,b");
+	CHECK_STR(sm->field[SMBIOS_SYS_PRODUCT], "P Q");
+	CHECK_STR(sm->field[SMBIOS_BIOS_VENDOR], "V");
+	CHECK(sm->field[SMBIOS_SYS_MANUFACTURER] == NULL);
+	CHECK(sm->bios_release_given && sm->bios_release[0] == 2 && sm->bios_release[1] == 13);
+	CHECK(sm->uefi);
+	CHECK_EQ(sm->nr_oem_strings, 3);
+	CHECK_STR(sm->oem_strings[2], "z");
+	CHECK(sm->uuid_given);
+	CHECK_EQ(sm->uuid[0], 0x00);
+	CHECK_EQ(sm->uuid[15], 0xff);
+	CHECK_EQ(parse_argv(ARGS("-smbios", "type=1,uuid=ffffffff-0000-0000-0000-000000000001")),
+		 CLI_RUN);
+	CHECK_EQ(run.cfg.smbios.uuid[0], 0xff);
+	CHECK_EQ(run.cfg.smbios.uuid[15], 0x01);
+	FAILS("-uuid", "is not a UUID", "-uuid", "00112233-4455-6677-8899-AABBCCDDEEF");
+	FAILS("-uuid", "is not a UUID", "-uuid", "00112233_4455-6677-8899-AABBCCDDEEFF");
+	FAILS("-uuid", "is not a UUID", "-uuid", "0011223g-4455-6677-8899-AABBCCDDEEFF");
+	FAILS("-smbios", "type=N first", "-smbios", "serial=1");
+	FAILS("-smbios", "type=5 is not supported", "-smbios", "type=5");
+	FAILS("-smbios", "invalid number", "-smbios", "type=x");
+	FAILS("-smbios", "unknown parameter 'serial'", "-smbios", "type=0,serial=1");
+	FAILS("-smbios", "MAJOR.MINOR", "-smbios", "type=0,release=1");
+	FAILS("-smbios", "at most 16 OEM strings", "-smbios",
+	      "type=11,value=1,value=2,value=3,value=4,value=5,value=6,value=7,value=8,value=9,"
+	      "value=10,value=11,value=12,value=13,value=14,value=15,value=16,value=17");
+}
+
 TEST(kernel_initrd_append)
 {
 	CHECK_EQ(parse_argv(ARGS("-kernel", "bz", "-initrd", "rd.img", "-append",
@@ -969,7 +1004,7 @@ TEST(drive_errors)
 	CHECK(fails_with("-drive", "too many drives", many));
 }
 
-RUN_TESTS(T(defaults), T(no_kernel_boots_firmware), T(boot_order_and_global), T(kernel_initrd_append), T(memory_sizes),
+RUN_TESTS(T(defaults), T(no_kernel_boots_firmware), T(boot_order_and_global), T(smbios_and_uuid), T(kernel_initrd_append), T(memory_sizes),
 	  T(memory_errors), T(smp), T(smp_errors), T(accel), T(accel_errors), T(machine), T(machine_microvm),
 	  T(memory_backend), T(vhost_user_blk),
 	  T(cpu),
