@@ -36,5 +36,8 @@ void boot_files_free(struct vm *vm);
  * mode, identity page tables into guest RAM, then sets the registers
  * through the engine. */
 int boot_setup_cpu(struct vm *vm, struct vcpu *vcpu, const struct boot_entry *entry);
+/* What a BIOS leaves in every vCPU's MTRRs for a directly booted kernel:
+ * enabled, all of memory write-back (without it Linux turns PAT off) */
+int boot_setup_mtrrs(struct vm *vm);
 
 #endif

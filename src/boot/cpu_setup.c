@@ -14,6 +14,10 @@
 #define PTE_LARGE (1ull << 7)	/* a 2 MiB page in a page directory */
 #define PAGE_SIZE 0x1000ull
 
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MTRR_ENABLE (1ull << 11)
+#define MTRR_TYPE_WB 6
+
 /* Access byte and flags nibble of a GDT descriptor */
 #define DESC_CODE 0x9b		/* present, ring 0, execute/read, accessed */
 #define DESC_DATA 0x93		/* present, ring 0, read/write, accessed */
@@ -232,4 +236,17 @@ int boot_setup_cpu(struct vm *vm, struct vcpu *vcpu, const struct boot_entry *en
 	if (ret < 0)
 		log_error("cannot set the boot CPU's registers: %s", strerror(-ret));
 	return ret;
+}
+
+int boot_setup_mtrrs(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vm->accel->set_msr(&vm->vcpus[i], MSR_MTRR_DEF_TYPE,
+					     MTRR_ENABLE | MTRR_TYPE_WB);
+		if (ret < 0) {
+			log_error("cannot enable the MTRRs of vCPU %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }

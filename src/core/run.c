@@ -119,6 +119,8 @@ static int vm_boot(struct vm *vm)
 	if (!vm->cfg.kernel || vm->cfg.bios)
 		return 0;
 	ret = boot_load(vm, &entry);
+	if (ret == 0)
+		ret = boot_setup_mtrrs(vm);
 	if (ret < 0)
 		return ret;
 	return boot_setup_cpu(vm, &vm->vcpus[0], &entry);

@@ -61,6 +61,13 @@ grep -q "^$release\b" "$out" || { echo "uname -r did not print $release"; status
 grep -q "^md5=$want_md5 " "$out" || { echo "md5sum of /etc/testfile is wrong"; status=1; }
 grep -q "^ncpu=$smp\b" "$out" || { echo "/proc/cpuinfo does not list $smp CPUs"; status=1; }
 [ "${VM_STATUS:-}" = 0 ] || { echo "exit status ${VM_STATUS:-?}, want 0"; status=1; }
+# the MTRRs on, all write-back, on every CPU alike, as a BIOS leaves them:
+# Linux then sets up PAT
+grep -q "x86/PAT: Configuration" "$out" || { echo "Linux left PAT off: $(grep -m1 'x86/PAT' "$out")"; status=1; }
+if grep -qi "mtrr.*inconsistent" "$out"; then
+	echo "Linux found the CPUs' MTRRs inconsistent"
+	status=1
+fi
 if [ $status -ne 0 ]; then
 	echo "--- serial output (last 60 lines) ---"
 	tail -n 60 "$out"

@@ -229,6 +229,20 @@ TEST(msr_reserved_bits)
 	CHECK_EQ(x86_write_msr(cpu, 0x201, 0xff80000800ull), 0);
 	CHECK(x86_write_msr(cpu, 0x277, 0x0007040600070402ull) < 0);	/* PAT type 2 */
 	CHECK(x86_read_msr(cpu, 0x210, &v) < 0);		/* PHYSBASE8: VCNT is 8 */
+	/* INIT leaves the MTRRs, PAT and machine-check state alone */
+	CHECK_EQ(x86_write_msr(cpu, 0x2ff, 0xc06), 0);
+	CHECK_EQ(x86_write_msr(cpu, 0x277, 0x0007040600070401ull), 0);
+	cpu->gpr[X86_RAX] = 1;
+	atomic_store(&cpu->init_pending, true);
+	x86_cpu_run(cpu, 10);
+	CHECK(cpu->wait_for_sipi);
+	CHECK_EQ(cpu->gpr[X86_RAX], 0);
+	CHECK_EQ(x86_read_msr(cpu, 0x2ff, &v), 0);
+	CHECK_EQ(v, 0xc06);
+	CHECK_EQ(x86_read_msr(cpu, 0x201, &v), 0);
+	CHECK_EQ(v, 0xff80000800ull);
+	CHECK_EQ(x86_read_msr(cpu, 0x277, &v), 0);
+	CHECK_EQ(v, 0x0007040600070401ull);
 	/* a reset brings them back */
 	x86_cpu_reset(cpu, true);
 	CHECK_EQ(x86_read_msr(cpu, 0x2ff, &v), 0);

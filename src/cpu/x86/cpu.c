@@ -48,7 +48,8 @@ void x86_cpu_init(struct x86_cpu *cpu, struct vm *vm, unsigned id)
 	x86_cpu_reset(cpu, id == 0);
 }
 
-void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
+/* The state INIT sets; x86_cpu_reset adds what only power-on and RESET do */
+static void init_state(struct x86_cpu *cpu, bool bsp)
 {
 	memset(cpu->gpr, 0, sizeof(cpu->gpr));
 	cpu->gpr[X86_RDX] = X86_CPUID_SIGNATURE;
@@ -76,20 +77,8 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	x86_debug_update(cpu);
 	cpu->star = cpu->lstar = cpu->cstar = cpu->sfmask = cpu->kernel_gs_base = 0;
 	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
-	cpu->tsc_offset = 0;
 	cpu->tsc_aux = 0;
-	cpu->pat = 0x0007040600070406ull;
-	cpu->apic_base = 0xfee00000ull | (1u << 11) | (bsp ? 1u << 8 : 0);
 	cpu->misc_enable = 1;
-	cpu->mtrr_def_type = 0;
-	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
-	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
-	/* every error source enabled, nothing logged (as QEMU starts them) */
-	cpu->mcg_ctl = ~0ull;
-	cpu->mcg_status = 0;
-	memset(cpu->mc_bank, 0, sizeof(cpu->mc_bank));
-	for (int i = 0; i < X86_MCE_BANKS; i++)
-		cpu->mc_bank[i][0] = ~0ull;
 	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
 	cpu->fpu.fcw = 0x37f;
 	cpu->fpu.ftw = 0xffff;
@@ -109,6 +98,25 @@ void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
 	cpu->block_dirty = false;
 	x86_update_mode(cpu);
 	x86_tlb_flush(cpu, true);
+}
+
+void x86_cpu_reset(struct x86_cpu *cpu, bool bsp)
+{
+	init_state(cpu, bsp);
+	/* what the SDM's table of states after power-up, RESET and INIT
+	 * lists as unchanged by INIT */
+	cpu->tsc_offset = 0;
+	cpu->apic_base = 0xfee00000ull | (1u << 11) | (bsp ? 1u << 8 : 0);
+	cpu->pat = 0x0007040600070406ull;
+	cpu->mtrr_def_type = 0;
+	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
+	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	/* every error source enabled, nothing logged (as QEMU starts them) */
+	cpu->mcg_ctl = ~0ull;
+	cpu->mcg_status = 0;
+	memset(cpu->mc_bank, 0, sizeof(cpu->mc_bank));
+	for (int i = 0; i < X86_MCE_BANKS; i++)
+		cpu->mc_bank[i][0] = ~0ull;
 }
 
 void x86_cpu_sipi(struct x86_cpu *cpu, uint8_t vector)
@@ -389,10 +397,8 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 			break;
 		}
 		if (__builtin_expect(atomic_load_explicit(&cpu->init_pending, memory_order_relaxed), 0)) {
-			/* INIT: power-on state but the APIC base, then wait for SIPI */
-			uint64_t apic_base = cpu->apic_base;
-			x86_cpu_reset(cpu, false);
-			cpu->apic_base = apic_base;
+			/* INIT, then wait for SIPI */
+			init_state(cpu, false);
 		}
 		if (__builtin_expect(atomic_load_explicit(&cpu->sipi_pending, memory_order_relaxed) >= 0, 0)) {
 			int v = atomic_exchange(&cpu->sipi_pending, -1);
