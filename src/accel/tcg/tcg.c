@@ -41,7 +41,10 @@ struct tcg_vm {
 	pthread_mutex_t lock;	/* with wake: HLT sleeps here */
 	pthread_cond_t wake;
 	unsigned wake_seq;	/* bumped by every wake-up */
-	_Atomic pid_t runner;	/* the thread in vcpu_run, 0 when none */
+	unsigned sleepers;	/* vCPU threads waiting on wake */
+	/* the thread in vcpu_run (its pthread_self), 0 when none; not
+	 * gettid(), a system call on every DMA write */
+	_Atomic uintptr_t runner;
 	/* tcg_memory_written from other threads (see there) */
 	pthread_mutex_t inval_lock;
 	atomic_bool inval_pending;
@@ -83,9 +86,12 @@ static void tcg_wake_for(struct vm *vm, bool line)
 	pthread_mutex_lock(&t->lock);
 	/* bumped even unheard: a sleeper about to wait looks again */
 	t->wake_seq++;
-	if (!line || t->irq_sleeper)
-		pthread_cond_broadcast(&t->wake);
+	bool wake = t->sleepers && (!line || t->irq_sleeper);
 	pthread_mutex_unlock(&t->lock);
+	/* after the unlock, so that the sleeper does not wake into a lock
+	 * still held; one that starts to wait now has seen wake_seq move */
+	if (wake)
+		pthread_cond_broadcast(&t->wake);
 }
 
 /* The running vCPU's turn is over */
@@ -234,7 +240,9 @@ static void halt_wait(struct vm *vm)
 		if (t->wake_seq != seq)
 			continue;	/* something happened while we looked */
 		t->irq_sleeper = wants_irq;
+		t->sleepers++;
 		int err = pthread_cond_timedwait(&t->wake, &t->lock, &until);
+		t->sleepers--;
 		t->irq_sleeper = false;
 		if (err == ETIMEDOUT)
 			break;
@@ -287,7 +295,7 @@ static enum vcpu_event tcg_vcpu_run(struct vcpu *vcpu)
 	vm->current_cpu = vcpu->id;	/* whose local APIC answers at 0xFEE00000 */
 	if (vm->nr_vcpus > 1 && cpu->bc->jit)
 		timer_mod(vm, &tcg_of(vm)->slice, vm_clock_ns(vm) + TCG_SLICE_NS);
-	atomic_store(&t->runner, gettid());	/* device handlers run inside */
+	atomic_store(&t->runner, (uintptr_t)pthread_self());	/* device handlers run inside */
 	enum x86_exit why = x86_cpu_run(cpu, TCG_SLICE);
 	atomic_store(&t->runner, 0);
 	switch (why) {
@@ -545,7 +553,7 @@ void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
 	struct tcg_vm *t = vm->accel == &tcg_accel_ops ? tcg_of(vm) : NULL;
 	if (!t || !t->bc.nr_cpus || !len)
 		return;
-	if (atomic_load(&t->runner) == gettid()) {
+	if (atomic_load(&t->runner) == (uintptr_t)pthread_self()) {
 		x86_block_cache_invalidate_range(&t->bc, gpa, len);
 		return;
 	}
