@@ -19,6 +19,7 @@
 #define SEL_TSS_SHORT 0x48
 #define SEL_TSS_ABSENT 0x50
 #define SEL_CODE_16TASK 0x58
+#define SEL_TSS_T 0x60
 #define NT (1u << 14)
 
 struct tss32 {
@@ -38,17 +39,20 @@ struct tss16 {
 	uint16_t ax, cx, dx, bx, sp, bp, si, di, es, cs, ss, ds, ldt;
 } __attribute__((packed));
 
-static uint64_t gdt[12] __attribute__((aligned(8)));
-static struct tss32 tss_main, tss_a, tss_df, tss_int, tss_short, tss_absent;
+static uint64_t gdt[13] __attribute__((aligned(8)));
+static struct tss32 tss_main, tss_a, tss_df, tss_int, tss_short, tss_absent, tss_t;
 static struct tss16 tss_16;
 static uint8_t stack_a[4096] __attribute__((aligned(16)));
 static uint8_t stack_df[4096] __attribute__((aligned(16)));
 static uint8_t stack_int[4096] __attribute__((aligned(16)));
+static uint8_t stack_t[4096] __attribute__((aligned(16)));
 
 volatile uint32_t a_runs, a_eflags, a_link, a_main_type, a_self_type, a_by_jmp;
 volatile uint32_t t16_runs;
 volatile uint32_t df_runs, df_error, df_saved_eip, df_expect_eip, df_resume_eip, df_link;
 volatile uint32_t int_runs, int_link, int_eflags;
+volatile uint32_t t_runs, db_count, db_eip, db_dr6;
+extern uint32_t boot_info;	/* the Multiboot information (boot32.S) */
 
 static uint64_t seg_desc(uint32_t base, uint32_t limit, unsigned type_attr, unsigned flags)
 {
@@ -93,6 +97,26 @@ static void __attribute__((noreturn)) task_a(void)
 		else
 			asm volatile("iret" ::: "memory");
 	}
+}
+
+/* The task whose TSS has the T bit: each switch to it traps (#DB) before
+ * its next instruction; it goes back by JMP */
+static void __attribute__((noreturn)) task_t(void)
+{
+	for (;;) {
+		t_runs++;
+		asm volatile("ljmp $0x18, $0" ::: "memory");
+	}
+}
+
+static void db_handler(struct trap_frame32 *f)
+{
+	uint32_t dr6;
+	db_count++;
+	db_eip = f->eip;
+	asm volatile("mov %%dr6, %0" : "=r"(dr6));
+	db_dr6 = dr6;
+	asm volatile("mov %0, %%dr6" :: "r"(0xffff0ff0u));
 }
 
 /* The task an IDT task gate for int $0x85 leads to */
@@ -145,6 +169,7 @@ static void setup(void)
 	gdt[SEL_TSS_ABSENT >> 3] = tss_desc(&tss_absent, sizeof(tss_absent) - 1, 9, 0);
 	uint32_t base16 = (uint32_t)task16_entry & 0xffff0000u;
 	gdt[SEL_CODE_16TASK >> 3] = seg_desc(base16, 0xffff, 0x9a, 0x4);
+	gdt[SEL_TSS_T >> 3] = tss_desc(&tss_t, sizeof(tss_t) - 1, 9, 1);
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) d = { sizeof(gdt) - 1, (uint32_t)gdt };
 	asm volatile("lgdt %0" :: "m"(d));
 
@@ -152,6 +177,8 @@ static void setup(void)
 	task_init(&tss_a, task_a, stack_a, sizeof(stack_a));
 	task_init(&tss_df, df_entry, stack_df, sizeof(stack_df));
 	task_init(&tss_int, task_int, stack_int, sizeof(stack_int));
+	task_init(&tss_t, task_t, stack_t, sizeof(stack_t));
+	tss_t.trap = 1;
 	tss_16.ip = (uint16_t)((uint32_t)task16_entry - base16);
 	tss_16.flags = 2;
 	tss_16.cs = SEL_CODE_16TASK;
@@ -256,6 +283,35 @@ static void test_faults(void)
 	      "  the faults changed no busy bit");
 }
 
+/* The T bit.  QEMU leaves it out, so this part runs only when the
+ * command line says "tbit" (tests/guest/tasks.sh, minivmm only) */
+static void test_trap_bit(void)
+{
+	trap_set_handler(1, db_handler);
+	asm volatile("ljmp $0x60, $0" ::: "memory");
+	check(t_runs == 1, "ljmp to a TSS with the T bit runs the task");
+	check(db_count == 1 && db_eip == (uint32_t)task_t, "  after a #DB at its first instruction");
+	check((db_dr6 & (1u << 15)) != 0, "  with DR6.BT set");
+	asm volatile("ljmp $0x60, $0" ::: "memory");
+	check(t_runs == 2 && db_count == 2, "  a second switch to it traps again");
+}
+
+static int cmdline_has(const char *word)
+{
+	const uint32_t *mbi = (const uint32_t *)boot_info;
+	if (!mbi || !(mbi[0] & 4))
+		return 0;
+	const char *s = (const char *)mbi[4];
+	for (; *s; s++) {
+		unsigned n = 0;
+		while (word[n] && s[n] == word[n])
+			n++;
+		if (!word[n] && (!s[n] || s[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
 void main(void)
 {
 	serial_init();
@@ -267,5 +323,7 @@ void main(void)
 	test_tss16();
 	test_idt_gates();
 	test_faults();
+	if (cmdline_has("tbit"))
+		test_trap_bit();
 	finish();
 }

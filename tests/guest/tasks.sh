@@ -5,7 +5,9 @@
 # through IDT task gates (the error code on the new task's stack, the
 # faulting EIP in the old TSS), and the faults: a busy TSS (#GP), a
 # not-present one (#NP), a limit below 0x67 (#TS), iret with NT to a TSS
-# that is not busy (#TS).
+# that is not busy (#TS).  Then, minivmm only (QEMU leaves the T bit
+# out), with -append tbit: a TSS with the T bit traps (#DB, DR6.BT) before
+# the new task's first instruction, at every switch to it.
 # The guest is guests/src/tasks.c; its expected serial output follows.
 . "$(dirname "$0")/common.bash"
 
@@ -43,4 +45,16 @@ ok 29 - #TS(sel) on iret with NT to a TSS that is not busy
 ok 30 -   the faults changed no busy bit
 summary: 30 passed, 0 failed
 EOF
-guest_test tasks "$WORK/expected"
+status=0
+sed '$d' "$WORK/expected" >"$WORK/expected-tbit"
+cat >>"$WORK/expected-tbit" <<'EOF'
+ok 31 - ljmp to a TSS with the T bit runs the task
+ok 32 -   after a #DB at its first instruction
+ok 33 -   with DR6.BT set
+ok 34 -   a second switch to it traps again
+summary: 34 passed, 0 failed
+EOF
+run_minivmm "$GUESTS/tasks.elf" "$WORK/tbit.out" -accel tcg -append tbit
+check_run "minivmm -append tbit" "$WORK/expected-tbit" "$WORK/tbit.out" "$rc" "$STATUS_PASS" || status=1
+(guest_test tasks "$WORK/expected") || status=1
+exit $status

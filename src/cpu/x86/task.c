@@ -19,6 +19,7 @@ struct tss_image {
 	uint32_t gpr[8];
 	uint16_t seg[6];	/* ES, CS, SS, DS, FS, GS */
 	uint16_t ldt;
+	bool trap;		/* the T bit: #DB once the switch is done */
 };
 
 static bool tss32(unsigned type)
@@ -62,6 +63,7 @@ static void read_tss(struct x86_cpu *cpu, uint32_t base, bool wide, struct tss_i
 		for (int i = 0; i < 6; i++)
 			t->seg[i] = rd16(b + 0x48 + 4 * i);
 		t->ldt = rd16(b + 0x60);
+		t->trap = b[0x64] & 1;
 	} else {
 		/* a 16-bit TSS loads the low halves; the high halves become
 		 * all ones, as both Bochs and QEMU model the hardware */
@@ -268,6 +270,13 @@ void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d
 	}
 	if (t.eip > cpu->seg[X86_CS].limit)
 		x86_raise_exception(cpu, X86_EXC_GP, 0);
+	/* the T bit: a debug trap before the new task's first instruction,
+	 * DR6.BT saying why.  A switch an interrupt made still has the error
+	 * code to push; there the trap is left out (QEMU has none at all) */
+	if (t.trap && src != X86_TASK_INT) {
+		cpu->dr[6] |= 1ull << 15;
+		x86_raise_exception(cpu, X86_EXC_DB, 0);
+	}
 }
 
 /* A far JMP/CALL's or an interrupt's system-descriptor target: an
