@@ -30,6 +30,6 @@ exec "$real" "\${args[@]}"
 EOF
 chmod +x "$dir/minivmm"
 echo "guest tests with -accel tcg,jit=off"
-GUEST_TESTS="bench_small dbgregs devices exceptions exceptions32 firmware firmware_disk hello hello_exit tasks
+GUEST_TESTS="bench_small dbgregs devices exceptions exceptions32 firmware firmware_disk hello hello_exit realmode tasks
 	modes nmi paging rings run_options serial_input linux_boot linux_smp" \
 	UNIT_TESTS=0 MINIVMM=$dir/minivmm BUILD=$BUILD tests/run.sh
