@@ -6,7 +6,7 @@
  * Each check leaves EAX = 0 for pass and calls result{16,32,64} with the
  * line in SI/ESI/RSI; those print "not " first on failure. */
 
-	.equ COM1, 0x3f8
+#define COM1 0x3f8
 	.equ TRAMP, 0x8000		/* where the real-mode code runs */
 #define LOW(x) ((x) - tramp_start + TRAMP)
 
@@ -243,32 +243,8 @@ putdec64:			/* eax, below 100 */
 
 /* 32-bit helpers (also used in compatibility mode) */
 	.code32
-serial_init:
-	mov	$COM1 + 1, %dx; xor %al, %al; out %al, %dx
-	mov	$COM1 + 3, %dx; mov $0x80, %al; out %al, %dx
-	mov	$COM1 + 0, %dx; mov $1, %al; out %al, %dx
-	mov	$COM1 + 1, %dx; xor %al, %al; out %al, %dx
-	mov	$COM1 + 3, %dx; mov $0x03, %al; out %al, %dx
-	ret
-putc32:
-	push	%edx
-	push	%eax
-	mov	$COM1 + 5, %dx
-1:	in	%dx, %al
-	test	$0x20, %al
-	jz	1b
-	pop	%eax
-	mov	$COM1, %dx
-	out	%al, %dx
-	pop	%edx
-	ret
-puts32:
-	lodsb
-	test	%al, %al
-	jz	1f
-	call	putc32
-	jmp	puts32
-1:	ret
+#define SERIAL32
+#include "../lib/serial_asm.inc"
 result32:
 	test	%eax, %eax
 	jz	1f
@@ -341,41 +317,10 @@ rm_int30:
 	movw	$0x30, %cs:LOW(rm_int_seen)
 	iret
 
-putc16:
-	push	%dx
-	push	%ax
-	mov	$COM1 + 5, %dx
-1:	in	%dx, %al
-	test	$0x20, %al
-	jz	1b
-	pop	%ax
-	mov	$COM1, %dx
-	out	%al, %dx
-	pop	%dx
-	ret
-puts16:
-	lodsb
-	test	%al, %al
-	jz	1f
-	call	putc16
-	jmp	puts16
-1:	ret
-result16:			/* ax: 0 = pass; si: the line */
-	test	%ax, %ax
-	jz	1f
-	incw	LOW(rm_failures)
-	push	%si
-	mov	$LOW(s_not16), %si
-	call	puts16
-	pop	%si
-	jmp	puts16
-1:	incw	LOW(rm_passes)
-	jmp	puts16
+#define SERIAL16
+#include "../lib/serial_asm.inc"
 
-rm_failures:	.word 0
-rm_passes:	.word 0
 rm_int_seen:	.word 0
-s_not16:	.asciz "not "
 s_rm:		.asciz "ok 3 - 16-bit real mode (CR0.PE clear): printing with out\n"
 s_rm_seg:	.asciz "ok 4 - real mode: segment * 16 + offset addressing\n"
 s_rm_32:	.asciz "ok 5 - real mode: 32-bit operand prefix\n"

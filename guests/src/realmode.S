@@ -10,7 +10,7 @@
  * Each check leaves AX = 0 for pass; result16 prints the line (with "not "
  * on failure).  Then back to protected mode for the summary. */
 
-	.equ COM1, 0x3f8
+#define COM1 0x3f8
 	.equ TRAMP, 0x8000		/* where the real-mode code runs */
 #define LOW(x) ((x) - tramp_start + TRAMP)
 
@@ -81,32 +81,8 @@ pm_back:				/* from real mode, CS = SEL_CODE32 */
 	hlt
 	jmp	4b
 
-serial_init:
-	mov	$COM1 + 1, %dx; xor %al, %al; out %al, %dx
-	mov	$COM1 + 3, %dx; mov $0x80, %al; out %al, %dx
-	mov	$COM1 + 0, %dx; mov $1, %al; out %al, %dx
-	mov	$COM1 + 1, %dx; xor %al, %al; out %al, %dx
-	mov	$COM1 + 3, %dx; mov $0x03, %al; out %al, %dx
-	ret
-putc32:
-	push	%edx
-	push	%eax
-	mov	$COM1 + 5, %dx
-1:	in	%dx, %al
-	test	$0x20, %al
-	jz	1b
-	pop	%eax
-	mov	$COM1, %dx
-	out	%al, %dx
-	pop	%edx
-	ret
-puts32:
-	lodsb
-	test	%al, %al
-	jz	1f
-	call	putc32
-	jmp	puts32
-1:	ret
+#define SERIAL32
+#include "../lib/serial_asm.inc"
 putdec32:			/* eax, below 100 */
 	xor	%edx, %edx
 	mov	$10, %ecx
@@ -501,39 +477,9 @@ far_fn:				/* CS = 0x0800; the argument is above CS:IP */
 	pop	%bp
 	lret	$2
 
-putc16:
-	push	%dx
-	push	%ax
-	mov	$COM1 + 5, %dx
-1:	in	%dx, %al
-	test	$0x20, %al
-	jz	1b
-	pop	%ax
-	mov	$COM1, %dx
-	out	%al, %dx
-	pop	%dx
-	ret
-puts16:
-	lodsb
-	test	%al, %al
-	jz	1f
-	call	putc16
-	jmp	puts16
-1:	ret
-result16:			/* ax: 0 = pass; si: the line */
-	test	%ax, %ax
-	jz	1f
-	incw	LOW(rm_failures)
-	push	%si
-	mov	$LOW(s_not16), %si
-	call	puts16
-	pop	%si
-	jmp	puts16
-1:	incw	LOW(rm_passes)
-	jmp	puts16
+#define SERIAL16
+#include "../lib/serial_asm.inc"
 
-rm_failures:	.word 0
-rm_passes:	.word 0
 ticks:		.word 0
 rtc_ticks:	.word 0
 if_inside:	.word 0
@@ -544,7 +490,6 @@ seen_cs:	.word 0
 seen_arg:	.word 0
 scratch:	.word 0
 bounds:		.word 0, 8
-s_not16:	.asciz "not "
 s_big:		.asciz "ok 1 - big real mode: FS keeps its 4 GiB limit, a 32-bit offset reaches 2 MiB\n"
 s_a20:		.asciz "ok 2 - A20 off at the keyboard controller and port 0x92: FFFF:0610 wraps; port 0x92 on: no wrap\n"
 s_pit:		.asciz "ok 3 - PICs at 0x08/0x70: the PIT's IRQ 0 through IVT entry 8, IF clear inside\n"
