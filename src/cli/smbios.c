@@ -76,7 +76,6 @@ static enum cli_result smbios_uuid(struct cli *c, const char *s, size_t len)
 	if (!parse_uuid(s, len, sm->uuid))
 		return cli_fail(c, "'%.*s' is not a UUID (like 01234567-89ab-cdef-0123-456789abcdef)",
 				(int)len, s);
-	sm->uuid_given = true;
 	return CLI_RUN;
 }
 

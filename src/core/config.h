@@ -383,8 +383,8 @@ struct smbios_config {
 	bool uefi;			/* type=0,uefi=on */
 	const char *oem_strings[SMBIOS_MAX_OEM_STRINGS];	/* type=11,value=... */
 	unsigned nr_oem_strings;
-	bool uuid_given;		/* -uuid or type=1,uuid= */
-	uint8_t uuid[16];		/* as written, big-endian fields */
+	uint8_t uuid[16];	/* -uuid or type=1,uuid=, as written (big-endian
+				 * fields); all zero when not given, as QEMU's */
 };
 
 struct vm_config {

@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
-#include "boot/smbios.h"
 #include "boot/fw_linuxboot.h"
 #include "boot/fw_multiboot.h"
 #include "boot/loaders.h"
+#include "boot/smbios.h"
 #include "core/log.h"
 #include "core/vm.h"
 #include "hw/fw_cfg.h"

@@ -135,7 +135,6 @@ TEST(firmware_tables_and_the_users_strings)
 	static const uint8_t uuid[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 					  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 	memcpy(sm->uuid, uuid, 16);
-	sm->uuid_given = true;
 	sm->field[SMBIOS_SYS_SERIAL] = "S-1";
 	sm->field[SMBIOS_SYS_PRODUCT] = "P";
 	sm->oem_strings[0] = "one";
