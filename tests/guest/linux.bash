@@ -92,3 +92,22 @@ linux_wait_count() {
 	done
 	echo "$have"
 }
+
+# linux_expect_refusal NAME PATTERN ARGS...: minivmm with ARGS must end at
+# once with an error, a line of which matches PATTERN; returns 1 otherwise
+linux_expect_refusal() {
+	local name=$1 pattern=$2 out rc ok=0
+	shift 2
+	out=$(mktemp)
+	timeout -k 5 60 "$MINIVMM" -accel tcg -nographic -no-reboot "$@" </dev/null >"$out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q -- "$pattern" "$out"; then
+		echo "$name: refused ($(grep -m1 -- "$pattern" "$out"))"
+	else
+		echo "$name: exit status $rc, want a clear error matching '$pattern':"
+		head -n 5 "$out"
+		ok=1
+	fi
+	rm -f "$out"
+	return $ok
+}

@@ -68,18 +68,7 @@ fi
 
 # expect_error NAME PATTERN ARGS...: minivmm refuses with one clear line
 expect_error() {
-	local name=$1 pattern=$2
-	shift 2
-	timeout -k 5 60 "$MINIVMM" -accel tcg -nographic -no-reboot -bios "$BIOS" "$@" \
-		</dev/null >"$work/err.out" 2>&1
-	local rc=$?
-	if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "$pattern" "$work/err.out"; then
-		echo "$name: refused ($(grep -m1 "$pattern" "$work/err.out"))"
-	else
-		echo "$name: exit status $rc, want a clear error matching '$pattern':"
-		head -n 5 "$work/err.out"
-		status=1
-	fi
+	linux_expect_refusal "$1" "$2" -bios "$BIOS" "${@:3}" || status=1
 }
 head -c 4096 "$KIT/bzImage" >"$work/truncated"
 expect_error truncated "file ends" -m 256M -kernel "$work/truncated"
