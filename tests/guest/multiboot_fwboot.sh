@@ -22,13 +22,16 @@ for f in "$BIOS" "$ROM"; do
 done
 
 # fw_run NAME OUT ARGS...: minivmm through SeaBIOS; OUT gets what the
-# guest printed (SeaBIOS' own lines up to "Booting from ROM.." dropped)
+# guest printed (SeaBIOS' own lines up to "Booting from ROM.." dropped).
+# SeaBIOS' serial console flushes lazily: the rest of that line (".\r\n")
+# comes out only if SeaBIOS runs again (a timer tick) before the option ROM
+# leaves real mode, so it may or may not precede the guest's first line.
 fw_run() {
 	local name=$1 out=$2
 	shift 2
 	need_guest "$name"
 	run_minivmm "$GUESTS/$name.elf" "$out.raw" -accel tcg -bios "$BIOS" "$@"
-	tr -d '\r' <"$out.raw" | sed -n '/Booting from ROM\.\./,$p' | sed '1s/.*Booting from ROM\.\.//' >"$out"
+	tr -d '\r' <"$out.raw" | sed -n '/Booting from ROM\.\./,$p' | sed -e '1s/.*Booting from ROM\.\.\.\{0,1\}//' -e '1{/^$/d}' >"$out"
 }
 
 status=0
