@@ -38,8 +38,6 @@ struct blk_engine;
 
 struct blk_engine_ops {
 	void (*submit)(struct blk_engine *e, struct blk_aio *list);
-	/* Do one I/O and wait for it */
-	int (*run)(struct blk_engine *e, struct blk_aio *a);
 	void (*destroy)(struct blk_engine *e);
 };
 
@@ -58,15 +56,20 @@ static inline void blk_engine_submit(struct blk_engine *e, struct blk_aio *list)
 		e->ops->submit(e, list);
 }
 
-static inline int blk_engine_run(struct blk_engine *e, struct blk_aio *a)
-{
-	return e->ops->run(e, a);
-}
-
 /* The system calls for one I/O, on the calling thread: whole transfers
  * (short ones are continued), 0 or a negative errno.  done_bytes of a
  * READ/WRITE are already moved (an engine finishing a short transfer). */
 int blk_aio_execute(const struct blk_aio *a, uint64_t done_bytes);
+
+/* Do one I/O and wait for it.  Whatever the engine, the caller makes the
+ * system calls itself: it is a thread that may block (a worker, or the
+ * opening thread), and a hand-off to another thread and back would only
+ * add to the wait. */
+static inline int blk_engine_run(struct blk_engine *e, struct blk_aio *a)
+{
+	(void)e;
+	return blk_aio_execute(a, 0);
+}
 
 /* Bytes in an iovec */
 uint64_t iov_length(const struct iovec *iov, unsigned cnt);

@@ -1,5 +1,5 @@
 /* aio=threads: each I/O is a job for the worker pool, which makes the
- * system calls; waiting for one is making them on the calling thread. */
+ * system calls. */
 #include "block/aio.h"
 
 #include <errno.h>
@@ -33,12 +33,6 @@ static void threads_submit(struct blk_engine *e, struct blk_aio *list)
 	blk_pool_queue(t->pool, first, last);
 }
 
-static int threads_run(struct blk_engine *e, struct blk_aio *a)
-{
-	(void)e;
-	return blk_aio_execute(a, 0);
-}
-
 static void threads_destroy(struct blk_engine *e)
 {
 	free(e);
@@ -46,7 +40,6 @@ static void threads_destroy(struct blk_engine *e)
 
 static const struct blk_engine_ops threads_ops = {
 	.submit = threads_submit,
-	.run = threads_run,
 	.destroy = threads_destroy,
 };
 

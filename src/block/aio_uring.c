@@ -1,5 +1,5 @@
-/* aio=io_uring: I/O goes to the kernel through one ring per disk.  Any
- * thread may submit (the submission side is under a lock); one reaper
+/* aio=io_uring: asynchronous I/O goes to the kernel through one ring per
+ * disk.  Any thread may submit (the submission side is under a lock); one reaper
  * thread takes completions and calls done, finishing a short transfer
  * itself with the system calls.  No more I/Os are in the kernel than the
  * completion ring holds, so it never overflows (an overflowing ring makes
@@ -27,14 +27,6 @@ struct uring_engine {
 	pthread_mutex_t sq_lock;
 	unsigned in_kernel, max_in_kernel;
 	struct blk_aio *backlog, *backlog_tail;
-};
-
-/* blk_engine_run's wait */
-struct uring_waiter {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	int ret;
 };
 
 static void uring_prep(struct io_uring_sqe *sqe, struct blk_aio *a)
@@ -157,33 +149,6 @@ static void *uring_reaper(void *opaque)
 	}
 }
 
-static void uring_sync_done(struct blk_aio *a, int ret)
-{
-	struct uring_waiter *w = a->opaque;
-	pthread_mutex_lock(&w->lock);
-	w->ret = ret;
-	w->done = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-}
-
-static int uring_run(struct blk_engine *e, struct blk_aio *a)
-{
-	struct uring_waiter w = { .lock = PTHREAD_MUTEX_INITIALIZER,
-				  .cond = PTHREAD_COND_INITIALIZER };
-	a->done = uring_sync_done;
-	a->opaque = &w;
-	a->next = NULL;
-	uring_submit(e, a);
-	pthread_mutex_lock(&w.lock);
-	while (!w.done)
-		pthread_cond_wait(&w.cond, &w.lock);
-	pthread_mutex_unlock(&w.lock);
-	pthread_cond_destroy(&w.cond);
-	pthread_mutex_destroy(&w.lock);
-	return w.ret;
-}
-
 /* Called once nothing is in flight (the block layer has drained) */
 static void uring_destroy(struct blk_engine *e)
 {
@@ -203,7 +168,6 @@ static void uring_destroy(struct blk_engine *e)
 
 static const struct blk_engine_ops uring_ops = {
 	.submit = uring_submit,
-	.run = uring_run,
 	.destroy = uring_destroy,
 };
 

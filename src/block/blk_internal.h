@@ -15,6 +15,7 @@
 
 #include "block/aio.h"
 #include "block/block.h"
+#include "block/bounce.h"
 #include "block/pool.h"
 
 #define container_of_blk(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -23,6 +24,7 @@
 struct blk_ctx {
 	struct blk_pool pool;
 	struct blk_engine *engine;
+	struct bounce_pool bounce;	/* the file nodes' O_DIRECT bounce buffers */
 	bool direct;		/* open files with O_DIRECT (backing files too) */
 	bool no_flush;		/* cache=unsafe: nothing is ever synced */
 };
@@ -70,8 +72,9 @@ struct blk_io {
 	struct blk_io *next;	/* plugged, or a batch */
 	struct blk_job job;
 	struct blk_aio aio;
-	/* the file node's bounce buffer (O_DIRECT and unaligned buffers) */
+	/* the file node's bounce buffer (O_DIRECT: unaligned or scattered) */
 	void *bounce;
+	struct bounce_pool *bounce_pool;	/* where it goes back */
 	uint64_t bounce_offset, bounce_len;
 	struct iovec bounce_iov;
 };

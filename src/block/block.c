@@ -101,6 +101,7 @@ static int blk_ctx_init(struct blk_ctx *ctx, const struct drive_config *cfg)
 		blk_pool_destroy(&ctx->pool);
 		return ret;
 	}
+	bounce_pool_init(&ctx->bounce);
 	ctx->direct = cfg->direct;
 	ctx->no_flush = cfg->no_flush;
 	return 0;
@@ -110,6 +111,7 @@ static void blk_ctx_destroy(struct blk_ctx *ctx)
 {
 	ctx->engine->ops->destroy(ctx->engine);
 	blk_pool_destroy(&ctx->pool);
+	bounce_pool_destroy(&ctx->bounce);
 }
 
 int blk_open(const struct drive_config *cfg, struct blk **out)

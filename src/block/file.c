@@ -3,7 +3,10 @@
  * aligned to what the file system or device says; what is not aligned goes
  * through a bounce buffer, and a write that covers part of an aligned
  * block reads the rest of it first (read-modify-write, under a lock that
- * keeps other writes out of the way). */
+ * keeps other writes out of the way).  A transfer scattered over many
+ * small buffers (a guest's user pages) is bounced too: the kernel passes
+ * O_DIRECT buffers to the device piece by piece, and on a virtual host
+ * disk each piece costs more than copying it does. */
 #include "blk_internal.h"
 
 #include <errno.h>
@@ -21,6 +24,12 @@
 
 /* Alignment when the kernel does not say (statx DIOALIGN) */
 #define FILE_DEFAULT_DIO_ALIGN 4096
+/* Scattered: at least FILE_SCATTER_MIN_SEGS buffers averaging under
+ * FILE_SCATTER_SEG_BYTES.  Measured on a cloud VM's virtio disk, reading
+ * 1 MiB into 256 separate pages took 450-500 us against 160-210 us into
+ * one buffer; copying 1 MiB out of it took another 100 us. */
+#define FILE_SCATTER_MIN_SEGS 16
+#define FILE_SCATTER_SEG_BYTES 8192
 /* write-zeroes by writing, when fallocate cannot */
 #define FILE_ZERO_CHUNK (1u << 20)
 
@@ -62,6 +71,13 @@ static bool file_aligned(const struct file_node *f, uint64_t offset, uint64_t le
 	return true;
 }
 
+/* O_DIRECT on many small buffers: cheaper through a bounce buffer */
+static bool file_scattered(const struct file_node *f, uint64_t len, unsigned cnt)
+{
+	return f->off_align > 1 && cnt >= FILE_SCATTER_MIN_SEGS &&
+	       len < (uint64_t)cnt * FILE_SCATTER_SEG_BYTES;
+}
+
 static int file_aio(struct file_node *f, enum blk_aio_op op, uint64_t offset,
 		    const struct iovec *iov, unsigned cnt, int rw_flags)
 {
@@ -77,42 +93,49 @@ static int file_aio_buf(struct file_node *f, enum blk_aio_op op, uint64_t offset
 	return file_aio(f, op, offset, &iov, 1, rw_flags);
 }
 
+/* Aligned for any device (2 MiB) */
 static void *file_bounce_alloc(const struct file_node *f, uint64_t len)
 {
-	void *buf;
-	size_t align = f->mem_align < 4096 ? 4096 : f->mem_align;
-	return posix_memalign(&buf, align, len) ? NULL : buf;
+	return bounce_get(&f->n.ctx->bounce, len);
+}
+
+static void file_bounce_free(const struct file_node *f, void *buf, uint64_t len)
+{
+	bounce_put(&f->n.ctx->bounce, buf, len);
 }
 
 static int file_read(struct bnode *n, uint64_t offset, const struct iovec *iov, unsigned cnt)
 {
 	struct file_node *f = to_file(n);
 	uint64_t len = iov_length(iov, cnt);
-	if (file_aligned(f, offset, len, iov, cnt))
-		return file_aio(f, BLK_AIO_READ, offset, iov, cnt, 0);
+	bool aligned = file_aligned(f, offset, len, iov, cnt);
 	uint64_t start = align_down(offset, f->off_align);
 	uint64_t end = align_up(offset + len, f->off_align);
-	void *buf = file_bounce_alloc(f, end - start);
+	void *buf = NULL;
+	if (!aligned || file_scattered(f, len, cnt))
+		buf = file_bounce_alloc(f, end - start);
+	if (!buf && aligned)	/* a scattered read can do without */
+		return file_aio(f, BLK_AIO_READ, offset, iov, cnt, 0);
 	if (!buf)
 		return -ENOMEM;
 	int ret = file_aio_buf(f, BLK_AIO_READ, start, buf, end - start, 0);
 	if (ret == 0)
 		iov_from_buf(iov, cnt, 0, (char *)buf + (offset - start), len);
-	free(buf);
+	file_bounce_free(f, buf, end - start);
 	return ret;
 }
 
 /* A write through a bounce buffer; the partial aligned blocks at either
- * end are read first */
+ * end are read first.  An aligned (scattered) one can do without. */
 static int file_write_bounced(struct file_node *f, uint64_t offset, const struct iovec *iov,
-			      unsigned cnt, uint64_t len, int rw_flags)
+			      unsigned cnt, uint64_t len, int rw_flags, bool aligned)
 {
 	unsigned a = f->off_align;
 	uint64_t start = align_down(offset, a), end = align_up(offset + len, a);
 	char *buf = file_bounce_alloc(f, end - start);
 	int ret = 0;
 	if (!buf)
-		return -ENOMEM;
+		return aligned ? file_aio(f, BLK_AIO_WRITE, offset, iov, cnt, rw_flags) : -ENOMEM;
 	if (start != offset)
 		ret = file_aio_buf(f, BLK_AIO_READ, start, buf, a, 0);
 	if (ret == 0 && end != offset + len && (end - a != start || start == offset))
@@ -121,7 +144,7 @@ static int file_write_bounced(struct file_node *f, uint64_t offset, const struct
 		iov_to_buf(iov, cnt, 0, buf + (offset - start), len);
 		ret = file_aio_buf(f, BLK_AIO_WRITE, start, buf, end - start, rw_flags);
 	}
-	free(buf);
+	file_bounce_free(f, buf, end - start);
 	return ret;
 }
 
@@ -140,10 +163,11 @@ static int file_write(struct bnode *n, uint64_t offset, const struct iovec *iov,
 		pthread_rwlock_wrlock(&f->rmw_lock);
 	else
 		pthread_rwlock_rdlock(&f->rmw_lock);
-	if (file_aligned(f, offset, len, iov, cnt))
+	bool aligned = file_aligned(f, offset, len, iov, cnt);
+	if (aligned && !file_scattered(f, len, cnt))
 		ret = file_aio(f, BLK_AIO_WRITE, offset, iov, cnt, rw_flags);
 	else
-		ret = file_write_bounced(f, offset, iov, cnt, len, rw_flags);
+		ret = file_write_bounced(f, offset, iov, cnt, len, rw_flags, aligned);
 	pthread_rwlock_unlock(&f->rmw_lock);
 	return ret;
 }
@@ -217,7 +241,7 @@ static void file_aio_done(struct blk_aio *a, int ret)
 		if (ret == 0 && io->op == BLK_OP_READ)
 			iov_from_buf(io->req->iov, io->req->iovcnt, 0,
 				     (char *)io->bounce + (io->offset - io->bounce_offset), io->len);
-		free(io->bounce);
+		bounce_put(io->bounce_pool, io->bounce, io->bounce_len);
 		io->bounce = NULL;
 	}
 	blk_io_done(io, ret);
@@ -244,13 +268,18 @@ static bool file_start(struct bnode *n, struct blk_io *io, struct blk_aio **batc
 		 * synchronous path, so every write takes it there */
 		if (io->op == BLK_OP_WRITE && f->off_align > BLK_SECTOR_SIZE)
 			return false;
-		if (file_aligned(f, io->offset, io->len, a->iov, a->iovcnt))
+		bool aligned = file_aligned(f, io->offset, io->len, a->iov, a->iovcnt);
+		if (aligned && !file_scattered(f, io->len, a->iovcnt))
 			break;
 		io->bounce_offset = align_down(io->offset, f->off_align);
 		io->bounce_len = align_up(io->offset + io->len, f->off_align) - io->bounce_offset;
 		io->bounce = file_bounce_alloc(f, io->bounce_len);
-		if (!io->bounce)
+		if (!io->bounce) {
+			if (aligned)	/* a scattered one can do without */
+				break;
 			return false;
+		}
+		io->bounce_pool = &f->n.ctx->bounce;
 		if (io->op == BLK_OP_WRITE)
 			iov_to_buf(a->iov, a->iovcnt, 0, io->bounce, io->len);
 		io->bounce_iov = (struct iovec){ io->bounce, io->bounce_len };

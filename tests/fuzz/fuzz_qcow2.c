@@ -28,6 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * waited-for I/O on the calling thread */
 	if (blk_pool_init(&ctx.pool, 1) < 0 || blk_engine_threads_new(&ctx.pool, &ctx.engine) < 0)
 		abort();
+	bounce_pool_init(&ctx.bounce);
 	ctx.no_flush = true;
 	return 0;
 }

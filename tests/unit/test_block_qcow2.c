@@ -948,9 +948,54 @@ TEST(refcount_table_grows)
 	free(buf);
 }
 
+/* cache=none: guest-like buffers (4 KiB pages, none adjacent) in the
+ * clusters' data and in what allocating writes copy on write */
+TEST(direct_scattered)
+{
+	NEED_QEMU_IMG();
+	const uint64_t size = 16 * MiB, piece = 4096;
+	const unsigned npieces = 64;
+	const char *path = blk_test_path("direct.qcow2");
+	CHECK_EQ(blk_test_sh("qemu-img create -q -f qcow2 '%s' %llu", path,
+			     (unsigned long long)size),
+		 0);
+	struct drive_config cfg = qcow2_drive(path);
+	cfg.direct = true;
+	cfg.cache = DRIVE_CACHE_NONE;
+	cfg.aio = DRIVE_AIO_IO_URING;
+	struct blk *b = NULL;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	if (!b)
+		return;
+	uint8_t *mirror = calloc(1, size), *mem = aligned_alloc(piece, 2 * npieces * piece);
+	struct iovec iov[64];
+	for (unsigned i = 0; i < npieces; i++)
+		iov[i] = (struct iovec){ mem + 2 * (npieces - 1 - i) * piece, piece };
+	/* whole clusters, and ranges straddling them (from 12 KiB in) */
+	static const uint64_t offs[] = { 0, 3 * MiB + 12288, 7 * MiB, 3 * MiB + 12288 - 65536 };
+	for (unsigned k = 0; k < 4; k++) {
+		for (unsigned i = 0; i < npieces; i++) {
+			blk_test_pattern(iov[i].iov_base, piece, offs[k] + i * piece, k + 1);
+			memcpy(mirror + offs[k] + i * piece, iov[i].iov_base, piece);
+		}
+		CHECK_EQ(blk_test_iov(b, BLK_OP_WRITE, 0, offs[k], iov, npieces), 0);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		memset(mem, 0xee, 2 * npieces * piece);
+		CHECK_EQ(blk_test_iov(b, BLK_OP_READ, 0, offs[k], iov, npieces), 0);
+		for (unsigned i = 0; i < npieces; i++)
+			CHECK(!memcmp(iov[i].iov_base, mirror + offs[k] + i * piece, piece));
+	}
+	blk_close(b);
+	CHECK_EQ(qemu_img_check(path), 0);
+	CHECK(image_equals(path, mirror, size));
+	free(mem);
+	free(mirror);
+}
+
 RUN_TESTS(T(v3_default), T(v2_default), T(cluster_sizes), T(refcount_widths), T(lazy_refcounts),
 	  T(preallocated_metadata), T(dirty_image_rebuilt), T(dirty_image_wild_refcounts), T(snapshots_kept),
 	  T(compressed_zlib_zstd), T(backing_chain), T(backing_probed), T(concurrent_writers),
 	  T(large_virtual_size),
 	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime),
-	  T(autoclear_cleared), T(refcount_table_grows))
+	  T(autoclear_cleared), T(refcount_table_grows), T(direct_scattered))

@@ -837,10 +837,97 @@ TEST(completion_submits_io_uring)
 	completion_submits(DRIVE_AIO_IO_URING);
 }
 
+/* O_DIRECT transfers scattered over many small buffers go through bounce
+ * buffers: every byte lands where its iovec says, with more requests in
+ * flight than the disk keeps buffers for, and one larger than a kept one */
+static void scattered_direct(enum drive_aio aio)
+{
+	const uint64_t size = 8 * MiB, piece = 4096;
+	const unsigned inflight = 12, npieces = 64, nbig = 768;	/* 256 KiB each; 3 MiB */
+	const char *path = make_file("scatter.img", size, true);
+	struct drive_config cfg = blk_test_drive(path);
+	cfg.aio = aio;
+	cfg.direct = true;
+	cfg.cache = DRIVE_CACHE_NONE;
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	if (!b)
+		return;
+	uint8_t *mirror = malloc(size), *mem = aligned_alloc(piece, 2 * nbig * piece);
+	struct iovec *iov = calloc(inflight * npieces + nbig, sizeof(*iov));
+	struct blk_request req[12];
+	blk_test_pattern(mirror, size, 0, 0);
+
+	for (int round = 0; round < 4; round++) {
+		/* pieces taken backwards, every other page: nothing adjacent */
+		bool writing = round % 2 == 0;
+		struct blk_batch batch;
+		blk_batch_init(&batch);
+		blk_plug(b);
+		for (unsigned r = 0; r < inflight; r++) {
+			struct iovec *v = iov + r * npieces;
+			uint64_t off = (uint64_t)(r * 5 + round) % 30 * npieces * piece;
+			for (unsigned i = 0; i < npieces; i++)
+				v[i] = (struct iovec){ mem + (2 * (r * npieces + npieces - 1 - i)) * piece,
+						       piece };
+			if (writing)
+				for (unsigned i = 0; i < npieces; i++) {
+					blk_test_pattern(v[i].iov_base, piece, off + i * piece, 10 + round);
+					memcpy(mirror + off + i * piece, v[i].iov_base, piece);
+				}
+			else
+				for (unsigned i = 0; i < npieces; i++)
+					memset(v[i].iov_base, 0xee, piece);
+			req[r] = (struct blk_request){ .op = writing ? BLK_OP_WRITE : BLK_OP_READ,
+						       .offset = off, .iov = v, .iovcnt = npieces };
+			blk_batch_submit(b, &batch, &req[r]);
+		}
+		blk_unplug(b);
+		CHECK_EQ(blk_batch_wait(&batch), 0);
+		if (!writing)
+			for (unsigned r = 0; r < inflight; r++)
+				for (unsigned i = 0; i < npieces; i++)
+					CHECK(!memcmp(req[r].iov[i].iov_base,
+						      mirror + req[r].offset + i * piece, piece));
+	}
+
+	/* 3 MiB in 768 pieces, written and read back */
+	struct iovec *big = iov + inflight * npieces;
+	for (unsigned i = 0; i < nbig; i++)
+		big[i] = (struct iovec){ mem + (2 * (nbig - 1 - i)) * piece, piece };
+	for (unsigned i = 0; i < nbig; i++) {
+		blk_test_pattern(big[i].iov_base, piece, 4 * MiB + i * piece, 99);
+		memcpy(mirror + 4 * MiB + i * piece, big[i].iov_base, piece);
+	}
+	CHECK_EQ(blk_test_iov(b, BLK_OP_WRITE, 0, 4 * MiB, big, nbig), 0);
+	memset(mem, 0, 2 * nbig * piece);
+	CHECK_EQ(blk_test_iov(b, BLK_OP_READ, 0, 4 * MiB, big, nbig), 0);
+	bool same = true;
+	for (unsigned i = 0; i < nbig && same; i++)
+		same = !memcmp(big[i].iov_base, mirror + 4 * MiB + i * piece, piece);
+	CHECK(same);
+	blk_close(b);
+	CHECK(file_equals(path, 0, mirror, size));
+	free(iov);
+	free(mem);
+	free(mirror);
+}
+
+TEST(scattered_direct_threads)
+{
+	scattered_direct(DRIVE_AIO_THREADS);
+}
+
+TEST(scattered_direct_io_uring)
+{
+	scattered_direct(DRIVE_AIO_IO_URING);
+}
+
 RUN_TESTS(T(rw_threads), T(rw_io_uring), T(rw_direct_threads), T(rw_direct_io_uring),
 	  T(many_threads_threads), T(many_threads_io_uring), T(deep_queue_threads),
 	  T(deep_queue_io_uring), T(plug_threads), T(plug_io_uring),
 	  T(discard_threads), T(discard_io_uring), T(detect_zeroes), T(readonly),
 	  T(probe_guessed_raw), T(open_errors), T(odd_size), T(large_threads), T(large_io_uring),
 	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes),
-	  T(completion_submits_threads), T(completion_submits_io_uring))
+	  T(completion_submits_threads), T(completion_submits_io_uring),
+	  T(scattered_direct_threads), T(scattered_direct_io_uring))
