@@ -11,12 +11,13 @@
 #   rand read  BENCH_IO_READS (default 2000) 4 KiB O_DIRECT reads, one at
 #              a time (queue depth 1), at random offsets in what was written
 # on raw and on qcow2; MB/s (MiB/s), IOPS and minivmm/QEMU ratios (above 1:
-# minivmm is faster).  BENCH_IO_RUNS=N runs each N times and keeps the best.
+# minivmm is faster).  BENCH_IO_RUNS=N (default 5) runs each N times, the two engines
+# taking turns, and keeps the best.
 . "$(dirname "$0")/../tests/guest/linux.bash"
 . "$(dirname "$0")/../tests/guest/virtio.bash"
 linux_kit
 READS=${BENCH_IO_READS:-2000}
-RUNS=${BENCH_IO_RUNS:-1}
+RUNS=${BENCH_IO_RUNS:-5}
 TIMEOUT=${BENCH_IO_TIMEOUT:-900}
 OPTS="cache=none,aio=io_uring,detect-zeroes=off"
 # O_DIRECT needs a real file system (/tmp may be tmpfs)
@@ -52,17 +53,27 @@ one() {
 		END { printf "%.1f %.1f %.0f\n", w, r, i }' "$out"
 }
 
-# best ENGINE FORMAT: the best of RUNS for each figure
+# max A B: the larger number
+max() { awk -v x="$1" -v y="$2" 'BEGIN { print (y > x ? y : x) }'; }
+
+# best FORMAT ENGINE...: the best of RUNS for each figure and engine, one
+# line each; the engines take turns, so that the host disk's drift over
+# the minutes of a run (cloud disks vary a lot) falls on each alike
 best() {
-	local i line w=0 r=0 iops=0
+	local fmt=$1 i e line a b c
+	shift
+	declare -A w r iops
+	for e in "$@"; do w[$e]=0 r[$e]=0 iops[$e]=0; done
 	for ((i = 0; i < RUNS; i++)); do
-		line=$(one "$1" "$2") || return 1
-		read -r a b c <<<"$line"
-		w=$(awk -v x="$w" -v y="$a" 'BEGIN { print (y > x ? y : x) }')
-		r=$(awk -v x="$r" -v y="$b" 'BEGIN { print (y > x ? y : x) }')
-		iops=$(awk -v x="$iops" -v y="$c" 'BEGIN { print (y > x ? y : x) }')
+		for e in "$@"; do
+			line=$(one "$e" "$fmt") || return 1
+			read -r a b c <<<"$line"
+			w[$e]=$(max "${w[$e]}" "$a")
+			r[$e]=$(max "${r[$e]}" "$b")
+			iops[$e]=$(max "${iops[$e]}" "$c")
+		done
 	done
-	echo "$w $r $iops"
+	for e in "$@"; do echo "${w[$e]} ${r[$e]} ${iops[$e]}"; done
 }
 
 have_qemu=0
@@ -70,10 +81,13 @@ command -v qemu-system-x86_64 >/dev/null && have_qemu=1
 printf '%-6s %-9s %15s %15s %15s\n' format engine "seq write MB/s" "seq read MB/s" "rand read IOPS"
 status=0
 for fmt in raw qcow2; do
-	m=$(best minivmm "$fmt") || { status=1; continue; }
+	engines=(minivmm)
+	[ $have_qemu = 1 ] && engines+=(qemu)
+	lines=$(best "$fmt" "${engines[@]}") || { status=1; continue; }
+	m=$(sed -n 1p <<<"$lines")
 	printf '%-6s %-9s %15s %15s %15s\n' "$fmt" minivmm $m
 	[ $have_qemu = 1 ] || continue
-	q=$(best qemu "$fmt") || { status=1; continue; }
+	q=$(sed -n 2p <<<"$lines")
 	printf '%-6s %-9s %15s %15s %15s\n' "$fmt" qemu-tcg $q
 	read -r mw mr mi <<<"$m"
 	read -r qw qr qi <<<"$q"
