@@ -11,8 +11,8 @@
 #   rand read  BENCH_IO_READS (default 2000) 4 KiB O_DIRECT reads, one at
 #              a time (queue depth 1), at random offsets in what was written
 # on raw and on qcow2; MB/s (MiB/s), IOPS and minivmm/QEMU ratios (above 1:
-# minivmm is faster).  BENCH_IO_RUNS=N (default 5) runs each N times, the two engines
-# taking turns, and keeps the best.
+# minivmm is faster).  BENCH_IO_RUNS=N (default 5) boots each N times, the
+# two engines taking turns, and shows the medians.
 . "$(dirname "$0")/../tests/guest/linux.bash"
 . "$(dirname "$0")/../tests/guest/virtio.bash"
 linux_kit
@@ -53,27 +53,30 @@ one() {
 		END { printf "%.1f %.1f %.0f\n", w, r, i }' "$out"
 }
 
-# max A B: the larger number
-max() { awk -v x="$1" -v y="$2" 'BEGIN { print (y > x ? y : x) }'; }
+# median: the median of the numbers on standard input
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-# best FORMAT ENGINE...: the best of RUNS for each figure and engine, one
-# line each; the engines take turns, so that the host disk's drift over
-# the minutes of a run (cloud disks vary a lot) falls on each alike
-best() {
-	local fmt=$1 i e line a b c
+# medians FORMAT ENGINE...: the median of RUNS boots for each figure and
+# engine, one line each.  The engines take turns, so that the host disk's
+# drift over the minutes of a run (cloud disks vary a lot) falls on each
+# alike; medians, because a boot's figures also depend on where the
+# guest's allocator happens to put dd's buffer (KASLR), which scatters
+# some boots' reads over 256 separate pages.
+medians() {
+	local fmt=$1 i e line
 	shift
-	declare -A w r iops
-	for e in "$@"; do w[$e]=0 r[$e]=0 iops[$e]=0; done
+	declare -A all
 	for ((i = 0; i < RUNS; i++)); do
 		for e in "$@"; do
 			line=$(one "$e" "$fmt") || return 1
-			read -r a b c <<<"$line"
-			w[$e]=$(max "${w[$e]}" "$a")
-			r[$e]=$(max "${r[$e]}" "$b")
-			iops[$e]=$(max "${iops[$e]}" "$c")
+			all[$e]+="$line"$'\n'
 		done
 	done
-	for e in "$@"; do echo "${w[$e]} ${r[$e]} ${iops[$e]}"; done
+	for e in "$@"; do
+		echo "$(awk 'NF { print $1 }' <<<"${all[$e]}" | median)" \
+			"$(awk 'NF { print $2 }' <<<"${all[$e]}" | median)" \
+			"$(awk 'NF { print $3 }' <<<"${all[$e]}" | median)"
+	done
 }
 
 have_qemu=0
@@ -83,7 +86,7 @@ status=0
 for fmt in raw qcow2; do
 	engines=(minivmm)
 	[ $have_qemu = 1 ] && engines+=(qemu)
-	lines=$(best "$fmt" "${engines[@]}") || { status=1; continue; }
+	lines=$(medians "$fmt" "${engines[@]}") || { status=1; continue; }
 	m=$(sed -n 1p <<<"$lines")
 	printf '%-6s %-9s %15s %15s %15s\n' "$fmt" minivmm $m
 	[ $have_qemu = 1 ] || continue

@@ -77,6 +77,11 @@ struct blk_io {
 	struct bounce_pool *bounce_pool;	/* where it goes back */
 	uint64_t bounce_offset, bounce_len;
 	struct iovec bounce_iov;
+	/* Called as the I/O ends, before it completes: a format node's hold
+	 * on what a read it started reaches (qcow2: clusters that must not
+	 * change hands meanwhile) */
+	void (*release)(struct blk_io *io);
+	void *release_arg;
 };
 
 void blk_io_done(struct blk_io *io, int ret);

@@ -316,6 +316,8 @@ void blk_io_done(struct blk_io *io, int ret)
 {
 	struct blk *b = io->b;
 	struct blk_request *req = io->req;
+	if (io->release)
+		io->release(io);
 	free(io);
 	req->complete(req, ret);
 	pthread_mutex_lock(&b->lock);

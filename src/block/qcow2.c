@@ -68,6 +68,7 @@ static void qcow2_free_state(struct qcow2 *s)
 	pthread_mutex_destroy(&s->dc_lock);
 	pthread_rwlock_destroy(&s->free_lock);
 	pthread_cond_destroy(&s->alloc_done);
+	pthread_cond_destroy(&s->async_idle);
 	free(s);
 }
 
@@ -418,6 +419,7 @@ static void qcow2_close(struct bnode *n);
 
 static const struct bnode_ops qcow2_ops = {
 	.read = qcow2_read,
+	.start = qcow2_start,
 	.write = qcow2_write,
 	.flush = qcow2_flush,
 	.discard = qcow2_discard,
@@ -446,6 +448,7 @@ int qcow2_open(struct blk_ctx *ctx, struct bnode *file, bool readonly, unsigned 
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->dc_lock, NULL);
 	pthread_cond_init(&s->alloc_done, NULL);
+	pthread_cond_init(&s->async_idle, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* a flush waiting to give clusters back is not starved by readers */

@@ -173,9 +173,15 @@ struct qcow2 {
 	/* lock: all metadata above and below.  free_lock: held shared by
 	 * every data transfer, exclusively while freed clusters are given
 	 * back (so no transfer reaches a cluster that has changed hands).
-	 * Order: free_lock, then lock. */
+	 * Order: free_lock, then lock.  Reads started from the submitting
+	 * thread (qcow2_start) count in async_reads instead, under lock;
+	 * giving clusters back waits for them to end (async_idle), and
+	 * refuses new ones meanwhile (freeing). */
 	pthread_mutex_t lock;
 	pthread_rwlock_t free_lock;
+	unsigned async_reads;
+	bool freeing;
+	pthread_cond_t async_idle;
 	pthread_cond_t alloc_done;
 	struct qcow2_alloc *allocs;
 	struct qcow2_free *frees;	/* waiting for the tables to reach the disk */
@@ -279,6 +285,8 @@ struct qcow2_map {
 enum qcow2_cluster_type qcow2_entry_type(const struct qcow2 *s, uint64_t entry);
 /* What guest [offset, offset + max) maps to, as far as it goes alike */
 int qcow2_map(struct qcow2 *s, uint64_t offset, uint64_t max, struct qcow2_map *map);
+/* qcow2_map at offset needs no I/O (its L2 table is cached, or none) */
+bool qcow2_map_cached(const struct qcow2 *s, uint64_t offset);
 /* The L2 table for a guest offset, writable (allocated, refcount one);
  * pinned in the cache */
 int qcow2_l2_writable(struct qcow2 *s, uint64_t offset, uint8_t **l2);
@@ -300,6 +308,7 @@ void qcow2_compressed_range(const struct qcow2 *s, uint64_t entry, uint64_t *off
 
 /* qcow2_io.c: the node's operations */
 int qcow2_read(struct bnode *n, uint64_t offset, const struct iovec *iov, unsigned cnt);
+bool qcow2_start(struct bnode *n, struct blk_io *io, struct blk_aio **batch);
 int qcow2_write(struct bnode *n, uint64_t offset, const struct iovec *iov, unsigned cnt,
 		unsigned flags);
 int qcow2_discard(struct bnode *n, uint64_t offset, uint64_t len);

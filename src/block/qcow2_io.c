@@ -110,6 +110,48 @@ int qcow2_read(struct bnode *n, uint64_t offset, const struct iovec *iov, unsign
 	return ret;
 }
 
+/* A read whose clusters lie one after the other in the file, with the L2
+ * table already cached, goes to the file node's engine from the
+ * submitting thread, as a raw file's read does: no worker is woken for
+ * it.  Everything else runs on the pool (qcow2_read). */
+static void qcow2_async_release(struct blk_io *io)
+{
+	struct qcow2 *s = io->release_arg;
+	pthread_mutex_lock(&s->lock);
+	if (--s->async_reads == 0 && s->freeing)
+		pthread_cond_broadcast(&s->async_idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool qcow2_start(struct bnode *n, struct blk_io *io, struct blk_aio **batch)
+{
+	struct qcow2 *s = to_qcow2(n);
+	if (io->op != BLK_OP_READ || !s->file->ops->start)
+		return false;
+	struct qcow2_map m;
+	bool mapped = false;
+	pthread_mutex_lock(&s->lock);
+	if (!s->freeing && qcow2_map_cached(s, io->offset) &&
+	    qcow2_map(s, io->offset, io->len, &m) == 0 && m.type == QCOW2_NORMAL &&
+	    m.len == io->len) {
+		s->async_reads++;
+		mapped = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!mapped)
+		return false;
+	uint64_t guest_offset = io->offset;
+	io->offset = m.host;
+	io->release = qcow2_async_release;
+	io->release_arg = s;
+	if (s->file->ops->start(s->file, io, batch))
+		return true;
+	io->offset = guest_offset;
+	io->release = NULL;
+	qcow2_async_release(io);
+	return false;
+}
+
 /* ---- writing ---- */
 
 static bool allocs_overlap(const struct qcow2 *s, uint64_t first, uint64_t end)

@@ -101,6 +101,15 @@ int qcow2_map(struct qcow2 *s, uint64_t offset, uint64_t max, struct qcow2_map *
 	return 0;
 }
 
+bool qcow2_map_cached(const struct qcow2 *s, uint64_t offset)
+{
+	uint64_t l1_index = offset >> (s->cluster_bits + s->l2_bits);
+	if (l1_index >= s->l1_size)
+		return true;
+	uint64_t table = s->l1[l1_index] & QCOW2_OFFSET_MASK;
+	return !table || qcow2_cache_holds(&s->l2_cache, table, 1);
+}
+
 int qcow2_l2_writable(struct qcow2 *s, uint64_t offset, uint8_t **l2)
 {
 	uint64_t l1_index = offset >> (s->cluster_bits + s->l2_bits);

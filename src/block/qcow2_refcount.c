@@ -525,6 +525,9 @@ int qcow2_apply_frees(struct qcow2 *s)
 	int ret = 0;
 	pthread_rwlock_wrlock(&s->free_lock);
 	pthread_mutex_lock(&s->lock);
+	s->freeing = true;
+	while (s->async_reads)
+		pthread_cond_wait(&s->async_idle, &s->lock);
 	struct qcow2_free *list = s->frees_ready;
 	s->frees_ready = NULL;
 	while (list) {
@@ -554,6 +557,7 @@ int qcow2_apply_frees(struct qcow2 *s)
 	pthread_mutex_lock(&s->dc_lock);
 	s->dc_valid = false;
 	pthread_mutex_unlock(&s->dc_lock);
+	s->freeing = false;
 	pthread_mutex_unlock(&s->lock);
 	pthread_rwlock_unlock(&s->free_lock);
 	return ret;

@@ -8,6 +8,7 @@
  * hold what they held.  Then the images minivmm must refuse. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "blk_test.h"
+#include "block/blk_internal.h"
 #include "test.h"
 
 #define KiB 1024ull
@@ -599,6 +601,77 @@ TEST(concurrent_writers)
 	}
 }
 
+/* A read started from the submitting thread holds the clusters it
+ * reaches: giving a discarded one back waits until the read has ended,
+ * and no new read starts that way meanwhile.  White-box: the node's start
+ * is called directly and the read left in flight (never handed to the
+ * engine) until the test ends it. */
+struct freeing_flush {
+	struct bnode *n;
+	atomic_bool done;
+	int ret;
+};
+
+static void *discard_and_flush(void *arg)
+{
+	struct freeing_flush *f = arg;
+	f->ret = f->n->ops->discard(f->n, 0, 65536);
+	if (f->ret == 0)
+		f->ret = f->n->ops->flush(f->n);
+	atomic_store(&f->done, true);
+	return NULL;
+}
+
+TEST(started_read_holds_clusters)
+{
+	NEED_QEMU_IMG();
+	const char *path = blk_test_path("held.qcow2");
+	CHECK_EQ(blk_test_sh("qemu-img create -q -f qcow2 '%s' 16M", path), 0);
+	struct blk_ctx ctx = { 0 };
+	CHECK_EQ(blk_pool_init(&ctx.pool, 2), 0);
+	CHECK_EQ(blk_engine_threads_new(&ctx.pool, &ctx.engine), 0);
+	bounce_pool_init(&ctx.bounce);
+	struct bnode *n = NULL;
+	CHECK_EQ(bnode_open_image(&ctx, path, DRIVE_FORMAT_QCOW2, false, 0, NULL, &n), 0);
+	if (!n)
+		return;
+	static uint8_t data[65536], back[65536];
+	memset(data, 0xaa, sizeof(data));
+	struct iovec wiov = { data, sizeof(data) }, riov = { back, sizeof(back) };
+	CHECK_EQ(n->ops->write(n, 0, &wiov, 1, 0), 0);
+	CHECK_EQ(n->ops->flush(n), 0);
+
+	struct blk_request req = { .op = BLK_OP_READ, .offset = 0, .iov = &riov, .iovcnt = 1 };
+	struct blk_io io = { .req = &req, .op = BLK_OP_READ, .offset = 0, .len = sizeof(back) };
+	struct blk_aio *batch = NULL;
+	CHECK(n->ops->start(n, &io, &batch));
+	CHECK(batch != NULL);
+	CHECK(io.release != NULL);
+
+	struct freeing_flush f = { .n = n };
+	pthread_t t;
+	pthread_create(&t, NULL, discard_and_flush, &f);
+	usleep(100 * 1000);
+	CHECK(!atomic_load(&f.done));	/* waiting for the read */
+	/* a read started now would reach a cluster on its way out */
+	struct blk_io io2 = io;
+	io2.release = NULL;
+	struct blk_aio *batch2 = NULL;
+	CHECK(!n->ops->start(n, &io2, &batch2));
+	io.release(&io);	/* the read ends */
+	pthread_join(t, NULL);
+	CHECK(atomic_load(&f.done));
+	CHECK_EQ(f.ret, 0);
+	/* discarded: zeroes now, through the pool's path */
+	CHECK_EQ(n->ops->read(n, 0, &riov, 1), 0);
+	CHECK(back[0] == 0 && !memcmp(back, back + 1, sizeof(back) - 1));
+	bnode_close(n);
+	ctx.engine->ops->destroy(ctx.engine);
+	blk_pool_destroy(&ctx.pool);
+	bounce_pool_destroy(&ctx.bounce);
+	CHECK_EQ(qemu_img_check(path), 0);
+}
+
 /* ---- far beyond 4 GiB ---- */
 
 /* Writes at offsets past 4 GiB (and past 2^32 sectors) land where they
@@ -998,4 +1071,4 @@ RUN_TESTS(T(v3_default), T(v2_default), T(cluster_sizes), T(refcount_widths), T(
 	  T(compressed_zlib_zstd), T(backing_chain), T(backing_probed), T(concurrent_writers),
 	  T(large_virtual_size),
 	  T(refuses_features), T(refuses_bad_headers), T(refuses_backing), T(corrupt_at_runtime),
-	  T(autoclear_cleared), T(refcount_table_grows), T(direct_scattered))
+	  T(autoclear_cleared), T(refcount_table_grows), T(direct_scattered), T(started_read_holds_clusters))
