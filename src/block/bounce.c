@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #define HUGE_SIZE (2ul << 20)
@@ -42,6 +43,10 @@ static void *bounce_map(size_t size)
 
 void *bounce_get(struct bounce_pool *p, size_t len)
 {
+	if (len < BOUNCE_HEAP_BELOW) {
+		void *buf;
+		return posix_memalign(&buf, BOUNCE_HEAP_BELOW, len) ? NULL : buf;
+	}
 	size_t size = bounce_map_size(len);
 	if (size == BOUNCE_KEEP_SIZE) {
 		void *buf = NULL;
@@ -57,6 +62,10 @@ void *bounce_get(struct bounce_pool *p, size_t len)
 
 void bounce_put(struct bounce_pool *p, void *buf, size_t len)
 {
+	if (len < BOUNCE_HEAP_BELOW) {
+		free(buf);
+		return;
+	}
 	size_t size = bounce_map_size(len);
 	if (size == BOUNCE_KEEP_SIZE) {
 		pthread_mutex_lock(&p->lock);

@@ -93,7 +93,7 @@ static int file_aio_buf(struct file_node *f, enum blk_aio_op op, uint64_t offset
 	return file_aio(f, op, offset, &iov, 1, rw_flags);
 }
 
-/* Aligned for any device (2 MiB) */
+/* Aligned for any file or device */
 static void *file_bounce_alloc(const struct file_node *f, uint64_t len)
 {
 	return bounce_get(&f->n.ctx->bounce, len);

@@ -1,5 +1,6 @@
 /* The O_DIRECT bounce buffers: 2 MiB-aligned, kept for reuse up to a
- * bound, larger ones mapped and unmapped each time */
+ * bound, larger ones mapped and unmapped each time, small ones from the
+ * heap */
 #include <stdint.h>
 #include <string.h>
 
@@ -12,12 +13,12 @@ TEST(aligned_and_reused)
 {
 	struct bounce_pool p;
 	bounce_pool_init(&p);
-	void *a = bounce_get(&p, 4096);
+	void *a = bounce_get(&p, BOUNCE_HEAP_BELOW);
 	CHECK(a != NULL);
 	CHECK_EQ((uintptr_t)a % (2 * MiB), 0);
-	memset(a, 0x5a, BOUNCE_KEEP_SIZE);
-	bounce_put(&p, a, 4096);
-	/* any size up to the kept one takes the kept buffer back */
+	memset(a, 0x5a, BOUNCE_HEAP_BELOW);
+	bounce_put(&p, a, BOUNCE_HEAP_BELOW);
+	/* any size from 64 KiB up to the kept one takes it back */
 	void *b = bounce_get(&p, BOUNCE_KEEP_SIZE);
 	CHECK(b == a);
 	bounce_put(&p, b, BOUNCE_KEEP_SIZE);
@@ -41,6 +42,19 @@ TEST(keeps_a_bounded_number)
 	bounce_pool_destroy(&p);
 }
 
+TEST(small_from_the_heap)
+{
+	struct bounce_pool p;
+	bounce_pool_init(&p);
+	uint8_t *a = bounce_get(&p, 512);
+	CHECK(a != NULL);
+	CHECK_EQ((uintptr_t)a % BOUNCE_HEAP_BELOW, 0);
+	memset(a, 2, 512);
+	bounce_put(&p, a, 512);
+	CHECK_EQ(p.nkept, 0);
+	bounce_pool_destroy(&p);
+}
+
 TEST(larger_than_kept)
 {
 	struct bounce_pool p;
@@ -56,4 +70,5 @@ TEST(larger_than_kept)
 	bounce_pool_destroy(&p);
 }
 
-RUN_TESTS(T(aligned_and_reused), T(keeps_a_bounded_number), T(larger_than_kept))
+RUN_TESTS(T(aligned_and_reused), T(keeps_a_bounded_number), T(small_from_the_heap),
+	  T(larger_than_kept))
