@@ -36,6 +36,10 @@ struct accel_ops {
 	const char *name;
 	/* Can this engine run on this host? Must not print anything. */
 	bool (*available)(void);
+	/* Optional: why the engine that is available here may not run an
+	 * ordinary PC guest (NULL when it can).  -accel without a choice
+	 * passes such an engine by; naming it gives a warning. */
+	const char *(*limitation)(void);
 	/* Create the VM side of the engine; vm->mem is set up already. */
 	int (*vm_create)(struct vm *vm);
 	int (*map_ram)(struct vm *vm, const struct mem_region *region);

@@ -18,6 +18,19 @@ DEBUG_EXIT=(-device isa-debug-exit,iobase=0xf4,iosize=4)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# need_kvm: ends the test as skipped (77) without a KVM that runs any PC
+# guest: no /dev/kvm, or PVM's (src/accel/kvm/kvm.c, kvm_limitation)
+need_kvm() {
+	if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "skipped: no /dev/kvm"
+		exit 77
+	fi
+	if [ -e /sys/module/kvm_pvm ]; then
+		echo "skipped: /dev/kvm is PVM (module kvm_pvm), which runs only guest kernels built for PVM"
+		exit 77
+	fi
+}
+
 need_guest() {
 	if [ ! -f "$GUESTS/$1.elf" ]; then
 		echo "FAIL: $GUESTS/$1.elf is missing (make -C guests)"

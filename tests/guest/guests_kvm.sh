@@ -4,10 +4,7 @@
 # guests' "ok" lines) and exit status 33.  Needs /dev/kvm.
 . "$(dirname "$0")/common.bash"
 
-if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "skipped: no /dev/kvm"
-	exit 77
-fi
+need_kvm
 status=0
 for name in modes exceptions exceptions32 rings paging; do
 	need_guest "$name"

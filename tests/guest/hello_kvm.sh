@@ -3,10 +3,7 @@
 # "Hello, world!\n" and leave through isa-debug-exit.  Needs /dev/kvm.
 . "$(dirname "$0")/common.bash"
 
-if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "skipped: no /dev/kvm"
-	exit 77
-fi
+need_kvm
 need_guest hello-exit
 printf 'Hello, world!\n' >"$WORK/expected"
 run_minivmm "$GUESTS/hello-exit.elf" "$WORK/minivmm.out" -accel kvm

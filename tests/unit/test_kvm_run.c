@@ -85,12 +85,20 @@ static bool kvm_vm_up(struct vm *vm, unsigned smp, struct port_log *log)
 	return true;
 }
 
-/* In a TEST: skip it without /dev/kvm, fail it when the VM cannot be set
- * up (kvm_vm_up) */
-#define NEED_KVM_VM(vm, smp, log)				\
+/* In a TEST: skip it without a KVM that runs any PC guest (these start
+ * in real mode) */
+#define NEED_KVM()						\
 	do {							\
 		if (!kvm_accel_ops.available())			\
 			SKIP("no /dev/kvm");			\
+		if (kvm_accel_ops.limitation())			\
+			SKIP(kvm_accel_ops.limitation());	\
+	} while (0)
+
+/* The same, and fail it when the VM cannot be set up (kvm_vm_up) */
+#define NEED_KVM_VM(vm, smp, log)				\
+	do {							\
+		NEED_KVM();					\
 		if (!kvm_vm_up((vm), (smp), (log))) {		\
 			CHECK(!"KVM VM set up");		\
 			vm_destroy(vm);				\
@@ -400,8 +408,7 @@ TEST(aps_wait_for_init_with_their_own_apic_id)
 
 TEST(long_mode_entry_through_the_boot_code)
 {
-	if (!kvm_accel_ops.available())
-		SKIP("no /dev/kvm");
+	NEED_KVM();
 	static const uint8_t code[] = {
 		0x66, 0xba, 0xf8, 0x03,	/* mov dx, 0x3f8 */
 		0xb0, 'L',		/* mov al, 'L' */

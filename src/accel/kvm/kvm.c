@@ -23,6 +23,18 @@ static bool kvm_available(void)
 	return true;
 }
 
+/* PVM (the kvm_pvm module) offers /dev/kvm on hosts without hardware
+ * virtualization, but runs only guest kernels built for it: real mode,
+ * for one, does not run (firmware, the boot code's entry, a triple
+ * fault's shutdown).  Nothing in the KVM API tells it apart, so the
+ * module's presence does. */
+static const char *kvm_limitation(void)
+{
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		return "this host's KVM is PVM (module kvm_pvm), which runs only guest kernels built for PVM";
+	return NULL;
+}
+
 #define CAP(c, why) { c, #c, why }
 static const struct {
 	int cap;
@@ -363,6 +375,7 @@ static void kvm_vm_destroy(struct vm *vm)
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.available = kvm_available,
+	.limitation = kvm_limitation,
 	.vm_create = kvm_vm_create,
 	.map_ram = kvm_map_ram,
 	.vcpu_create = kvm_vcpu_create,
