@@ -5,6 +5,7 @@
 #ifndef MINIVMM_BLOCK_AIO_H
 #define MINIVMM_BLOCK_AIO_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -39,6 +40,10 @@ struct blk_engine;
 struct blk_engine_ops {
 	void (*submit)(struct blk_engine *e, struct blk_aio *list);
 	void (*destroy)(struct blk_engine *e);
+	/* Optional: completions taken on a caller's thread */
+	int (*poll_begin)(struct blk_engine *e);
+	void (*poll)(struct blk_engine *e);
+	void (*poll_end)(struct blk_engine *e);
 };
 
 struct blk_engine {
@@ -54,6 +59,27 @@ static inline void blk_engine_submit(struct blk_engine *e, struct blk_aio *list)
 {
 	if (list)
 		e->ops->submit(e, list);
+}
+
+/* Completions on the caller's thread instead of the engine's own: a file
+ * descriptor that is readable while completions wait (-EOPNOTSUPP: the
+ * engine has none, its threads go on taking them; -EBUSY: another thread
+ * polls).  Until blk_engine_poll_end, the caller calls blk_engine_poll
+ * (which runs the done callbacks) whenever the descriptor is readable.
+ * poll_end takes what is there, and the engine's threads take the rest. */
+static inline int blk_engine_poll_begin(struct blk_engine *e)
+{
+	return e->ops->poll_begin ? e->ops->poll_begin(e) : -EOPNOTSUPP;
+}
+
+static inline void blk_engine_poll(struct blk_engine *e)
+{
+	e->ops->poll(e);
+}
+
+static inline void blk_engine_poll_end(struct blk_engine *e)
+{
+	e->ops->poll_end(e);
 }
 
 /* The system calls for one I/O, on the calling thread: whole transfers

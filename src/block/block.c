@@ -446,6 +446,21 @@ void blk_drain(struct blk *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
+int blk_poll_begin(struct blk *b)
+{
+	return blk_engine_poll_begin(b->ctx.engine);
+}
+
+void blk_poll(struct blk *b)
+{
+	blk_engine_poll(b->ctx.engine);
+}
+
+void blk_poll_end(struct blk *b)
+{
+	blk_engine_poll_end(b->ctx.engine);
+}
+
 /* ---- helpers shared by the nodes ---- */
 
 int bnode_pread(struct bnode *n, uint64_t offset, void *buf, uint64_t len)

@@ -86,5 +86,14 @@ void blk_plug(struct blk *b);
 void blk_unplug(struct blk *b);
 /* Wait until every request submitted so far has completed (device reset). */
 void blk_drain(struct blk *b);
+/* A device thread that waits anyway (a virtio queue thread) may take the
+ * completions itself: blk_poll_begin returns a file descriptor that is
+ * readable while completions wait, or -EOPNOTSUPP (the block layer's own
+ * threads complete requests).  The thread then calls blk_poll when the
+ * descriptor is readable, which runs complete callbacks, and must not
+ * wait for requests (blk_drain, blk_close) until blk_poll_end. */
+int blk_poll_begin(struct blk *b);
+void blk_poll(struct blk *b);
+void blk_poll_end(struct blk *b);
 
 #endif

@@ -414,10 +414,13 @@ static void drain_eventfd(int fd)
 static void *virtio_queue_thread(void *arg)
 {
 	struct virtio_dev *vdev = arg;
-	struct pollfd pfd[1 + VIRTIO_MAX_QUEUES];
+	struct pollfd pfd[2 + VIRTIO_MAX_QUEUES];
 	unsigned n = vdev->nr_queues;
+	/* after the queues' eventfds; poll skips it if negative */
+	int poll_fd = vdev->ops->poll_begin ? vdev->ops->poll_begin(vdev) : -EOPNOTSUPP;
 
 	pfd[0] = (struct pollfd){ .fd = vdev->ctl_fd, .events = POLLIN };
+	pfd[1 + n] = (struct pollfd){ .fd = poll_fd, .events = POLLIN };
 	for (;;) {
 		/* poll skips a negative fd: a kick eventfd vhost reads */
 		for (unsigned i = 0; i < n; i++)
@@ -438,10 +441,12 @@ static void *virtio_queue_thread(void *arg)
 						.tv_nsec = (long)(wait % NS_PER_SEC) };
 			tsp = &ts;
 		}
-		if (ppoll(pfd, 1 + n, tsp, NULL) < 0 && errno != EINTR) {
+		if (ppoll(pfd, 2 + n, tsp, NULL) < 0 && errno != EINTR) {
 			log_error("%s: poll: %s", vdev->name, strerror(errno));
 			break;
 		}
+		if (pfd[1 + n].revents & POLLIN)
+			vdev->ops->poll(vdev);
 		if (pfd[0].revents & POLLIN) {
 			drain_eventfd(vdev->ctl_fd);
 			pthread_mutex_lock(&vdev->lock);
@@ -470,6 +475,8 @@ static void *virtio_queue_thread(void *arg)
 				virtq_process(vdev, &vdev->vqs[i]);
 		}
 	}
+	if (poll_fd >= 0)
+		vdev->ops->poll_end(vdev);
 	return NULL;
 }
 

@@ -129,6 +129,14 @@ struct virtio_dev_ops {
 	 * (virtq_push).  Called on the queue thread (or, without one, by
 	 * the status write), lock not held. */
 	void (*release_chains)(struct virtio_dev *vdev);
+	/* Optional: a file descriptor (or a negative errno: none) the queue
+	 * thread waits on beside its eventfds, for completions the device
+	 * takes on that thread (poll, when it is readable) rather than on a
+	 * thread of their own; poll_end before the thread stops.  All three
+	 * run on the queue thread, lock not held. */
+	int (*poll_begin)(struct virtio_dev *vdev);
+	void (*poll)(struct virtio_dev *vdev);
+	void (*poll_end)(struct virtio_dev *vdev);
 	/* Free the device; its transport calls it last, once the queue
 	 * thread is gone and nothing is in flight */
 	void (*destroy)(struct virtio_dev *vdev);

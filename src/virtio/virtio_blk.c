@@ -213,10 +213,31 @@ static void vblk_destroy(struct virtio_dev *vdev)
 	free(b);
 }
 
+static int vblk_poll_begin(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = vdev->opaque;
+	return blk_poll_begin(b->blk);
+}
+
+static void vblk_poll(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = vdev->opaque;
+	blk_poll(b->blk);
+}
+
+static void vblk_poll_end(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = vdev->opaque;
+	blk_poll_end(b->blk);
+}
+
 static const struct virtio_dev_ops vblk_ops = {
 	.queue_notify = vblk_queue_notify,
 	.features_ok = vblk_features_ok,
 	.config_write = vblk_config_write,
+	.poll_begin = vblk_poll_begin,
+	.poll = vblk_poll,
+	.poll_end = vblk_poll_end,
 	.destroy = vblk_destroy,
 };
 

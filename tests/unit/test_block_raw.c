@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -300,6 +301,112 @@ TEST(deep_queue_threads)
 TEST(deep_queue_io_uring)
 {
 	deep_queue(DRIVE_AIO_IO_URING);
+}
+
+/* Completions taken by the submitting thread (a virtio queue thread's
+ * blk_poll): more requests than the completion ring holds, half submitted
+ * from callbacks; every callback runs on the polling thread until
+ * blk_poll_end, and what is still in flight then completes on the block
+ * layer's own thread.  Only io_uring offers it. */
+struct polled {
+	struct deep_queue q;
+	pthread_t poller;
+	unsigned on_poller, elsewhere;
+};
+
+static void polled_complete(struct blk_request *req, int ret)
+{
+	struct polled *p = (struct polled *)req->opaque;
+	bool here = pthread_equal(pthread_self(), p->poller);
+	req->opaque = &p->q;
+	deep_complete(req, ret);
+	pthread_mutex_lock(&p->q.lock);
+	p->on_poller += here;
+	p->elsewhere += !here;
+	pthread_mutex_unlock(&p->q.lock);
+}
+
+static unsigned polled_done(struct polled *p)
+{
+	pthread_mutex_lock(&p->q.lock);
+	unsigned done = p->q.done;
+	pthread_mutex_unlock(&p->q.lock);
+	return done;
+}
+
+TEST(polled_completions)
+{
+	const char *path = make_file("polled.img", DEEP_REQS * 4096ull, false);
+	struct drive_config cfg = blk_test_drive(path);
+	struct blk *b;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);	/* aio=threads */
+	if (b) {
+		CHECK_EQ(blk_poll_begin(b), -EOPNOTSUPP);
+		blk_close(b);
+	}
+	cfg.aio = DRIVE_AIO_IO_URING;
+	CHECK_EQ(blk_test_open(&cfg, &b), 0);
+	if (!b)
+		return;
+	struct polled *p = calloc(1, sizeof(*p));
+	struct deep_queue *q = &p->q;
+	p->poller = pthread_self();
+	q->b = b;
+	q->data = malloc(DEEP_REQS * 4096);
+	q->back = malloc(DEEP_REQS * 4096);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, 11);
+	for (unsigned i = 0; i < DEEP_REQS; i++) {
+		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
+		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
+		for (unsigned k = 0; k < 2; k++)
+			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
+				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
+				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
+				.complete = polled_complete, .opaque = p };
+	}
+	/* twice, as a queue thread that stops and starts again does */
+	for (int round = 0; round < 2; round++) {
+		int fd = blk_poll_begin(b);
+		CHECK(fd >= 0);
+		CHECK_EQ(blk_poll_begin(b), -EBUSY);
+		blk_poll_end(b);
+		fd = blk_poll_begin(b);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			break;
+		unsigned first = round ? DEEP_REQS / 2 : 0, last = round ? DEEP_REQS : DEEP_REQS / 2;
+		blk_plug(b);
+		for (unsigned i = first; i < last; i++)
+			CHECK_EQ(blk_submit(b, &q->reqs[i]), 0);
+		blk_unplug(b);
+		/* nobody else completes them: the count stays while we sleep */
+		usleep(50 * 1000);
+		CHECK_EQ(polled_done(p), 2 * first);
+		unsigned want = round ? 2 * DEEP_REQS - 40 : 2 * last;
+		for (int spins = 0; polled_done(p) < want && spins < 100000; spins++) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			if (poll(&pfd, 1, 1000) > 0)
+				blk_poll(b);
+		}
+		CHECK(polled_done(p) >= want);
+		blk_poll_end(b);
+	}
+	/* the last round's stragglers complete without a poller */
+	pthread_mutex_lock(&q->lock);
+	while (q->done < 2 * DEEP_REQS)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	CHECK_EQ(q->failed, 0);
+	CHECK(p->on_poller >= 2 * DEEP_REQS - 40);
+	CHECK_EQ(p->on_poller + p->elsewhere, 2 * DEEP_REQS);
+	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
+	blk_close(b);
+	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
+	free(q->data);
+	free(q->back);
+	free(p);
 }
 
 /* Plugged requests wait for the unplug; blk_drain sends them on and waits */
@@ -925,7 +1032,7 @@ TEST(scattered_direct_io_uring)
 
 RUN_TESTS(T(rw_threads), T(rw_io_uring), T(rw_direct_threads), T(rw_direct_io_uring),
 	  T(many_threads_threads), T(many_threads_io_uring), T(deep_queue_threads),
-	  T(deep_queue_io_uring), T(plug_threads), T(plug_io_uring),
+	  T(deep_queue_io_uring), T(polled_completions), T(plug_threads), T(plug_io_uring),
 	  T(discard_threads), T(discard_io_uring), T(detect_zeroes), T(readonly),
 	  T(probe_guessed_raw), T(open_errors), T(odd_size), T(large_threads), T(large_io_uring),
 	  T(blockdev_4k_threads), T(blockdev_4k_io_uring), T(cache_modes),

@@ -36,6 +36,9 @@ static struct test_ring rings[2] = {
 	{ .desc = 0x14000, .driver = 0x15000, .device = 0x16000, .size = 16 },
 };
 static uint16_t next_desc[2];
+/* aio=io_uring, served on the device's queue thread, which then takes the
+ * completions itself (blk_poll) */
+static bool on_queue_thread;
 
 static void disk_up(bool readonly, unsigned queues)
 {
@@ -49,7 +52,8 @@ static void disk_up(bool readonly, unsigned queues)
 	}
 	vm = test_vm_new();
 	struct drive_config dc = { .id = "d0", .file = path, .format = DRIVE_FORMAT_RAW,
-				   .readonly = readonly, .discard = DRIVE_DISCARD_UNMAP };
+				   .readonly = readonly, .discard = DRIVE_DISCARD_UNMAP,
+				   .aio = on_queue_thread ? DRIVE_AIO_IO_URING : DRIVE_AIO_THREADS };
 	struct blk *blk;
 	CHECK_EQ(blk_open(&dc, &blk), 0);
 	struct virtio_device_config cfg = {
@@ -60,6 +64,8 @@ static void disk_up(bool readonly, unsigned queues)
 	CHECK_EQ(virtio_blk_new(vm, &cfg, blk, "test-serial-0123456789", &vdev), 0);
 	virtio_dev_set_transport(vdev, &test_transport, NULL);
 	uint64_t f = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | (vdev->host_features & ~(1ull << 34));
+	if (on_queue_thread)
+		CHECK_EQ(virtio_dev_start_thread(vdev), 0);
 	test_driver_setup(vdev, f, rings, queues);
 	next_desc[0] = next_desc[1] = 0;
 }
@@ -164,7 +170,7 @@ TEST(write_cache)
 	disk_down();
 }
 
-TEST(read_write_flush_discard_zeroes)
+static void read_write_all_kinds(void)
 {
 	disk_up(false, 2);
 	/* read sectors 3 and 4 */
@@ -210,6 +216,18 @@ TEST(read_write_flush_discard_zeroes)
 	disk_down();
 }
 
+TEST(read_write_flush_discard_zeroes)
+{
+	read_write_all_kinds();
+}
+
+TEST(read_write_on_the_queue_thread)
+{
+	on_queue_thread = true;
+	read_write_all_kinds();
+	on_queue_thread = false;
+}
+
 TEST(readonly_drive)
 {
 	disk_up(true, 1);
@@ -239,7 +257,7 @@ TEST(malformed_request_breaks_the_device)
 	disk_down();
 }
 
-TEST(reset_waits_for_requests_in_flight)
+static void reset_with_reads_in_flight(void)
 {
 	disk_up(false, 1);
 	/* five reads at once, then a reset before they can all be done */
@@ -269,5 +287,19 @@ TEST(reset_waits_for_requests_in_flight)
 	disk_down();
 }
 
-RUN_TESTS(T(config_and_id), T(write_cache), T(read_write_flush_discard_zeroes), T(readonly_drive),
-	  T(malformed_request_breaks_the_device), T(reset_waits_for_requests_in_flight))
+TEST(reset_waits_for_requests_in_flight)
+{
+	reset_with_reads_in_flight();
+}
+
+TEST(reset_waits_on_the_queue_thread)
+{
+	on_queue_thread = true;
+	reset_with_reads_in_flight();
+	on_queue_thread = false;
+}
+
+RUN_TESTS(T(config_and_id), T(write_cache), T(read_write_flush_discard_zeroes),
+	  T(read_write_on_the_queue_thread), T(readonly_drive),
+	  T(malformed_request_breaks_the_device), T(reset_waits_for_requests_in_flight),
+	  T(reset_waits_on_the_queue_thread))
