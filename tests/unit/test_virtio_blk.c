@@ -80,12 +80,15 @@ static void disk_down(void)
 	unlink(path);
 }
 
-/* Wait until queue q's used index is idx */
+/* Wait until queue q's used index is idx (false at once when the device
+ * needs a reset: it touches the rings no more) */
 static bool wait_used(unsigned q, uint16_t idx)
 {
 	for (int i = 0; i < 20000; i++) {
 		if (gget16(vm, rings[q].device + 2) == idx)
 			return true;
+		if (virtio_status(vdev) & VIRTIO_STATUS_NEEDS_RESET)
+			return false;
 		usleep(500);
 	}
 	return false;
