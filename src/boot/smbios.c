@@ -176,8 +176,15 @@ static void table_chassis(struct smbios_builder *b, const struct smbios_config *
 
 /* One per vCPU: each is a socket of one core and one thread, as QEMU's
  * default -smp N */
-static void table_processor(struct smbios_builder *b, const struct smbios_config *sm, unsigned i)
+static void table_processor(struct smbios_builder *b, const struct vm *vm, unsigned i)
 {
+	const struct smbios_config *sm = &vm->cfg.smbios;
+	/* processor ID: CPUID leaf 1's signature (EAX) and features (EDX), as
+	 * the guest reads them (zero before the vCPUs exist) */
+	uint32_t id[4] = { 0 };
+	if (i < vm->nr_vcpus && vm->accel && vm->accel->get_cpuid &&
+	    vm->accel->get_cpuid(&vm->vcpus[i], 1, 0, id) < 0)
+		id[0] = id[3] = 0;
 	char socket[16];
 	snprintf(socket, sizeof(socket), "CPU %u", i);
 	sm_begin(b, 4, 0x2a, (uint16_t)(HANDLE(4, 0) + i));
@@ -185,6 +192,8 @@ static void table_processor(struct smbios_builder *b, const struct smbios_config
 	b->f[5] = 0x03;				/* central processor */
 	b->f[6] = 0xfe;				/* family: see family 2 */
 	b->f[7] = sm_str(b, field_or(sm, SMBIOS_CPU_MANUFACTURER, "minivmm"));
+	boot_put_le32(b->f + 8, id[0]);
+	boot_put_le32(b->f + 12, id[3]);
 	b->f[0x10] = sm_str(b, field_or(sm, SMBIOS_CPU_VERSION, "minivmm virtual CPU"));
 	boot_put_le16(b->f + 0x14, 2000);	/* maximum speed, MHz */
 	boot_put_le16(b->f + 0x16, 2000);	/* current speed */
@@ -295,7 +304,7 @@ int smbios_build(const struct vm *vm, bool for_firmware, struct smbios_tables *t
 		table_board(&b, sm);
 	table_chassis(&b, sm, version);
 	for (unsigned i = 0; i < ncpus; i++)
-		table_processor(&b, sm, i);
+		table_processor(&b, vm, i);
 	if (sm->nr_oem_strings)
 		table_oem_strings(&b, sm);
 	table_memory(&b, vm);

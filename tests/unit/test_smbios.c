@@ -3,7 +3,8 @@
  * (formatted area, strings, the double NUL) up to the end table, with the
  * count, total length and largest size the entry point gives; the tables
  * for firmware (no BIOS table unless type=0 says something); the UUID's
- * byte order; large memory in types 16, 17 and 19; strings too long for a
+ * byte order; the processor ID, as the guest's CPUID gives it; large
+ * memory in types 16, 17 and 19; strings too long for a
  * structure refused cleanly. */
 #include <errno.h>
 
@@ -11,6 +12,7 @@
 
 #include "boot/smbios.h"
 #include "platform_vm.h"
+#include "tcg_vm.h"
 
 #define GiB (1ull << 30)
 
@@ -128,6 +130,35 @@ TEST(direct_boot_tables_in_the_f_segment)
 	test_vm_free(vm);
 }
 
+/* Type 4's processor ID is CPUID leaf 1's EAX and EDX on that vCPU */
+TEST(processor_id_is_the_guests_cpuid)
+{
+	struct vm vm;
+	struct x86_cpu *cpu = NULL;
+	int ret = tcg_vm_init(&vm, 16 << 20, &cpu);
+	CHECK_EQ(ret, 0);
+	if (ret < 0)
+		return;
+	uint32_t leaf1[4];
+	x86_cpuid(cpu, 1, 0, leaf1);
+	CHECK(leaf1[0] != 0 && leaf1[3] != 0);
+	struct smbios_tables tb;
+	struct parsed t;
+	CHECK_EQ(smbios_build(&vm, false, &tb), 0);
+	CHECK(parse(tb.data, tb.len, &t));
+	const uint8_t *p = find(&t, 4);
+	CHECK(p != NULL);
+	if (p) {
+		uint32_t eax, edx;
+		memcpy(&eax, p + 8, 4);
+		memcpy(&edx, p + 12, 4);
+		CHECK_EQ(eax, leaf1[0]);
+		CHECK_EQ(edx, leaf1[3]);
+	}
+	smbios_tables_free(&tb);
+	vm_destroy(&vm);
+}
+
 TEST(firmware_tables_and_the_users_strings)
 {
 	struct vm *vm = test_vm_new();
@@ -197,5 +228,6 @@ TEST(strings_too_long_are_refused)
 	test_vm_free(vm);
 }
 
-RUN_TESTS(T(direct_boot_tables_in_the_f_segment), T(firmware_tables_and_the_users_strings),
+RUN_TESTS(T(direct_boot_tables_in_the_f_segment), T(processor_id_is_the_guests_cpuid),
+	  T(firmware_tables_and_the_users_strings),
 	  T(strings_too_long_are_refused))

@@ -387,6 +387,7 @@ const struct accel_ops kvm_accel_ops = {
 	.get_sregs = kvm_get_sregs,
 	.set_sregs = kvm_set_sregs,
 	.get_msr = kvm_get_msr,
+	.get_cpuid = kvm_get_cpuid,
 	.set_msr = kvm_set_msr,
 	.set_irq = kvm_set_irq,
 	.signal_msi = kvm_signal_msi,

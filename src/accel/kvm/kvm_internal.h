@@ -81,6 +81,7 @@ int kvm_set_regs(struct vcpu *vcpu, const struct x86_regs *regs);
 int kvm_get_sregs(struct vcpu *vcpu, struct x86_sregs *sregs);
 int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *sregs);
 int kvm_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+int kvm_get_cpuid(const struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 int kvm_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 void kvm_vcpu_destroy(struct vcpu *vcpu);
 

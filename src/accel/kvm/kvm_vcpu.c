@@ -154,6 +154,32 @@ int kvm_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
 	return 0;
 }
 
+/* The table KVM_SET_CPUID2 gave the vCPU, as KVM keeps it (KVM_GET_CPUID2
+ * says E2BIG while the buffer is too small) */
+int kvm_get_cpuid(const struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	const struct kvm_engine_vcpu *kv = vcpu->engine;
+	for (unsigned capacity = 64; capacity <= 4096; capacity *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + capacity * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = capacity;
+		int ret = ioctl(kv->fd, KVM_GET_CPUID2, c) < 0 ? -errno : 0;
+		if (ret == 0) {
+			const struct kvm_cpuid_entry2 *e = kvm_cpuid_find(c->entries, c->nent, leaf, subleaf);
+			if (e) {
+				out[0] = e->eax, out[1] = e->ebx, out[2] = e->ecx, out[3] = e->edx;
+			} else {
+				out[0] = out[1] = out[2] = out[3] = 0;
+			}
+		}
+		free(c);
+		if (ret != -E2BIG)
+			return ret;
+	}
+	return -E2BIG;
+}
+
 int kvm_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 {
 	struct kvm_engine_vcpu *kv = vcpu->engine;

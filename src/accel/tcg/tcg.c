@@ -577,6 +577,13 @@ void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
 		}
 }
 
+static int tcg_get_cpuid(const struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf,
+			 uint32_t out[4])
+{
+	x86_cpuid(vcpu->engine, leaf, subleaf, out);
+	return 0;
+}
+
 const struct accel_ops tcg_accel_ops = {
 	.name = "tcg",
 	.available = tcg_available,
@@ -591,6 +598,7 @@ const struct accel_ops tcg_accel_ops = {
 	.get_sregs = tcg_get_sregs,
 	.set_sregs = tcg_set_sregs,
 	.get_msr = tcg_get_msr,
+	.get_cpuid = tcg_get_cpuid,
 	.set_msr = tcg_set_msr,
 	.set_irq = tcg_set_irq,
 	.vcpu_deliver = tcg_vcpu_deliver,
