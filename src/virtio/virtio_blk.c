@@ -2,8 +2,9 @@
  * (block/block.h), one or more request queues.  The queue thread parses
  * each chain into a checked request (virtio_blk_req.c) and hands the I/O
  * to the block layer, a notification's worth at a time between blk_plug
- * and blk_unplug; the block layer completes requests on its own threads,
- * where the status byte is written, the used entry pushed and the driver
+ * and blk_unplug; the block layer completes requests on its own threads
+ * (or, on io_uring, on the queue thread itself: vblk_poll), where the
+ * status byte is written, the used entry pushed and the driver
  * interrupted.  Reads go straight into the guest's buffers, which are
  * marked written (mem/dma.h) before the used entry is published. */
 #include "virtio/virtio_blk.h"
