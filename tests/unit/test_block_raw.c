@@ -252,6 +252,27 @@ static void deep_complete(struct blk_request *req, int ret)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* A write of each 4 KiB block (pattern gen) and a read of it back */
+static void deep_queue_init(struct deep_queue *q, struct blk *b, uint64_t gen,
+			    void (*complete)(struct blk_request *, int), void *opaque)
+{
+	q->b = b;
+	q->data = malloc(DEEP_REQS * 4096);
+	q->back = malloc(DEEP_REQS * 4096);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, gen);
+	for (unsigned i = 0; i < DEEP_REQS; i++) {
+		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
+		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
+		for (unsigned k = 0; k < 2; k++)
+			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
+				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
+				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
+				.complete = complete, .opaque = opaque };
+	}
+}
+
 static void deep_queue(enum drive_aio aio)
 {
 	const char *path = make_file("deep.img", DEEP_REQS * 4096ull, false);
@@ -262,20 +283,7 @@ static void deep_queue(enum drive_aio aio)
 	if (!b)
 		return;
 	struct deep_queue *q = calloc(1, sizeof(*q));
-	*q = (struct deep_queue){ .b = b, .data = malloc(DEEP_REQS * 4096),
-				  .back = malloc(DEEP_REQS * 4096),
-				  .lock = PTHREAD_MUTEX_INITIALIZER,
-				  .cond = PTHREAD_COND_INITIALIZER };
-	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, 9);
-	for (unsigned i = 0; i < DEEP_REQS; i++) {
-		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
-		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
-		for (unsigned k = 0; k < 2; k++)
-			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
-				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
-				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
-				.complete = deep_complete, .opaque = q };
-	}
+	deep_queue_init(q, b, 9, deep_complete, q);
 	blk_plug(b);
 	for (unsigned i = 0; i < DEEP_REQS; i++)
 		CHECK_EQ(blk_submit(b, &q->reqs[i]), 0);
@@ -351,21 +359,7 @@ TEST(polled_completions)
 	struct polled *p = calloc(1, sizeof(*p));
 	struct deep_queue *q = &p->q;
 	p->poller = pthread_self();
-	q->b = b;
-	q->data = malloc(DEEP_REQS * 4096);
-	q->back = malloc(DEEP_REQS * 4096);
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
-	blk_test_pattern(q->data, DEEP_REQS * 4096, 0, 11);
-	for (unsigned i = 0; i < DEEP_REQS; i++) {
-		q->iov[i] = (struct iovec){ q->data + i * 4096, 4096 };
-		q->iov[DEEP_REQS + i] = (struct iovec){ q->back + i * 4096, 4096 };
-		for (unsigned k = 0; k < 2; k++)
-			q->reqs[k * DEEP_REQS + i] = (struct blk_request){
-				.op = k ? BLK_OP_READ : BLK_OP_WRITE, .offset = i * 4096ull,
-				.iov = &q->iov[k * DEEP_REQS + i], .iovcnt = 1,
-				.complete = polled_complete, .opaque = p };
-	}
+	deep_queue_init(q, b, 11, polled_complete, p);
 	/* twice, as a queue thread that stops and starts again does */
 	for (int round = 0; round < 2; round++) {
 		int fd = blk_poll_begin(b);
