@@ -20,6 +20,7 @@
 #define SEL_TSS_ABSENT 0x50
 #define SEL_CODE_16TASK 0x58
 #define SEL_TSS_T 0x60
+#define SEL_TSS_TINT 0x68
 #define NT (1u << 14)
 
 struct tss32 {
@@ -39,19 +40,20 @@ struct tss16 {
 	uint16_t ax, cx, dx, bx, sp, bp, si, di, es, cs, ss, ds, ldt;
 } __attribute__((packed));
 
-static uint64_t gdt[13] __attribute__((aligned(8)));
-static struct tss32 tss_main, tss_a, tss_df, tss_int, tss_short, tss_absent, tss_t;
+static uint64_t gdt[14] __attribute__((aligned(8)));
+static struct tss32 tss_main, tss_a, tss_df, tss_int, tss_short, tss_absent, tss_t, tss_tint;
 static struct tss16 tss_16;
 static uint8_t stack_a[4096] __attribute__((aligned(16)));
 static uint8_t stack_df[4096] __attribute__((aligned(16)));
 static uint8_t stack_int[4096] __attribute__((aligned(16)));
 static uint8_t stack_t[4096] __attribute__((aligned(16)));
+static uint8_t stack_tint[4096] __attribute__((aligned(16)));
 
 volatile uint32_t a_runs, a_eflags, a_link, a_main_type, a_self_type, a_by_jmp;
 volatile uint32_t t16_runs;
 volatile uint32_t df_runs, df_error, df_saved_eip, df_expect_eip, df_resume_eip, df_link;
 volatile uint32_t int_runs, int_link, int_eflags;
-volatile uint32_t t_runs, db_count, db_eip, db_dr6;
+volatile uint32_t t_runs, tint_runs, db_count, db_eip, db_dr6;
 extern uint32_t boot_info;	/* the Multiboot information (boot32.S) */
 
 static uint64_t seg_desc(uint32_t base, uint32_t limit, unsigned type_attr, unsigned flags)
@@ -106,6 +108,16 @@ static void __attribute__((noreturn)) task_t(void)
 	for (;;) {
 		t_runs++;
 		asm volatile("ljmp $0x18, $0" ::: "memory");
+	}
+}
+
+/* The same through an IDT task gate (int $0x86): the trap comes once the
+ * switch is done, before the task's next instruction; it goes back by IRET */
+static void __attribute__((noreturn)) task_tint(void)
+{
+	for (;;) {
+		tint_runs++;
+		asm volatile("iret" ::: "memory");
 	}
 }
 
@@ -170,6 +182,7 @@ static void setup(void)
 	uint32_t base16 = (uint32_t)task16_entry & 0xffff0000u;
 	gdt[SEL_CODE_16TASK >> 3] = seg_desc(base16, 0xffff, 0x9a, 0x4);
 	gdt[SEL_TSS_T >> 3] = tss_desc(&tss_t, sizeof(tss_t) - 1, 9, 1);
+	gdt[SEL_TSS_TINT >> 3] = tss_desc(&tss_tint, sizeof(tss_tint) - 1, 9, 1);
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) d = { sizeof(gdt) - 1, (uint32_t)gdt };
 	asm volatile("lgdt %0" :: "m"(d));
 
@@ -179,6 +192,8 @@ static void setup(void)
 	task_init(&tss_int, task_int, stack_int, sizeof(stack_int));
 	task_init(&tss_t, task_t, stack_t, sizeof(stack_t));
 	tss_t.trap = 1;
+	task_init(&tss_tint, task_tint, stack_tint, sizeof(stack_tint));
+	tss_tint.trap = 1;
 	tss_16.ip = (uint16_t)((uint32_t)task16_entry - base16);
 	tss_16.flags = 2;
 	tss_16.cs = SEL_CODE_16TASK;
@@ -186,6 +201,7 @@ static void setup(void)
 	asm volatile("ltr %w0" :: "r"(SEL_TSS_MAIN));
 	idt_set_task_gate(0x85, SEL_TSS_INT);
 	idt_set_task_gate(8, SEL_TSS_DF);
+	idt_set_task_gate(0x86, SEL_TSS_TINT);
 }
 
 static int ts_set_then_clear(void)
@@ -294,6 +310,13 @@ static void test_trap_bit(void)
 	check((db_dr6 & (1u << 15)) != 0, "  with DR6.BT set");
 	asm volatile("ljmp $0x60, $0" ::: "memory");
 	check(t_runs == 2 && db_count == 2, "  a second switch to it traps again");
+	db_dr6 = 0;
+	asm volatile("int $0x86" ::: "memory");
+	check(tint_runs == 1, "int through a task gate to a TSS with the T bit runs the task");
+	check(db_count == 3 && db_eip == (uint32_t)task_tint, "  after a #DB at its first instruction");
+	check((db_dr6 & (1u << 15)) != 0, "  with DR6.BT set");
+	asm volatile("int $0x86" ::: "memory");
+	check(tint_runs == 2 && db_count == 4, "  a second int traps again");
 }
 
 static int cmdline_has(const char *word)

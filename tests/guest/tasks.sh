@@ -52,7 +52,11 @@ ok 31 - ljmp to a TSS with the T bit runs the task
 ok 32 -   after a #DB at its first instruction
 ok 33 -   with DR6.BT set
 ok 34 -   a second switch to it traps again
-summary: 34 passed, 0 failed
+ok 35 - int through a task gate to a TSS with the T bit runs the task
+ok 36 -   after a #DB at its first instruction
+ok 37 -   with DR6.BT set
+ok 38 -   a second int traps again
+summary: 38 passed, 0 failed
 EOF
 run_minivmm "$GUESTS/tasks.elf" "$WORK/tbit.out" -accel tcg -append tbit
 check_run "minivmm -append tbit" "$WORK/expected-tbit" "$WORK/tbit.out" "$rc" "$STATUS_PASS" || status=1

@@ -117,6 +117,14 @@ static void deliver_task_gate(struct x86_cpu *cpu, int vector, const uint32_t g[
 	}
 	if (vector == X86_EXC_NMI)
 		cpu->nmi_blocked = true;
+	/* the new TSS's T bit (task.c leaves it to here): a debug trap before
+	 * the task's first instruction, with the error code on its stack.
+	 * This delivery is over, so the #DB is not a fault during it. */
+	if ((cpu->seg[X86_TR].type & 8) && (tss_read(cpu, 0x64, 2) & 1)) {
+		cpu->delivering = -1;
+		cpu->dr[6] |= 1ull << 15;
+		x86_raise_exception(cpu, X86_EXC_DB, 0);
+	}
 }
 
 void x86_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, bool has_error,

@@ -272,7 +272,8 @@ void x86_task_switch(struct x86_cpu *cpu, uint16_t sel, const struct x86_desc *d
 		x86_raise_exception(cpu, X86_EXC_GP, 0);
 	/* the T bit: a debug trap before the new task's first instruction,
 	 * DR6.BT saying why.  A switch an interrupt made still has the error
-	 * code to push; there the trap is left out (QEMU has none at all) */
+	 * code to push; there the delivery raises it (intr.c,
+	 * deliver_task_gate).  QEMU has no T bit at all. */
 	if (t.trap && src != X86_TASK_INT) {
 		cpu->dr[6] |= 1ull << 15;
 		x86_raise_exception(cpu, X86_EXC_DB, 0);
