@@ -35,8 +35,9 @@ done
 # Under the sanitizers (make check's second pass) the guest tests that do
 # not exercise minivmm's own code any differently are not run again:
 # kvm_nested runs a static build of its own inside QEMU, bench_startup
-# times benchmarks, linux_crash checks the image after SIGKILLs
-SANITIZE_SKIP=" kvm_nested bench_startup linux_crash "
+# times benchmarks, linux_crash checks the image after SIGKILLs,
+# fuzz_targets' builds are sanitizer builds already
+SANITIZE_SKIP=" kvm_nested bench_startup linux_crash fuzz_targets "
 for s in tests/guest/*.sh; do
 	[ -f "$s" ] || continue
 	name=$(basename "$s" .sh)

@@ -4,7 +4,7 @@
  * init_size, pref_address, cmdline_size, initrd_addr_max, ...); the image
  * then goes through the header parser, the loader with the zero page and
  * ACPI tables, and the boot CPU set-up. */
-// FUZZ_SOURCES: src/boot/*.c src/mem/guest_mem.c src/core/log.c
+// FUZZ_SOURCES: src/boot/*.c src/hw/fw_cfg.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c
 #include "boot/acpi.h"
 #include "boot/loaders.h"
 #include "fuzz_vm.h"

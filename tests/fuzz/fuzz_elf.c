@@ -1,7 +1,7 @@
 /* libFuzzer target: arbitrary bytes as an ELF kernel (the magic is forced
  * so that mutations explore the headers), loaded through the ELF/PVH path
  * or the whole format dispatch, then the boot CPU set up for the result. */
-// FUZZ_SOURCES: src/boot/*.c src/mem/guest_mem.c src/core/log.c
+// FUZZ_SOURCES: src/boot/*.c src/hw/fw_cfg.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c
 #include "boot/loaders.h"
 #include "fuzz_vm.h"
 

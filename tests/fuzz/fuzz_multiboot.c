@@ -2,7 +2,7 @@
  * can plant a valid header (magic and checksum for the fuzzed flags) at a
  * fuzzed 4-aligned offset, so mutations reach the a.out kludge, the ELF
  * form and the information structure with modules and command line. */
-// FUZZ_SOURCES: src/boot/*.c src/mem/guest_mem.c src/core/log.c
+// FUZZ_SOURCES: src/boot/*.c src/hw/fw_cfg.c src/mem/*.c src/core/vm.c src/core/clock.c src/core/timer.c src/core/log.c
 #include "boot/loaders.h"
 #include "fuzz_vm.h"
 

@@ -4,13 +4,14 @@
  * present and unique, every string inside the netdev's own text, counts
  * within their arrays, ports and queue counts in range, each -nic's netdev
  * findable. */
-// FUZZ_SOURCES: src/cli/*.c src/core/log.c src/core/vm.c src/mem/*.c
+// FUZZ_SOURCES: src/cli/*.c src/block/*.c src/core/log.c src/core/vm.c src/mem/*.c
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fuzz_no_tcg.h"
 
 static FILE *devnull;
 

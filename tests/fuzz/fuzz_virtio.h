@@ -15,20 +15,13 @@
 #include "core/config.h"
 #include "core/vm.h"
 #include "virtio/virtio.h"
+#include "fuzz_no_tcg.h"
 /* the unit tests' engine that does nothing, and their virtio helpers */
 #include "../unit/platform_vm.h"
 #include "../unit/virtio_test.h"
 
 #define FUZZ_RAM (1ull << 20)
 
-/* The software CPU is not linked in (its engine is not the one running):
- * what mem/dma.c tells it goes nowhere */
-void tcg_memory_written(struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	(void)vm;
-	(void)gpa;
-	(void)len;
-}
 
 /* where the input's bytes land in guest RAM: rings, tables, buffers */
 #define FUZZ_WINDOW 0x10000

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/vm.h"
+#include "fuzz_no_tcg.h"
 
 static struct vm vm;
 static struct x86_regs fuzz_regs;
