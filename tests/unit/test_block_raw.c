@@ -273,6 +273,26 @@ static void deep_queue_init(struct deep_queue *q, struct blk *b, uint64_t gen,
 	}
 }
 
+static void deep_queue_wait_all(struct deep_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->done < 2 * DEEP_REQS)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Every request done: none failed, each block read back as written, in
+ * the file too once the disk is closed */
+static void deep_queue_finish(struct deep_queue *q, const char *path)
+{
+	CHECK_EQ(q->failed, 0);
+	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
+	blk_close(q->b);
+	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
+	free(q->data);
+	free(q->back);
+}
+
 static void deep_queue(enum drive_aio aio)
 {
 	const char *path = make_file("deep.img", DEEP_REQS * 4096ull, false);
@@ -288,16 +308,8 @@ static void deep_queue(enum drive_aio aio)
 	for (unsigned i = 0; i < DEEP_REQS; i++)
 		CHECK_EQ(blk_submit(b, &q->reqs[i]), 0);
 	blk_unplug(b);
-	pthread_mutex_lock(&q->lock);
-	while (q->done < 2 * DEEP_REQS)
-		pthread_cond_wait(&q->cond, &q->lock);
-	pthread_mutex_unlock(&q->lock);
-	CHECK_EQ(q->failed, 0);
-	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
-	blk_close(b);
-	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
-	free(q->data);
-	free(q->back);
+	deep_queue_wait_all(q);
+	deep_queue_finish(q, path);
 	free(q);
 }
 
@@ -388,18 +400,10 @@ TEST(polled_completions)
 		blk_poll_end(b);
 	}
 	/* the last round's stragglers complete without a poller */
-	pthread_mutex_lock(&q->lock);
-	while (q->done < 2 * DEEP_REQS)
-		pthread_cond_wait(&q->cond, &q->lock);
-	pthread_mutex_unlock(&q->lock);
-	CHECK_EQ(q->failed, 0);
+	deep_queue_wait_all(q);
 	CHECK(p->on_poller >= 2 * DEEP_REQS - 40);
 	CHECK_EQ(p->on_poller + p->elsewhere, 2 * DEEP_REQS);
-	CHECK(!memcmp(q->back, q->data, DEEP_REQS * 4096));
-	blk_close(b);
-	CHECK(file_equals(path, 0, q->data, DEEP_REQS * 4096));
-	free(q->data);
-	free(q->back);
+	deep_queue_finish(q, path);
 	free(p);
 }
 
