@@ -57,10 +57,10 @@ struct accel_ops {
 	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *sregs);
 	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *sregs);
 	int (*get_msr)(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+	int (*set_msr)(struct vcpu *vcpu, uint32_t index, uint64_t value);
 	/* What the guest's CPUID instruction returns on vcpu for leaf and
 	 * subleaf (tables that describe the CPU copy it: SMBIOS) */
 	int (*get_cpuid)(const struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
-	int (*set_msr)(struct vcpu *vcpu, uint32_t index, uint64_t value);
 	/* Drive interrupt line gsi (ISA IRQ n is gsi n) to level (0 or 1). */
 	int (*set_irq)(struct vm *vm, unsigned gsi, int level);
 	void (*vcpu_destroy)(struct vcpu *vcpu);
